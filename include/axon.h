@@ -1,0 +1,282 @@
+/* axon.h: the whole public API of axon, a C11 runtime of actors on a work-stealing scheduler.
+ * Every function documents its contract, ownership, thread rules and error codes; see docs/guide.md. */
+#ifndef AXON_H
+#define AXON_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AX_VERSION_MAJOR 0
+#define AX_VERSION_MINOR 1
+#define AX_VERSION_PATCH 0
+
+/* ------------------------------------------------------------------------------------------
+ * Errors. Every function returns 0 on success or one of these negative codes. Where an errno
+ * fits, the code is that errno negated, so I/O results pass through unchanged.
+ * ---------------------------------------------------------------------------------------- */
+#define AX_ERROR_LIST(X)                                                                      \
+    X(AX_EINVAL, -EINVAL, "invalid argument (a NULL pointer, a bad size, type or option)")    \
+    X(AX_ENOACTOR, -ESRCH, "no such actor (the ref was never valid or the actor stopped)")    \
+    X(AX_ESHUTDOWN, -ESHUTDOWN, "the runtime is shutting down or has shut down")              \
+    X(AX_EMSGSIZE, -EMSGSIZE, "payload larger than AX_MSG_MAX")                               \
+    X(AX_EFULL, -EAGAIN, "the receiver's bounded mailbox is full")                           \
+    X(AX_EEXIST, -EEXIST, "the name is taken, or the actor already has a name")              \
+    X(AX_ENOENT, -ENOENT, "no actor is registered under that name")                           \
+    X(AX_ENAMETOOLONG, -ENAMETOOLONG, "name longer than AX_NAME_MAX or empty")                \
+    X(AX_ETIMEDOUT, -ETIMEDOUT, "the deadline passed")                                         \
+    X(AX_ENOMEM, -ENOMEM, "out of memory")                                                    \
+    X(AX_ECONTEXT, -EPERM, "not allowed from this thread (e.g. a blocking call in a handler)") \
+    X(AX_EINIT, -ECANCELED, "the behavior's init hook failed; nothing was spawned")           \
+    X(AX_EBUSY, -EBUSY, "the runtime is still running (shutdown did not complete)")
+
+enum ax_error {
+    AX_OK = 0,
+#define AX_ERROR_ENUM_(name, value, text) name = value,
+    AX_ERROR_LIST(AX_ERROR_ENUM_)
+#undef AX_ERROR_ENUM_
+};
+
+/* A static string naming the code ("AX_ENOACTOR: no such actor ..."); never NULL. */
+const char *ax_strerror(int code);
+
+/* ------------------------------------------------------------------------------------------
+ * Types.
+ * ---------------------------------------------------------------------------------------- */
+
+/* A runtime: a pool of worker threads and every actor living on it. Opaque. */
+typedef struct ax_runtime ax_runtime;
+
+/* A handler's context: who is running, which message is being handled. Opaque; valid only
+ * during the hook it was passed to and only on that thread. */
+typedef struct ax_ctx ax_ctx;
+
+/* An actor ref: a 64-bit value (slot index and generation). Copy, store, compare with ==,
+ * send it inside messages. A ref whose actor stopped stays invalid forever: it is never
+ * reissued to another actor. AX_REF_NONE (0) is never a valid ref. */
+typedef uint64_t ax_ref;
+#define AX_REF_NONE ((ax_ref)0)
+
+/* Largest payload of one message, in bytes. */
+#define AX_MSG_MAX 65536u
+
+/* Message types at or above this value are reserved for the runtime; sends refuse them. */
+#define AX_MSG_RESERVED 0xFF000000u
+/* The type of the notice a dead-letter actor receives (payload: ax_dead_letter + bytes). */
+#define AX_MSG_DEAD_LETTER 0xFF000001u
+
+/* A message as a handler sees it. Read-only in handlers; the runtime owns it and reuses it
+ * after the handler returns, so copy what must outlive the call. data is 16-byte aligned. */
+typedef struct ax_msg {
+    ax_ref sender;         /* the sending actor; AX_REF_NONE from outside the runtime */
+    uint32_t type;         /* chosen by the sender, below AX_MSG_RESERVED */
+    uint32_t size;         /* bytes in data */
+    unsigned char data[];  /* the payload */
+} ax_msg;
+
+/* Why an actor stopped; passed to its stopped hook. */
+enum ax_reason {
+    AX_REASON_NORMAL = 0,   /* ax_stop on it, or it stopped itself */
+    AX_REASON_SHUTDOWN = 1, /* the runtime shut down */
+    AX_REASON_FAILED = 2    /* its receive hook (or an ask continuation) returned non-zero */
+};
+
+/* What an actor is. Static storage is the usual home: the runtime keeps the pointer for the
+ * actor's whole life, so the behavior must outlive every actor spawned from it. */
+typedef struct ax_behavior {
+    const char *name;  /* for diagnostics; may be NULL */
+    size_t state_size; /* bytes of state allocated with the actor, zeroed; may be 0 */
+    /* Optional. Runs once, inside ax_spawn, on the spawning thread, before anyone can send to
+     * the actor. arg is ax_spawn's arg, valid only during this call. Non-zero fails the spawn
+     * with AX_EINIT (stopped is then not called). */
+    int (*init)(ax_ctx *ctx, void *state, const void *arg);
+    /* Required. Handles one message. Returning non-zero fails the actor: it stops with
+     * AX_REASON_FAILED. Must not block (it holds a worker thread). */
+    int (*receive)(ax_ctx *ctx, void *state, const ax_msg *msg);
+    /* Optional. Runs exactly once when the actor stops, on a worker, with the reason. Sends
+     * are allowed; the actor's own ref is already invalid. */
+    void (*stopped)(ax_ctx *ctx, void *state, int reason);
+} ax_behavior;
+
+/* ------------------------------------------------------------------------------------------
+ * Runtime lifecycle.
+ * ---------------------------------------------------------------------------------------- */
+
+/* Configuration. Zero in any field means its default, so `ax_config c = {0};` is valid. */
+typedef struct ax_config {
+    int workers;    /* worker threads; default: the online CPUs */
+    int pin;        /* non-zero: pin worker i to CPU i (mod CPUs) */
+    int batch;      /* messages an actor handles per turn before yielding; default 64 */
+    int lifo_cap;   /* consecutive runs from the LIFO slot before the slot is bypassed
+                       (so a ping-pong pair cannot starve others); default 32 */
+    int spin_us;    /* how long an idle worker searches before parking; default 50;
+                       negative: park at once */
+} ax_config;
+
+/* Creates a runtime and starts its workers. cfg may be NULL (defaults); it is copied.
+ * Errors: AX_EINVAL (out NULL, negative workers/batch/lifo_cap), AX_ENOMEM. */
+int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
+
+/* Shuts the runtime down, from a thread outside it (not a handler: AX_ECONTEXT).
+ * 1. Sends and spawns from outside the runtime fail with AX_ESHUTDOWN from now on.
+ * 2. Work runs until the runtime is idle (every mailbox empty) or half the deadline passed.
+ * 3. Every actor is stopped (stopped hooks run, reason AX_REASON_SHUTDOWN); messages still
+ *    queued go to dead letters; spawns from handlers now fail with AX_ESHUTDOWN.
+ * 4. The workers are joined.
+ * timeout_ms bounds the whole call (<= 0 means 10 s). Returns 0, AX_ETIMEDOUT if an actor
+ * would not stop in time (a handler that never returns; the runtime then stays running and
+ * destroy refuses it), AX_ESHUTDOWN if already shut down, AX_EINVAL if rt is NULL. */
+int ax_runtime_shutdown(ax_runtime *rt, int64_t timeout_ms);
+
+/* Frees the runtime and everything in it. If it was not shut down, shuts it down first with
+ * the default deadline: destroying a live runtime is allowed and stops every actor.
+ * Returns 0, AX_EINVAL (NULL), AX_ECONTEXT (called from a handler), or AX_EBUSY (shutdown
+ * timed out; nothing was freed). After 0, rt is gone. */
+int ax_runtime_destroy(ax_runtime *rt);
+
+/* The number of worker threads; 0 if rt is NULL. Any thread. */
+int ax_runtime_workers(const ax_runtime *rt);
+
+/* ------------------------------------------------------------------------------------------
+ * Actors. All of these may be called from any thread: handlers and threads outside.
+ * ---------------------------------------------------------------------------------------- */
+
+/* What a sender meets when a bounded mailbox is full. */
+typedef enum ax_overflow {
+    AX_OVERFLOW_REFUSE = 0,     /* the send fails with AX_EFULL; the caller keeps the message */
+    AX_OVERFLOW_DEAD_LETTER = 1 /* the send succeeds; the message goes to dead letters */
+} ax_overflow;
+
+typedef struct ax_spawn_opts {
+    uint32_t mailbox_capacity; /* 0: unbounded (the default) */
+    ax_overflow overflow;      /* used only when mailbox_capacity > 0 */
+} ax_spawn_opts;
+
+/* Spawns an actor: allocates it with b->state_size bytes of zeroed state, runs b->init (if
+ * any) with arg, and stores the new ref in *out. opts may be NULL (unbounded mailbox); arg
+ * may be NULL. Errors: AX_EINVAL (rt, b, b->receive or out NULL), AX_ESHUTDOWN,
+ * AX_EINIT (init returned non-zero), AX_ENOMEM. */
+int ax_spawn(ax_runtime *rt, const ax_behavior *b, const void *arg, const ax_spawn_opts *opts,
+             ax_ref *out);
+
+/* Sends a copy of size bytes at data (data may be NULL when size is 0). Messages from one
+ * sender to one receiver arrive in send order. Never blocks.
+ * Errors: AX_EINVAL (rt NULL, data NULL with size > 0, type >= AX_MSG_RESERVED),
+ * AX_EMSGSIZE, AX_ENOACTOR, AX_EFULL, AX_ESHUTDOWN (from outside after shutdown began),
+ * AX_ENOMEM. On error nothing was sent. */
+int ax_send(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size);
+
+/* Zero-copy sending: ax_msg_alloc returns a message with size writable bytes at (*out)->data;
+ * fill it and pass it to ax_msg_send, which takes ownership on success (0). On any error the
+ * caller still owns it: retry, or give it back with ax_msg_free. Any thread.
+ * ax_msg_alloc errors: AX_EINVAL, AX_EMSGSIZE, AX_ESHUTDOWN (outside, after shutdown),
+ * AX_ENOMEM. ax_msg_send errors: as ax_send. ax_msg_free: AX_EINVAL if either is NULL. */
+int ax_msg_alloc(ax_runtime *rt, size_t size, ax_msg **out);
+int ax_msg_send(ax_runtime *rt, ax_ref to, uint32_t type, ax_msg *msg);
+int ax_msg_free(ax_runtime *rt, ax_msg *msg);
+
+/* Asks an actor to stop. Asynchronous: the actor finishes the message it is handling, then
+ * stops before any further user message; its stopped hook runs once; messages left in its
+ * mailbox go to dead letters. Stopping oneself: ax_stop(rt, ax_self(ctx)).
+ * Errors: AX_EINVAL (rt NULL), AX_ENOACTOR (not alive, or already stopping). */
+int ax_stop(ax_runtime *rt, ax_ref ref);
+
+/* ------------------------------------------------------------------------------------------
+ * Inside a handler.
+ * ---------------------------------------------------------------------------------------- */
+
+ax_ref ax_self(const ax_ctx *ctx);               /* AX_REF_NONE if ctx is NULL */
+ax_runtime *ax_ctx_runtime(const ax_ctx *ctx);   /* NULL if ctx is NULL */
+
+/* Sends a copy of the payload to the sender of the message being handled, answering it if it
+ * was an ask. Errors: as ax_send; AX_EINVAL (ctx NULL or not handling a message),
+ * AX_ENOACTOR (no sender: it came from outside without ax_ask_wait, or the sender stopped). */
+int ax_reply(ax_ctx *ctx, uint32_t type, const void *data, size_t size);
+
+/* The continuation of an ax_ask. It runs on the asking actor, as one of its messages, exactly
+ * once: status 0 with the reply, or AX_ETIMEDOUT with reply NULL. reply is valid during the
+ * call only. Returning non-zero fails the actor, as receive does. */
+typedef int (*ax_ask_fn)(ax_ctx *ctx, void *state, int status, const ax_msg *reply, void *user);
+
+/* From a handler: sends a request and returns at once; cont(user) runs later on this actor.
+ * A reply arriving after the timeout goes to dead letters. If the asking actor stops first,
+ * the continuation never runs. Errors: AX_EINVAL (ctx or cont NULL, timeout_ms <= 0, bad
+ * type/data), and the errors of ax_send; on error cont never runs. */
+int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
+           int64_t timeout_ms, ax_ask_fn cont, void *user);
+
+/* From a thread outside the runtime (main, a foreign thread): sends a request and blocks until
+ * the reply or the timeout. On 0, *reply is the reply; the caller owns it and gives it back
+ * with ax_msg_free. Errors: AX_EINVAL (NULL rt/reply, timeout_ms <= 0, bad type/data),
+ * AX_ECONTEXT (called from a handler: it would block a worker), AX_ETIMEDOUT (the reply, if
+ * it comes later, goes to dead letters), and the errors of ax_send. */
+int ax_ask_wait(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
+                int64_t timeout_ms, ax_msg **reply);
+
+/* ------------------------------------------------------------------------------------------
+ * Registry: names for actors. One name per actor; a name is released when its actor stops.
+ * Any thread. Names are copied; at most AX_NAME_MAX bytes, not empty.
+ * ---------------------------------------------------------------------------------------- */
+#define AX_NAME_MAX 63
+
+/* Errors: AX_EINVAL (NULL), AX_ENAMETOOLONG, AX_ENOACTOR (ref not alive), AX_EEXIST (name
+ * taken, or the actor already has a name), AX_ENOMEM. */
+int ax_register(ax_runtime *rt, const char *name, ax_ref ref);
+/* Errors: AX_EINVAL, AX_ENAMETOOLONG, AX_ENOENT. */
+int ax_whereis(ax_runtime *rt, const char *name, ax_ref *out);
+/* Errors: AX_EINVAL, AX_ENAMETOOLONG, AX_ENOENT. */
+int ax_unregister(ax_runtime *rt, const char *name);
+
+/* ------------------------------------------------------------------------------------------
+ * Dead letters: messages that were accepted but could not be handled (the receiver stopped
+ * with them queued, a full mailbox with the dead-letter policy, a reply after its ask timed
+ * out, shutdown). Each is counted; if a dead-letter actor is set, it also receives a message
+ * of type AX_MSG_DEAD_LETTER whose data is an ax_dead_letter followed by the original payload.
+ * ---------------------------------------------------------------------------------------- */
+enum ax_dead_reason {
+    AX_DEAD_STOPPED = 1,  /* the receiver stopped (or was stopping) with the message queued */
+    AX_DEAD_FULL = 2,     /* the receiver's bounded mailbox was full */
+    AX_DEAD_LATE_REPLY = 3 /* a reply whose ask had already timed out */
+};
+
+typedef struct ax_dead_letter {
+    ax_ref target;  /* the intended receiver */
+    ax_ref sender;  /* the original sender */
+    uint32_t type;  /* the original type */
+    uint32_t size;  /* bytes of original payload that follow this struct */
+    int32_t reason; /* an ax_dead_reason */
+    uint32_t reserved;
+} ax_dead_letter;
+
+/* Sets (or with AX_REF_NONE clears) the dead-letter actor. Notices to it that fail are counted
+ * only. Errors: AX_EINVAL (rt NULL), AX_ENOACTOR. */
+int ax_set_dead_letter_actor(ax_runtime *rt, ax_ref ref);
+
+/* ------------------------------------------------------------------------------------------
+ * Statistics: counters kept per worker without atomics on the hot path; a read is a sum of
+ * relaxed loads, exact once the runtime is quiet. Threads outside the runtime count as an
+ * extra "outside" entry in the total.
+ * ---------------------------------------------------------------------------------------- */
+typedef struct ax_stats {
+    uint64_t sent;         /* user messages accepted by a send */
+    uint64_t processed;    /* user messages handled (receive or ask continuation) */
+    uint64_t dead_letters; /* messages that became dead letters */
+    uint64_t spawned;      /* actors spawned */
+    uint64_t stopped;      /* actors stopped */
+    uint64_t steals;       /* tasks taken from another worker's deque */
+    uint64_t parks;        /* times a worker went to sleep */
+} ax_stats;
+
+/* The totals. Errors: AX_EINVAL (NULL). Any thread. */
+int ax_stats_get(ax_runtime *rt, ax_stats *out);
+/* One worker's counters (worker in [0, ax_runtime_workers)). Errors: AX_EINVAL. */
+int ax_stats_worker(ax_runtime *rt, int worker, ax_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* AXON_H */

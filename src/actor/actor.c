@@ -1,0 +1,241 @@
+/* actor.c: an actor's life: spawn, the run loop that drains its mailbox in fair batches, stop
+ * (hook, dead letters, ref invalidated), and reclamation after its grace period.
+ *
+ * Who runs an actor: its mailbox is marked idle when empty (see core/mpsc.h); the sender whose
+ * push finds the mark schedules the actor, so exactly one task instance exists and an actor
+ * never runs on two workers. A stopped actor never marks its mailbox idle again, so late
+ * senders cannot schedule it; what they push is dead-lettered when the actor is reclaimed. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actor/actor.h"
+
+static struct actor *actor_from_task(struct sched_task *t) {
+    return (struct actor *)((char *)t - offsetof(struct actor, u.task));
+}
+
+struct actor *actor_lookup(ax_runtime *rt, ax_ref ref) {
+    struct actor *a = reftable_get(&rt->refs, ref);
+    return (a && a->ref == ref) ? a : NULL;
+}
+
+/* ---- delivery ---------------------------------------------------------------------------- */
+
+static void schedule(ax_runtime *rt, struct sched_thread *thr, struct actor *a) {
+    if (thr->worker) sched_wake_local(thr, &a->u.task);
+    else sched_inject(&rt->sched, &a->u.task);
+}
+
+int actor_deliver(ax_runtime *rt, struct sched_thread *thr, ax_ref to, struct msg *m, bool sys) {
+    struct actor *a = actor_lookup(rt, to);
+    if (ax_unlikely(!a)) return AX_ENOACTOR;
+    if (a->mbox_cap && !sys) {
+        uint32_t n = atomic_fetch_add_explicit(&a->mbox_len, 1, memory_order_relaxed);
+        if (n >= a->mbox_cap) {
+            atomic_fetch_sub_explicit(&a->mbox_len, 1, memory_order_relaxed);
+            if (a->overflow == AX_OVERFLOW_REFUSE) return AX_EFULL;
+            stats_add(&thr->stats, STAT_SENT, 1);
+            deadletter_post(rt, thr, to, m, AX_DEAD_FULL);
+            return 0;
+        }
+    }
+    if (!sys) stats_add(&thr->stats, STAT_SENT, 1);
+    if (mpsc_push(&a->mbox, &m->node)) schedule(rt, thr, a);
+    return 0;
+}
+
+/* ---- spawn ------------------------------------------------------------------------------- */
+
+static void actor_free_memory(ax_runtime *rt, struct sched_thread *thr, struct actor *a) {
+    if (a->cls == POOL_CLASS_LARGE) {
+        free(a);
+        return;
+    }
+    struct sched_thread *owner =
+        atomic_load_explicit(&rt->sched.threads[a->owner], memory_order_acquire);
+    if (owner == thr) pool_free_local(&thr->pool, a->cls, a);
+    else pool_free_remote(&owner->pool, a->cls, a);
+}
+
+static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
+                    const void *arg, const ax_spawn_opts *opts, ax_ref *out) {
+    int phase = atomic_load_explicit(&rt->phase, memory_order_acquire);
+    if (phase >= RT_STOPPING || (phase == RT_DRAINING && !thr->worker)) return AX_ESHUTDOWN;
+    size_t bytes = sizeof(struct actor) + b->state_size;
+    if (bytes < b->state_size) return AX_ENOMEM;
+    unsigned cls = pool_class_of(bytes);
+    struct actor *a = cls == POOL_CLASS_LARGE ? aligned_alloc(16, (bytes + 15) & ~(size_t)15)
+                                              : pool_alloc(&thr->pool, cls);
+    if (!a) return AX_ENOMEM;
+    ax_ref ref = reftable_alloc(&rt->refs, thr);
+    if (!ref) {
+        if (cls == POOL_CLASS_LARGE) free(a);
+        else pool_free_local(&thr->pool, cls, a);
+        return AX_ENOMEM;
+    }
+    memset(a, 0, bytes);
+    a->u.task.run = actor_run;
+    mpsc_init(&a->mbox, true);
+    a->behavior = b;
+    a->ref = ref;
+    a->owner = thr->id;
+    a->cls = (uint8_t)cls;
+    if (opts) {
+        a->mbox_cap = opts->mailbox_capacity;
+        a->overflow = (uint8_t)opts->overflow;
+    }
+    if (b->init) {
+        ax_ctx ctx = {rt, a, NULL, thr};
+        void *saved = thr->current;
+        thr->current = a;
+        int rc = b->init(&ctx, a->state, arg);
+        thr->current = saved;
+        if (rc != 0) {
+            /* Never published, so nobody else can have sent to it; what init sent to itself
+             * is dropped with it. */
+            struct mpsc_node *n;
+            while ((n = mpsc_pop(&a->mbox)) != NULL) msg_release(rt, thr, (struct msg *)n);
+            reftable_free(&rt->refs, thr, ref);
+            actor_free_memory(rt, thr, a);
+            return AX_EINIT;
+        }
+    }
+    atomic_fetch_add_explicit(&rt->live_actors, 1, memory_order_seq_cst);
+    stats_add(&thr->stats, STAT_SPAWNED, 1);
+    reftable_publish(&rt->refs, ref, a);
+    *out = ref;
+    return 0;
+}
+
+int ax_spawn(ax_runtime *rt, const ax_behavior *b, const void *arg, const ax_spawn_opts *opts,
+             ax_ref *out) {
+    if (!rt || !b || !b->receive || !out) return AX_EINVAL;
+    if (opts && opts->overflow != AX_OVERFLOW_REFUSE && opts->overflow != AX_OVERFLOW_DEAD_LETTER)
+        return AX_EINVAL;
+    bool outside;
+    struct sched_thread *thr = rt_enter(rt, &outside);
+    if (!thr) return AX_ENOMEM;
+    int rc = spawn_in(rt, thr, b, arg, opts, out);
+    rt_leave(thr, outside);
+    return rc;
+}
+
+/* ---- running ----------------------------------------------------------------------------- */
+
+/* Handles one message and releases it; returns non-zero if the actor failed. */
+static int handle(ax_ctx *ctx, struct actor *a, struct msg *m) {
+    int rc = 0;
+    ctx->cur = m;
+    if (ax_likely(!(m->flags & (MSG_REPLY | MSG_SYS)))) {
+        stats_add(&ctx->thr->stats, STAT_PROCESSED, 1);
+        rc = a->behavior->receive(ctx, a->state, &m->pub);
+    } else if (m->flags & (MSG_REPLY | MSG_SYS_TIMEOUT)) {
+        bool handled;
+        rc = ask_dispatch(ctx, m, &handled);
+        if (!handled && (m->flags & MSG_REPLY)) { /* its ask timed out already */
+            ctx->cur = NULL;
+            deadletter_post(ctx->rt, ctx->thr, a->ref, m, AX_DEAD_LATE_REPLY);
+            return 0;
+        }
+    } /* MSG_SYS_STOP only wakes the actor: the stop flag does the work */
+    ctx->cur = NULL;
+    msg_release(ctx->rt, ctx->thr, m);
+    return rc;
+}
+
+static void actor_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a, int reason);
+
+void actor_run(struct sched_task *t, struct sched_thread *thr) {
+    if (ax_unlikely(!thr)) return; /* discarded at destroy: the actor is freed elsewhere */
+    struct actor *a = actor_from_task(t);
+    ax_runtime *rt = (ax_runtime *)thr->s;
+    ax_ctx ctx = {rt, a, NULL, thr};
+    thr->current = a;
+    for (int n = rt->batch; n > 0; n--) {
+        uint32_t stop = atomic_load_explicit(&a->stop_req, memory_order_acquire);
+        if (ax_unlikely(stop)) {
+            actor_stop(rt, thr, a, (int)stop - 1);
+            goto out;
+        }
+        struct msg *m = (struct msg *)mpsc_pop(&a->mbox);
+        if (!m) {
+            if (mpsc_try_idle(&a->mbox)) goto out; /* the next sender schedules us */
+            break;                                 /* a push is half done: come back soon */
+        }
+        if (a->mbox_cap && !(m->flags & MSG_SYS))
+            atomic_fetch_sub_explicit(&a->mbox_len, 1, memory_order_relaxed);
+        if (ax_unlikely(handle(&ctx, a, m) != 0)) {
+            uint32_t none = 0; /* a stop requested meanwhile keeps its reason */
+            atomic_compare_exchange_strong_explicit(&a->stop_req, &none, AX_REASON_FAILED + 1,
+                                                    memory_order_acq_rel, memory_order_relaxed);
+            actor_stop(rt, thr, a, (int)atomic_load(&a->stop_req) - 1);
+            goto out;
+        }
+    }
+    sched_yield_task(thr, &a->u.task);
+out:
+    thr->current = NULL;
+}
+
+/* ---- stopping ---------------------------------------------------------------------------- */
+
+static void drain_to_dead_letters(ax_runtime *rt, struct sched_thread *thr, struct actor *a) {
+    struct mpsc_node *n;
+    while ((n = mpsc_pop(&a->mbox)) != NULL) {
+        struct msg *m = (struct msg *)n;
+        if (m->flags & MSG_SYS) msg_release(rt, thr, m);
+        else deadletter_post(rt, thr, a->ref, m, AX_DEAD_STOPPED);
+    }
+}
+
+static void actor_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a, int reason) {
+    reftable_clear(&rt->refs, a->ref); /* from here on, sends fail with AX_ENOACTOR */
+    if (a->behavior->stopped) {
+        ax_ctx ctx = {rt, a, NULL, thr};
+        a->behavior->stopped(&ctx, a->state, reason);
+    }
+    /* seq_cst: pairs with ax_register's store of named (see registry.c). */
+    if (atomic_load_explicit(&a->named, memory_order_seq_cst)) registry_release_ref(rt, a->ref);
+    ask_discard_all(rt, thr, a);
+    drain_to_dead_letters(rt, thr, a);
+    stats_add(&thr->stats, STAT_STOPPED, 1);
+    epoch_retire(&rt->sched.epoch, &thr->limbo, &a->u.retire);
+    /* seq_cst: shutdown waits for this count to reach zero. */
+    atomic_fetch_sub_explicit(&rt->live_actors, 1, memory_order_seq_cst);
+}
+
+void actor_reclaim(struct sched *s, struct epoch_node *n, struct sched_thread *self) {
+    ax_runtime *rt = (ax_runtime *)s;
+    struct actor *a = (struct actor *)((char *)n - offsetof(struct actor, u.retire));
+    drain_to_dead_letters(rt, self, a); /* what late senders pushed during the grace period */
+    if (self) reftable_free(&rt->refs, self, a->ref);
+    actor_free_memory(rt, self, a);
+}
+
+int actor_request_stop(ax_runtime *rt, struct sched_thread *thr, ax_ref ref, int reason) {
+    struct actor *a = actor_lookup(rt, ref);
+    if (!a) return AX_ENOACTOR;
+    uint32_t none = 0;
+    if (!atomic_compare_exchange_strong_explicit(&a->stop_req, &none, (uint32_t)reason + 1,
+                                                 memory_order_acq_rel, memory_order_relaxed))
+        return AX_ENOACTOR; /* already stopping */
+    if (thr->current == a) return 0; /* it sees the flag when its handler returns */
+    struct msg *m = msg_new(thr, 0);
+    if (!m) return 0; /* the flag is set: the actor stops at its next message */
+    m->flags = MSG_SYS_STOP;
+    m->pub.sender = AX_REF_NONE;
+    m->pub.type = 0;
+    m->pub.size = 0;
+    if (mpsc_push(&a->mbox, &m->node)) schedule(rt, thr, a);
+    return 0;
+}
+
+int ax_stop(ax_runtime *rt, ax_ref ref) {
+    if (!rt) return AX_EINVAL;
+    bool outside;
+    struct sched_thread *thr = rt_enter(rt, &outside);
+    if (!thr) return AX_ENOMEM;
+    int rc = actor_request_stop(rt, thr, ref, AX_REASON_NORMAL);
+    rt_leave(thr, outside);
+    return rc;
+}

@@ -1,0 +1,132 @@
+/* actor.h: the internal shapes of the actor layer: the runtime, an actor, a message, a
+ * handler's context, and the functions the actor files share. Not installed. */
+#ifndef AX_ACTOR_ACTOR_H
+#define AX_ACTOR_ACTOR_H
+
+#include <stdbool.h>
+
+#include "actor/reftable.h"
+#include "axon.h"
+#include "core/mpsc.h"
+#include "sched/sched.h"
+
+/* ---- messages ---------------------------------------------------------------------------- */
+
+enum msg_flags {
+    MSG_REPLY = 1,       /* answers an ax_ask: corr names the pending ask */
+    MSG_SYS_STOP = 2,    /* wakes an actor so that it sees its stop request */
+    MSG_SYS_TIMEOUT = 4, /* an ask's deadline passed: corr names it */
+    MSG_SYS = MSG_SYS_STOP | MSG_SYS_TIMEOUT
+};
+
+#define MSG_OWNER_MALLOC 0xFFFFu /* not from a pool: free() it */
+
+/* The runtime's view of a message: a 16-byte header, then the public ax_msg (sender, type,
+ * size), then the payload at byte 32, so 32 bytes of payload fit one cache line. */
+struct msg {
+    struct mpsc_node node; /* mailbox link; also the free-list link in the pool */
+    uint32_t corr;         /* ask correlation id, 0 if none */
+    uint16_t owner;        /* thread record whose pool holds it, or MSG_OWNER_MALLOC */
+    uint8_t cls;           /* pool class */
+    uint8_t flags;
+    ax_msg pub;
+};
+
+_Static_assert(offsetof(struct msg, pub) == 16, "message header is 16 bytes");
+_Static_assert(offsetof(struct msg, pub.data) == 32, "payload starts at byte 32");
+
+static inline struct msg *msg_of(const ax_msg *m) {
+    return (struct msg *)((char *)m - offsetof(struct msg, pub));
+}
+
+/* ---- actors ------------------------------------------------------------------------------ */
+
+struct ask_pending;
+
+struct actor {
+    union {
+        struct sched_task task;   /* while alive: how the scheduler runs it */
+        struct epoch_node retire; /* once stopped: waiting for its grace period */
+    } u;
+    struct mpsc mbox;
+    const ax_behavior *behavior;
+    ax_ref ref;                 /* immutable while published in the ref table */
+    _Atomic uint32_t stop_req;  /* 0, or the ax_reason + 1 of a pending stop */
+    uint32_t mbox_cap;          /* 0: unbounded */
+    _Atomic uint32_t mbox_len;  /* kept only when bounded */
+    uint16_t owner;             /* pool of the actor's memory */
+    uint8_t cls;
+    uint8_t overflow;           /* ax_overflow */
+    _Atomic uint8_t named;      /* has a registry name */
+    uint8_t pad_[3];
+    uint32_t next_corr;
+    struct ask_pending *asks;   /* this actor's outstanding asks */
+    _Alignas(16) unsigned char state[];
+};
+
+/* ---- the runtime ------------------------------------------------------------------------- */
+
+enum rt_phase { RT_RUNNING, RT_DRAINING, RT_STOPPING, RT_DOWN };
+
+struct registry;
+
+struct ax_runtime {
+    struct sched sched; /* first: the hottest fields */
+    struct reftable refs;
+    int batch;
+    AX_ALIGNED_LINE _Atomic int phase;       /* enum rt_phase */
+    _Atomic int64_t live_actors;
+    _Atomic ax_ref dead_letter_actor;
+    _Atomic uint64_t dead_letters;          /* total, for the shutdown report */
+    struct registry *registry;
+};
+
+struct ax_ctx {
+    ax_runtime *rt;
+    struct actor *self;
+    struct msg *cur; /* the message being handled, or NULL (init, stopped) */
+    struct sched_thread *thr;
+};
+
+/* ---- shared between the actor files ------------------------------------------------------ */
+
+/* Allocates a message able to carry size payload bytes (size <= AX_MSG_MAX + 64), from thr's
+ * pool (thr may be NULL: malloc). */
+struct msg *msg_new(struct sched_thread *thr, size_t size);
+void msg_release(ax_runtime *rt, struct sched_thread *thr, struct msg *m);
+
+/* Delivers m to the actor behind to (m's pub.type/size/sender set by the caller). On success
+ * the runtime owns m. Errors: AX_ENOACTOR, AX_EFULL (caller keeps m). With the dead-letter
+ * overflow policy a full mailbox gives 0 and a dead letter. thr may be a worker or an entered
+ * outside record. sys: a runtime message (not counted, never refused for capacity). */
+int actor_deliver(ax_runtime *rt, struct sched_thread *thr, ax_ref to, struct msg *m, bool sys);
+
+/* Finds the live actor behind ref (the caller is a worker or inside sched_outside_enter). */
+struct actor *actor_lookup(ax_runtime *rt, ax_ref ref);
+
+/* Counts m as a dead letter, notifies the dead-letter actor if any, and frees m. */
+void deadletter_post(ax_runtime *rt, struct sched_thread *thr, ax_ref target, struct msg *m,
+                     int reason);
+
+/* The calling thread's record: a worker's, or an outside one entered for this call (then
+ * *outside is true and rt_leave must follow). NULL if no record could be had. */
+struct sched_thread *rt_enter(ax_runtime *rt, bool *outside);
+static inline void rt_leave(struct sched_thread *thr, bool outside) {
+    if (outside) sched_outside_leave(thr);
+}
+
+/* Ask bookkeeping (ask.c), used by the actor run loop. */
+int ask_dispatch(ax_ctx *ctx, struct msg *m, bool *handled);
+void ask_discard_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a);
+
+/* Registry (registry.c). */
+int registry_create(struct registry **out);
+void registry_destroy(struct registry *r);
+void registry_release_ref(ax_runtime *rt, ax_ref ref);
+
+/* Actor lifecycle (actor.c). */
+void actor_run(struct sched_task *t, struct sched_thread *thr);
+void actor_reclaim(struct sched *s, struct epoch_node *n, struct sched_thread *self);
+int actor_request_stop(ax_runtime *rt, struct sched_thread *thr, ax_ref ref, int reason);
+
+#endif

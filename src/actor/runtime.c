@@ -1,0 +1,162 @@
+/* runtime.c: a runtime's life: create (workers started), shutdown in three phases (refuse
+ * outside work, drain until idle, stop every actor), destroy, and the statistics API. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "actor/actor.h"
+
+enum { DEFAULT_BATCH = 64, DEFAULT_LIFO_CAP = 32, DEFAULT_SPIN_US = 50, MAX_WORKERS = 256 };
+static const int64_t DEFAULT_SHUTDOWN_MS = 10000;
+
+int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
+    if (!out) return AX_EINVAL;
+    ax_config c = cfg ? *cfg : (ax_config){0};
+    if (c.workers < 0 || c.workers > MAX_WORKERS || c.batch < 0 || c.lifo_cap < 0)
+        return AX_EINVAL;
+    struct sched_config sc = {
+        .workers = c.workers ? c.workers : core_cpu_count(),
+        .pin = c.pin,
+        .batch = c.batch ? c.batch : DEFAULT_BATCH,
+        .lifo_cap = c.lifo_cap ? c.lifo_cap : DEFAULT_LIFO_CAP,
+        .spin_ns = (c.spin_us == 0 ? DEFAULT_SPIN_US : c.spin_us < 0 ? 0 : c.spin_us) * 1000ll,
+    };
+    if (sc.workers > MAX_WORKERS) sc.workers = MAX_WORKERS;
+    ax_runtime *rt = aligned_alloc(AX_CACHE_LINE, sizeof *rt);
+    if (!rt) return AX_ENOMEM;
+    memset(rt, 0, sizeof *rt);
+    rt->batch = sc.batch;
+    if (registry_create(&rt->registry) != 0) goto fail_registry;
+    if (reftable_init(&rt->refs) != 0) goto fail_refs;
+    if (sched_init(&rt->sched, &sc) != 0) goto fail_sched;
+    rt->sched.reclaim = actor_reclaim;
+    sched_outside_publish(&rt->sched);
+    if (sched_start(&rt->sched) != 0) {
+        sched_destroy(&rt->sched);
+        goto fail_sched;
+    }
+    *out = rt;
+    return 0;
+fail_sched:
+    reftable_destroy(&rt->refs);
+fail_refs:
+    registry_destroy(rt->registry);
+fail_registry:
+    free(rt);
+    return AX_ENOMEM;
+}
+
+int ax_runtime_workers(const ax_runtime *rt) { return rt ? rt->sched.nworkers : 0; }
+
+static void nap_us(long us) {
+    struct timespec ts = {0, us * 1000};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits until no outside thread is inside a call that began before the phase changed. */
+static void wait_outside_quiet(ax_runtime *rt, int64_t deadline) {
+    struct sched *s = &rt->sched;
+    int n = atomic_load_explicit(&s->nthreads, memory_order_acquire);
+    for (int i = s->nworkers; i < n; i++) {
+        struct sched_thread *t = atomic_load_explicit(&s->threads[i], memory_order_acquire);
+        while (atomic_load_explicit(&t->epoch.local, memory_order_seq_cst) != 0 &&
+               core_now_ns() < deadline)
+            nap_us(50);
+    }
+}
+
+/* Asks every live actor to stop (reason shutdown). Actors already stopping are skipped. */
+static void stop_all_pass(ax_runtime *rt) {
+    struct sched_thread *thr = sched_outside_enter(&rt->sched);
+    if (!thr) return;
+    uint32_t hwm = atomic_load_explicit(&rt->refs.hwm, memory_order_acquire);
+    for (uint32_t i = 1; i < hwm; i++) {
+        struct actor *a = reftable_get(&rt->refs, ref_make(0, i));
+        if (a) actor_request_stop(rt, thr, a->ref, AX_REASON_SHUTDOWN);
+    }
+    sched_outside_leave(thr);
+}
+
+/* Phase 3 and the end: stop everything, join the workers, dead-letter what late senders left. */
+static int finish_shutdown(ax_runtime *rt, int64_t deadline) {
+    while (atomic_load_explicit(&rt->live_actors, memory_order_seq_cst) > 0) {
+        if (core_now_ns() >= deadline) return AX_ETIMEDOUT;
+        stop_all_pass(rt);
+        for (int i = 0; i < 20 && atomic_load(&rt->live_actors) > 0; i++) nap_us(100);
+    }
+    sched_stop(&rt->sched);
+    /* Every thread is offline now: each worker reclaims its whole limbo list. */
+    for (int i = 0; i < rt->sched.nworkers; i++) {
+        struct sched_thread *t = &rt->sched.workers[i].thr;
+        struct epoch_node *e = epoch_take_all(&t->limbo);
+        while (e) {
+            struct epoch_node *next = e->next;
+            actor_reclaim(&rt->sched, e, t);
+            e = next;
+        }
+    }
+    atomic_store_explicit(&rt->phase, RT_DOWN, memory_order_release);
+    return 0;
+}
+
+int ax_runtime_shutdown(ax_runtime *rt, int64_t timeout_ms) {
+    if (!rt) return AX_EINVAL;
+    if (sched_worker_self(&rt->sched)) return AX_ECONTEXT;
+    int running = RT_RUNNING;
+    if (!atomic_compare_exchange_strong(&rt->phase, &running, RT_DRAINING)) return AX_ESHUTDOWN;
+    if (timeout_ms <= 0) timeout_ms = DEFAULT_SHUTDOWN_MS;
+    int64_t start = core_now_ns(), deadline = start + timeout_ms * 1000000;
+    int64_t drain_until = start + timeout_ms * 500000;
+    wait_outside_quiet(rt, deadline);
+    /* Drain: idle twice in a row, a little apart, means no task is runnable anywhere. */
+    for (int quiet = 0; quiet < 2 && core_now_ns() < drain_until;) {
+        quiet = sched_idle(&rt->sched) ? quiet + 1 : 0;
+        nap_us(200);
+    }
+    atomic_store_explicit(&rt->phase, RT_STOPPING, memory_order_seq_cst);
+    return finish_shutdown(rt, deadline);
+}
+
+int ax_runtime_destroy(ax_runtime *rt) {
+    if (!rt) return AX_EINVAL;
+    if (sched_worker_self(&rt->sched)) return AX_ECONTEXT;
+    int phase = atomic_load(&rt->phase);
+    if (phase == RT_RUNNING && ax_runtime_shutdown(rt, DEFAULT_SHUTDOWN_MS) != 0) return AX_EBUSY;
+    if (phase != RT_RUNNING && phase != RT_DOWN &&
+        finish_shutdown(rt, core_now_ns() + DEFAULT_SHUTDOWN_MS * 1000000) != 0)
+        return AX_EBUSY;
+    sched_destroy(&rt->sched);
+    reftable_destroy(&rt->refs);
+    registry_destroy(rt->registry);
+    free(rt);
+    return 0;
+}
+
+/* ---- statistics -------------------------------------------------------------------------- */
+
+static void fill_stats(const uint64_t *v, ax_stats *out) {
+    out->sent = v[STAT_SENT];
+    out->processed = v[STAT_PROCESSED];
+    out->dead_letters = v[STAT_DEAD_LETTERS];
+    out->spawned = v[STAT_SPAWNED];
+    out->stopped = v[STAT_STOPPED];
+    out->steals = v[STAT_STEALS];
+    out->parks = v[STAT_PARKS];
+}
+
+int ax_stats_get(ax_runtime *rt, ax_stats *out) {
+    if (!rt || !out) return AX_EINVAL;
+    uint64_t v[STAT_COUNT] = {0};
+    sched_stats_total(&rt->sched, v);
+    v[STAT_DEAD_LETTERS] += atomic_load_explicit(&rt->dead_letters, memory_order_relaxed);
+    fill_stats(v, out);
+    return 0;
+}
+
+int ax_stats_worker(ax_runtime *rt, int worker, ax_stats *out) {
+    if (!rt || !out || worker < 0 || worker >= rt->sched.nworkers) return AX_EINVAL;
+    uint64_t v[STAT_COUNT] = {0};
+    stats_accumulate(&rt->sched.workers[worker].thr.stats, v);
+    fill_stats(v, out);
+    return 0;
+}

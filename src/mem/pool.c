@@ -1,0 +1,194 @@
+/* pool.c: per-thread size-class pools. Messages and actors are allocated and freed on every
+ * send, so the owner's path is a pointer pop/push with no atomic RMW; frees from other threads
+ * go to a per-class Treiber stack that the owner takes over whole when its local list runs dry.
+ *
+ * Remote list: R. K. Treiber, "Systems Programming: Coping with Parallelism", IBM RJ 5118
+ * (1986). Pushers CAS a new head whose next is the old head. The only pop is the owner's
+ * exchange of the head with NULL, which takes the whole list at once, so no thread ever reads
+ * a node's next and then CASes on the head expecting that node: the ABA problem cannot arise
+ * and nodes need no tags or hazard pointers. */
+#include "mem/pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_NOINLINE_COLD __attribute__((noinline, cold))
+
+/* Every free block is viewed as this. The owner reads links that other threads wrote; the
+ * head's release/acquire already orders those accesses, and making the link a relaxed atomic
+ * as well costs nothing on x86 or arm but keeps the code free of anything ThreadSanitizer or
+ * the C11 model could call a data race (a block's memory changes threads many times). */
+struct pool_free_block {
+    _Atomic(struct pool_free_block *) next;
+};
+
+/* The slab header keeps the blocks behind it 16-byte aligned. */
+struct pool_slab {
+    _Alignas(16) struct pool_slab *next;
+    size_t bytes;
+};
+
+#define POOL_SLAB_BYTES 65536u   /* a slab's target size, header included */
+#define POOL_SLAB_MIN_BLOCKS 8u  /* big classes: fewer mallocs than one per 8 blocks */
+
+/* Index i is class i. Small classes are 16 * (i + 1); above 256, three classes per power of
+ * two, the last one raised from 65536 to POOL_MAX_BYTES. pool_class_of computes the same
+ * layout arithmetically; the unit test checks the two agree for every size. */
+static const uint32_t pool_class_bytes[POOL_CLASSES] = {
+    16,    32,    48,    64,    80,    96,    112,   128,
+    144,   160,   176,   192,   208,   224,   240,   256,
+    320,   384,   512,   640,   768,   1024,  1280,  1536,
+    2048,  2560,  3072,  4096,  5120,  6144,  8192,  10240,
+    12288, 16384, 20480, 24576, 32768, 40960, 49152, POOL_MAX_BYTES,
+};
+
+_Static_assert(POOL_CLASSES < POOL_CLASS_LARGE, "LARGE must not be a class index");
+_Static_assert(sizeof(struct pool_slab) % 16 == 0, "slab header must keep blocks aligned");
+
+unsigned pool_class_of(size_t bytes) {
+    if (ax_likely(bytes <= 256))
+        /* bytes - 1 rounds multiples of 16 down into their own class; bytes == 0 (outside the
+         * contract) gives class 0 instead of wrapping around. */
+        return (unsigned)((bytes - (bytes != 0)) >> 4);
+    if (ax_unlikely(bytes > POOL_MAX_BYTES))
+        return POOL_CLASS_LARGE;
+    /* m in [2^k, 2^(k+1)) selects the classes 1.25, 1.5 and 2 times 2^k; the two bits below
+     * the leading one say which quarter of the octave m lies in (quarters 2 and 3 both go to
+     * the 2x class). Octave k = 8 starts at class 16. */
+    size_t m = bytes - 1;
+    unsigned k = 63u - (unsigned)__builtin_clzll((unsigned long long)m);
+    unsigned quarter = (unsigned)(m >> (k - 2)) & 3u;
+    unsigned cls = 16u + 3u * (k - 8u) + (quarter < 2u ? quarter : 2u);
+    /* (65536, POOL_MAX_BYTES] falls into octave 16, which has no classes of its own. */
+    return cls < POOL_CLASSES ? cls : POOL_CLASSES - 1u;
+}
+
+size_t pool_class_size(unsigned cls) {
+    return pool_class_bytes[cls];
+}
+
+void pool_init(struct pool *p) {
+    for (unsigned i = 0; i < POOL_CLASSES; i++) {
+        p->local[i] = NULL;
+        atomic_init(&p->remote[i].head, NULL);
+    }
+    p->slabs = NULL;
+    p->slab_bytes = 0;
+}
+
+#ifdef AX_POOL_PASSTHROUGH
+
+/* Every block is its own malloc, so ASan sees overflows and use-after-free per block and TSan
+ * sees the real lifetime; sizes are multiples of 16, as aligned_alloc requires. */
+
+void pool_destroy(struct pool *p) {
+    pool_init(p);
+}
+
+void *pool_alloc(struct pool *p, unsigned cls) {
+    (void)p;
+    return aligned_alloc(16, pool_class_bytes[cls]);
+}
+
+void pool_free_local(struct pool *p, unsigned cls, void *block) {
+    (void)p;
+    (void)cls;
+    free(block);
+}
+
+void pool_free_remote(struct pool *p, unsigned cls, void *block) {
+    (void)p;
+    (void)cls;
+    free(block);
+}
+
+#else
+
+void pool_destroy(struct pool *p) {
+    /* Blocks on the local and remote lists all live inside slabs: freeing the slabs is enough. */
+    struct pool_slab *s = p->slabs;
+    while (s != NULL) {
+        struct pool_slab *next = s->next;
+        free(s);
+        s = next;
+    }
+    pool_init(p);
+}
+
+/* Takes a new slab for cls, links all but its first block into the local list (in address
+ * order, so consecutive allocations are neighbours) and returns the first one. */
+static struct pool_free_block *pool_carve(struct pool *p, unsigned cls) {
+    size_t size = pool_class_bytes[cls];
+    size_t n = (POOL_SLAB_BYTES - sizeof(struct pool_slab)) / size;
+    if (n < POOL_SLAB_MIN_BLOCKS)
+        n = POOL_SLAB_MIN_BLOCKS;
+    size_t bytes = sizeof(struct pool_slab) + n * size;
+    struct pool_slab *s = aligned_alloc(16, bytes);
+    if (s == NULL)
+        return NULL;
+    s->next = p->slabs;
+    s->bytes = bytes;
+    p->slabs = s;
+    p->slab_bytes += bytes;
+
+    char *first = (char *)(s + 1);
+    for (size_t i = 0; i + 1 < n; i++) {
+        struct pool_free_block *b = (struct pool_free_block *)(first + i * size);
+        atomic_store_explicit(&b->next, (struct pool_free_block *)(first + (i + 1) * size),
+                              memory_order_relaxed);
+    }
+    struct pool_free_block *last = (struct pool_free_block *)(first + (n - 1) * size);
+    atomic_store_explicit(&last->next, NULL, memory_order_relaxed);
+
+    struct pool_free_block *b = (struct pool_free_block *)first;
+    p->local[cls] = atomic_load_explicit(&b->next, memory_order_relaxed);
+    return b;
+}
+
+/* The local list of cls is empty: adopt the remote list, or carve a slab. */
+static POOL_NOINLINE_COLD void *pool_alloc_slow(struct pool *p, unsigned cls) {
+    _Atomic(struct pool_free_block *) *head = &p->remote[cls].head;
+    /* The relaxed peek spares an RMW on a line that other threads may own when nothing has
+     * been freed remotely; a push it misses is picked up on a later refill. */
+    if (atomic_load_explicit(head, memory_order_relaxed) != NULL) {
+        /* Acquire: pairs with the release CAS in pool_free_remote (and, through the release
+         * sequence the CASes form, with every earlier push), so the links and the freers'
+         * last writes to the blocks are visible before we walk and reuse them. */
+        struct pool_free_block *b = atomic_exchange_explicit(head, NULL, memory_order_acquire);
+        if (b != NULL) {
+            p->local[cls] = atomic_load_explicit(&b->next, memory_order_relaxed);
+            return b;
+        }
+    }
+    return pool_carve(p, cls);
+}
+
+void *pool_alloc(struct pool *p, unsigned cls) {
+    struct pool_free_block *b = p->local[cls];
+    if (ax_likely(b != NULL)) {
+        p->local[cls] = atomic_load_explicit(&b->next, memory_order_relaxed);
+        return b;
+    }
+    return pool_alloc_slow(p, cls);
+}
+
+void pool_free_local(struct pool *p, unsigned cls, void *block) {
+    struct pool_free_block *b = block;
+    atomic_store_explicit(&b->next, p->local[cls], memory_order_relaxed);
+    p->local[cls] = b;
+}
+
+void pool_free_remote(struct pool *p, unsigned cls, void *block) {
+    _Atomic(struct pool_free_block *) *head = &p->remote[cls].head;
+    struct pool_free_block *b = block;
+    struct pool_free_block *old = atomic_load_explicit(head, memory_order_relaxed);
+    do {
+        atomic_store_explicit(&b->next, old, memory_order_relaxed);
+        /* Release on success: pairs with the owner's acquire exchange in pool_alloc_slow, so
+         * b->next and our writes to the block are visible to it. A failed CAS only reloads
+         * old, which we merely store into b->next: relaxed. */
+    } while (!atomic_compare_exchange_weak_explicit(head, &old, b, memory_order_release,
+                                                    memory_order_relaxed));
+}
+
+#endif

@@ -1,0 +1,138 @@
+/* outside.c: threads outside the runtime (main, foreign threads) that send or spawn. Each gets
+ * a thread record (a message pool, stats, an epoch record) on first use, cached in TLS, and
+ * gives it back when the thread exits so that thread churn does not exhaust the table. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched/sched.h"
+
+/* Schedulers alive in this process, so that a thread-exit destructor never touches a record of
+ * a destroyed runtime. Only thread exit and runtime create/destroy take this lock. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct live { struct sched *s; uint64_t uid; struct live *next; } *live_list;
+
+enum { TLS_SLOTS = 4 };
+struct tls_entry {
+    struct sched *s;
+    uint64_t uid;
+    struct sched_thread *t;
+};
+struct tls_cache {
+    struct tls_entry e[TLS_SLOTS];
+};
+static _Thread_local struct tls_cache tls_cache;
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+
+static bool sched_alive_locked(struct sched *s, uint64_t uid) {
+    for (struct live *l = live_list; l; l = l->next)
+        if (l->s == s && l->uid == uid) return true;
+    return false;
+}
+
+/* Thread exit: release this thread's records in runtimes that still exist. */
+static void on_thread_exit(void *arg) {
+    struct tls_cache *c = arg;
+    pthread_mutex_lock(&live_lock);
+    for (int i = 0; i < TLS_SLOTS; i++) {
+        if (c->e[i].t && sched_alive_locked(c->e[i].s, c->e[i].uid))
+            /* release: our use of the record happens before the next claimer's. */
+            atomic_store_explicit(&c->e[i].t->claimed, 0, memory_order_release);
+        c->e[i].t = NULL;
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void make_exit_key(void) { pthread_key_create(&exit_key, on_thread_exit); }
+
+static struct sched_thread *claim_record(struct sched *s) {
+    int n = atomic_load_explicit(&s->nthreads, memory_order_acquire);
+    for (int i = s->nworkers; i < n; i++) {
+        struct sched_thread *t = atomic_load_explicit(&s->threads[i], memory_order_acquire);
+        int zero = 0;
+        /* acquire: pairs with the release in on_thread_exit (the previous owner is done). */
+        if (atomic_load_explicit(&t->claimed, memory_order_relaxed) == 0 &&
+            atomic_compare_exchange_strong_explicit(&t->claimed, &zero, 1, memory_order_acquire,
+                                                    memory_order_relaxed))
+            return t;
+    }
+    pthread_mutex_lock(&s->register_lock);
+    struct sched_thread *t = aligned_alloc(AX_CACHE_LINE, sizeof *t);
+    if (t) {
+        memset(t, 0, sizeof *t);
+        pool_init(&t->pool);
+        t->s = s;
+        atomic_store_explicit(&t->claimed, 1, memory_order_relaxed);
+        if (sched_register_thread(s, t) != 0) {
+            free(t);
+            t = NULL;
+        }
+    }
+    pthread_mutex_unlock(&s->register_lock);
+    return t;
+}
+
+/* Finds or claims this thread's record for s and moves it to cache slot 0 (the fast path). */
+static struct sched_thread *lookup_slow(struct sched *s) {
+    struct tls_cache *c = &tls_cache;
+    int free_slot = TLS_SLOTS - 1; /* evicted if every slot is taken: that record stays
+                                      claimed until this thread exits */
+    for (int i = 0; i < TLS_SLOTS; i++) {
+        if (c->e[i].t && c->e[i].s == s && c->e[i].uid == s->uid) {
+            struct tls_entry hit = c->e[i];
+            c->e[i] = c->e[0];
+            c->e[0] = hit;
+            return hit.t;
+        }
+        if (!c->e[i].t && free_slot == TLS_SLOTS - 1) free_slot = i;
+    }
+    struct sched_thread *t = claim_record(s);
+    if (!t) return NULL;
+    pthread_once(&exit_key_once, make_exit_key);
+    pthread_setspecific(exit_key, c);
+    c->e[free_slot] = c->e[0];
+    c->e[0] = (struct tls_entry){s, s->uid, t};
+    return t;
+}
+
+struct sched_thread *sched_outside_enter(struct sched *s) {
+    struct tls_entry *e = &tls_cache.e[0];
+    struct sched_thread *t = (e->s == s && e->uid == s->uid && e->t) ? e->t : lookup_slow(s);
+    if (!t) return NULL;
+    if (t->nest++ == 0) epoch_enter(&s->epoch, &t->epoch);
+    return t;
+}
+
+void sched_outside_leave(struct sched_thread *t) {
+    if (--t->nest == 0) epoch_leave(&t->epoch);
+}
+
+void sched_outside_publish(struct sched *s) {
+    struct live *l = malloc(sizeof *l);
+    pthread_mutex_lock(&live_lock);
+    if (l) {
+        l->s = s;
+        l->uid = s->uid;
+        l->next = live_list;
+        live_list = l;
+    }
+    pthread_mutex_unlock(&live_lock);
+}
+
+void sched_outside_forget(struct sched *s) {
+    pthread_mutex_lock(&live_lock);
+    for (struct live **p = &live_list; *p; p = &(*p)->next) {
+        if ((*p)->s == s && (*p)->uid == s->uid) {
+            struct live *dead = *p;
+            *p = dead->next;
+            free(dead);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+    /* The calling thread's cache must not keep pointing at records about to be freed. */
+    for (int i = 0; i < TLS_SLOTS; i++)
+        if (tls_cache.e[i].s == s) tls_cache.e[i].t = NULL;
+}

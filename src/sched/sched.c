@@ -1,0 +1,91 @@
+/* sched.c: creating and destroying a scheduler: worker records, deques, the inject queue, the
+ * epoch domain, and the table of thread records through which message pools are found. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched/sched.h"
+
+static _Atomic uint64_t next_uid = 1;
+
+static void thread_record_init(struct sched *s, struct sched_thread *t) {
+    memset(t, 0, sizeof *t);
+    pool_init(&t->pool);
+    t->s = s;
+}
+
+int sched_register_thread(struct sched *s, struct sched_thread *t) {
+    int n = atomic_load_explicit(&s->nthreads, memory_order_relaxed);
+    if (n >= SCHED_MAX_THREADS || !epoch_register(&s->epoch, &t->epoch)) return -ENOMEM;
+    t->id = (uint16_t)n;
+    atomic_store_explicit(&s->threads[n], t, memory_order_release);
+    /* release: pairs with acquire loads of nthreads (stats) and of threads[id] (remote free). */
+    atomic_store_explicit(&s->nthreads, n + 1, memory_order_release);
+    return 0;
+}
+
+int sched_init(struct sched *s, const struct sched_config *cfg) {
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    s->nworkers = cfg->workers;
+    s->uid = atomic_fetch_add(&next_uid, 1);
+    epoch_domain_init(&s->epoch);
+    mpsc_init(&s->inject, false);
+    pthread_mutex_init(&s->register_lock, NULL);
+    s->workers = aligned_alloc(AX_CACHE_LINE, sizeof(struct sched_worker) * (size_t)s->nworkers);
+    if (!s->workers) return -ENOMEM;
+    for (int i = 0; i < s->nworkers; i++) {
+        struct sched_worker *w = &s->workers[i];
+        memset(w, 0, sizeof *w);
+        thread_record_init(s, &w->thr);
+        w->thr.worker = w;
+        w->index = (unsigned)i;
+        w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
+        if (deque_init(&w->dq, 10) != 0 || sched_register_thread(s, &w->thr) != 0) {
+            for (int j = 0; j <= i; j++) deque_destroy(&s->workers[j].dq);
+            free(s->workers);
+            s->workers = NULL;
+            return -ENOMEM;
+        }
+    }
+    return 0;
+}
+
+void sched_destroy(struct sched *s) {
+    if (!s->workers) return;
+    for (int i = 0; i < s->nworkers; i++) sched_worker_discard(&s->workers[i]);
+    struct mpsc_node *n;
+    while ((n = mpsc_pop(&s->inject)) != NULL) {
+        struct sched_task *t = (struct sched_task *)((char *)n - offsetof(struct sched_task, link));
+        t->run(t, NULL);
+    }
+    sched_outside_forget(s);
+    int nt = atomic_load(&s->nthreads);
+    /* Limbo lists first (reclaiming may free blocks into any pool), then the pools. */
+    for (int i = 0; i < nt; i++) {
+        struct sched_thread *t = atomic_load(&s->threads[i]);
+        struct epoch_node *e = epoch_take_all(&t->limbo);
+        while (e) {
+            struct epoch_node *next = e->next;
+            s->reclaim(s, e, NULL);
+            e = next;
+        }
+    }
+    for (int i = 0; i < nt; i++) pool_destroy(&atomic_load(&s->threads[i])->pool);
+    for (int i = 0; i < nt; i++) {
+        struct sched_thread *t = atomic_load(&s->threads[i]);
+        if (!t->worker) free(t);
+    }
+    for (int i = 0; i < s->nworkers; i++) deque_destroy(&s->workers[i].dq);
+    free(s->workers);
+    s->workers = NULL;
+    pthread_mutex_destroy(&s->register_lock);
+}
+
+void sched_stats_total(struct sched *s, uint64_t *sum) {
+    int n = atomic_load_explicit(&s->nthreads, memory_order_acquire);
+    for (int i = 0; i < n; i++) {
+        struct sched_thread *t = atomic_load_explicit(&s->threads[i], memory_order_acquire);
+        stats_accumulate(&t->stats, sum);
+    }
+}

@@ -1,0 +1,127 @@
+/* sched.h: the work-stealing scheduler: worker threads with Chase-Lev deques and a LIFO slot,
+ * a global inject queue for outside threads, park/wake on futexes, and per-thread records. */
+#ifndef AX_SCHED_SCHED_H
+#define AX_SCHED_SCHED_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "core/mpsc.h"
+#include "mem/epoch.h"
+#include "mem/pool.h"
+#include "sched/deque.h"
+#include "sched/task.h"
+#include "stats/stats.h"
+
+#define SCHED_MAX_THREADS EPOCH_MAX_RECORDS
+
+struct sched;
+struct sched_worker;
+
+/* What one thread owns inside one runtime: a worker, or an outside thread (main, a foreign
+ * thread) that sends or spawns. Fields above the epoch record are written by the owner only. */
+struct sched_thread {
+    struct pool pool;             /* messages and actors this thread allocates */
+    struct stats_counters stats;
+    struct sched *s;
+    struct sched_worker *worker;  /* NULL for an outside thread */
+    void *current;                /* the actor being run (or initialized) here, or NULL */
+    uint32_t slot_free;           /* actor/reftable: head of this thread's free ref slots */
+    uint32_t slot_free_count;
+    uint16_t id;                  /* index in s->threads; message pools are found by it */
+    int nest;                     /* outside threads: depth of sched_outside_enter */
+    struct epoch_limbo limbo;     /* retired objects waiting for a grace period */
+    struct epoch_record epoch;
+    AX_ALIGNED_LINE _Atomic int claimed; /* outside records: owned by a live thread */
+};
+
+/* A deadline-ordered task (ask timeouts for now). */
+struct sched_timer {
+    struct sched_task task;
+    int64_t deadline_ns;
+};
+
+struct sched_worker {
+    struct sched_thread thr; /* first: a worker is a thread record */
+    struct deque dq;
+    struct sched_task *lifo; /* the task this worker just woke: runs next */
+    unsigned lifo_runs;      /* consecutive runs from the slot */
+    unsigned index;
+    uint64_t tick;
+    uint64_t rng;
+    bool searching;
+    struct sched_timer **timers; /* binary min-heap on deadline_ns */
+    size_t ntimers, timers_cap;
+    pthread_t tid;
+    AX_ALIGNED_LINE _Atomic uint32_t sleep; /* futex word: 1 parked, 0 awake */
+};
+
+struct sched_config {
+    int workers, pin, batch, lifo_cap;
+    int64_t spin_ns;
+};
+
+struct sched {
+    struct sched_config cfg;
+    struct sched_worker *workers;
+    int nworkers;
+    uint64_t uid; /* unique per process: outside threads' caches key on it */
+    /* Called on each worker about once per 64 tasks and before parking. */
+    void (*maintain)(struct sched_thread *self);
+    /* Reclaims a retired object after its grace period (self may be NULL at destroy). */
+    void (*reclaim)(struct sched *s, struct epoch_node *n, struct sched_thread *self);
+
+    AX_ALIGNED_LINE struct mpsc inject;    /* tasks from outside threads */
+    AX_ALIGNED_LINE _Atomic int inject_busy; /* consumer side: one worker at a time */
+    AX_ALIGNED_LINE _Atomic uint32_t searching;
+    _Atomic uint32_t parked;
+    AX_ALIGNED_LINE _Atomic int stop;        /* workers exit */
+
+    struct epoch_domain epoch;
+    _Atomic(struct sched_thread *) threads[SCHED_MAX_THREADS];
+    _Atomic int nthreads;
+    pthread_mutex_t register_lock; /* slow path: a new outside thread */
+};
+
+/* Creates the workers' structures (not the threads). Returns 0 or -ENOMEM. */
+int sched_init(struct sched *s, const struct sched_config *cfg);
+/* Starts the worker threads. */
+int sched_start(struct sched *s);
+/* Stops and joins the workers (their queues must be empty of work that matters). */
+void sched_stop(struct sched *s);
+/* Frees everything: pools, deques, outside records; runs leftover timers with self NULL. */
+void sched_destroy(struct sched *s);
+
+/* The calling thread's record if it is a worker of s, else NULL. The hot-path test. */
+struct sched_thread *sched_worker_self(const struct sched *s);
+
+/* Outside threads: enter before touching shared state, leave after; nestable. Returns the
+ * caller's record (claimed on first use), or NULL if all records are taken. */
+struct sched_thread *sched_outside_enter(struct sched *s);
+void sched_outside_leave(struct sched_thread *t);
+
+/* Makes t runnable. From a worker of s: into its LIFO slot (t runs next on this worker). */
+void sched_wake_local(struct sched_thread *self, struct sched_task *t);
+/* From a worker: to the back of its deque (a task that used its turn and must yield). */
+void sched_yield_task(struct sched_thread *self, struct sched_task *t);
+/* From any thread: through the inject queue. */
+void sched_inject(struct sched *s, struct sched_task *t);
+
+/* Worker only: runs timer->task.run on some worker at or after deadline_ns (here: on self).
+ * Returns 0 or -ENOMEM. */
+int sched_timer_add(struct sched_thread *self, struct sched_timer *timer);
+
+/* True if every worker is parked and the inject queue is empty (a racy snapshot). */
+bool sched_idle(struct sched *s);
+
+/* Between the scheduler's own files: register a thread record (caller serializes), announce
+ * or forget a live scheduler for outside threads' exit handling, discard a worker's leftovers. */
+int sched_register_thread(struct sched *s, struct sched_thread *t);
+void sched_outside_publish(struct sched *s);
+void sched_outside_forget(struct sched *s);
+void sched_worker_discard(struct sched_worker *w);
+
+/* Sums the stats of every thread record into sum[STAT_COUNT]. */
+void sched_stats_total(struct sched *s, uint64_t *sum);
+
+#endif

@@ -1,0 +1,369 @@
+/* worker.c: the worker threads: where a worker looks for work, how it searches, parks and is
+ * woken, and how tasks are made runnable. One pool of workers runs every kind of task.
+ *
+ * Look order: every 61st task the inject queue and the oldest task of the own deque first
+ * (fairness); then the LIFO slot (at most lifo_cap times in a row), the own deque's bottom,
+ * the inject queue, and stealing from random victims. Parking follows Tokio's protocol: an
+ * idle worker first searches (counted in s->searching) for spin_ns, then parks on its futex.
+ * Whoever makes work available wakes one parked worker only if nobody is searching; a
+ * searcher that finds work and was the last searcher wakes another. Lost wakeups are excluded
+ * by a Dekker pair of seq_cst fences: the waker publishes work then reads the counters, the
+ * parker publishes its counters then re-reads every queue. */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sched/sched.h"
+
+static _Thread_local struct sched_worker *tls_worker;
+
+enum { FAIRNESS_INTERVAL = 61, MAINTAIN_INTERVAL = 64 };
+
+struct sched_thread *sched_worker_self(const struct sched *s) {
+    struct sched_worker *w = tls_worker;
+    return (w && w->thr.s == s) ? &w->thr : NULL;
+}
+
+static uint64_t rng_next(uint64_t *x) { /* xorshift64 */
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* ---- waking ------------------------------------------------------------------------------ */
+
+/* Any thread, after making work available: wakes one parked worker unless one is searching. */
+static void notify_one(struct sched *s) {
+    /* seq_cst fence: orders our publication of work before the counter reads; pairs with the
+     * fence in park() between raising its counters and re-checking the queues. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&s->searching, memory_order_relaxed) != 0) return;
+    if (atomic_load_explicit(&s->parked, memory_order_relaxed) == 0) return;
+    for (int i = 0; i < s->nworkers; i++) {
+        struct sched_worker *w = &s->workers[i];
+        uint32_t one = 1;
+        if (atomic_load_explicit(&w->sleep, memory_order_relaxed) == 1 &&
+            /* acq_rel: claims the parked worker; pairs with the CAS in park() cancelling. */
+            atomic_compare_exchange_strong_explicit(&w->sleep, &one, 0, memory_order_acq_rel,
+                                                    memory_order_relaxed)) {
+            /* The woken worker starts as a searcher: count it before it runs, so a second
+             * notifier does not wake yet another worker for the same work. */
+            atomic_fetch_add_explicit(&s->searching, 1, memory_order_seq_cst);
+            atomic_fetch_sub_explicit(&s->parked, 1, memory_order_seq_cst);
+            core_futex_wake(&w->sleep, 1);
+            return;
+        }
+    }
+}
+
+void sched_wake_local(struct sched_thread *self, struct sched_task *t) {
+    struct sched_worker *w = self->worker;
+    struct sched_task *prev = w->lifo;
+    w->lifo = t;
+    if (prev) {
+        if (deque_push_owner(&w->dq, prev) != 0) sched_inject(self->s, prev);
+        else notify_one(self->s);
+    }
+}
+
+void sched_yield_task(struct sched_thread *self, struct sched_task *t) {
+    struct sched_worker *w = self->worker;
+    if (deque_push_owner(&w->dq, t) != 0) sched_inject(self->s, t);
+    else notify_one(self->s);
+}
+
+void sched_inject(struct sched *s, struct sched_task *t) {
+    mpsc_push(&s->inject, &t->link);
+    notify_one(s);
+}
+
+static struct sched_task *inject_pop(struct sched *s) {
+    if (mpsc_looks_empty(&s->inject)) return NULL;
+    /* acquire: pairs with the release store below; one consumer at a time (Vyukov's queue is
+     * single-consumer). A worker that loses simply looks elsewhere: this never blocks. */
+    if (atomic_exchange_explicit(&s->inject_busy, 1, memory_order_acquire)) return NULL;
+    struct mpsc_node *n = mpsc_pop(&s->inject);
+    atomic_store_explicit(&s->inject_busy, 0, memory_order_release);
+    return n ? (struct sched_task *)((char *)n - offsetof(struct sched_task, link)) : NULL;
+}
+
+/* ---- finding work ------------------------------------------------------------------------ */
+
+static struct sched_task *steal_some(struct sched_worker *w) {
+    struct sched *s = w->thr.s;
+    int n = s->nworkers;
+    if (n > 1) {
+        unsigned start = (unsigned)(rng_next(&w->rng) % (uint64_t)n);
+        for (int i = 0; i < n; i++) {
+            struct sched_worker *v = &s->workers[(start + (unsigned)i) % (unsigned)n];
+            if (v == w || deque_size(&v->dq) == 0) continue;
+            struct sched_task *t = deque_steal(&v->dq);
+            if (t) {
+                stats_add(&w->thr.stats, STAT_STEALS, 1);
+                return t;
+            }
+        }
+    }
+    return inject_pop(s);
+}
+
+static struct sched_task *next_task(struct sched_worker *w) {
+    struct sched *s = w->thr.s;
+    struct sched_task *t;
+    if (++w->tick % FAIRNESS_INTERVAL == 0) {
+        if ((t = inject_pop(s)) != NULL) return t;
+        if ((t = deque_steal(&w->dq)) != NULL) return t; /* our own oldest task */
+    }
+    if (w->lifo) {
+        t = w->lifo;
+        w->lifo = NULL;
+        if (w->lifo_runs < (unsigned)s->cfg.lifo_cap) {
+            w->lifo_runs++;
+            return t;
+        }
+        /* The slot ran lifo_cap times in a row: let the task be stolen or wait its turn. */
+        if (deque_push_owner(&w->dq, t) != 0) sched_inject(s, t);
+        else notify_one(s);
+    }
+    w->lifo_runs = 0;
+    if ((t = deque_pop_owner(&w->dq)) != NULL) return t;
+    return inject_pop(s);
+}
+
+/* ---- timers ------------------------------------------------------------------------------ */
+
+static void heap_swap(struct sched_timer **h, size_t a, size_t b) {
+    struct sched_timer *x = h[a];
+    h[a] = h[b];
+    h[b] = x;
+}
+
+int sched_timer_add(struct sched_thread *self, struct sched_timer *timer) {
+    struct sched_worker *w = self->worker;
+    if (w->ntimers == w->timers_cap) {
+        size_t cap = w->timers_cap ? w->timers_cap * 2 : 64;
+        struct sched_timer **h = realloc(w->timers, cap * sizeof *h);
+        if (!h) return -ENOMEM;
+        w->timers = h;
+        w->timers_cap = cap;
+    }
+    size_t i = w->ntimers++;
+    w->timers[i] = timer;
+    while (i > 0 && w->timers[(i - 1) / 2]->deadline_ns > w->timers[i]->deadline_ns) {
+        heap_swap(w->timers, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+    return 0;
+}
+
+static struct sched_timer *timer_pop(struct sched_worker *w) {
+    struct sched_timer **h = w->timers, *top = h[0];
+    h[0] = h[--w->ntimers];
+    for (size_t i = 0;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < w->ntimers && h[l]->deadline_ns < h[m]->deadline_ns) m = l;
+        if (r < w->ntimers && h[r]->deadline_ns < h[m]->deadline_ns) m = r;
+        if (m == i) break;
+        heap_swap(h, i, m);
+        i = m;
+    }
+    return top;
+}
+
+/* Runs due timers; returns the next deadline (INT64_MAX if none). */
+static int64_t run_timers(struct sched_worker *w) {
+    if (w->ntimers == 0) return INT64_MAX;
+    int64_t now = core_now_ns();
+    while (w->ntimers > 0 && w->timers[0]->deadline_ns <= now) {
+        struct sched_timer *t = timer_pop(w);
+        t->task.run(&t->task, &w->thr);
+    }
+    return w->ntimers ? w->timers[0]->deadline_ns : INT64_MAX;
+}
+
+/* ---- the loop ---------------------------------------------------------------------------- */
+
+static void collect_garbage(struct sched_worker *w) {
+    struct sched *s = w->thr.s;
+    struct epoch_node *n = epoch_collect(&s->epoch, &w->thr.limbo);
+    while (n) {
+        struct epoch_node *next = n->next;
+        s->reclaim(s, n, &w->thr);
+        n = next;
+    }
+}
+
+static void maintain(struct sched_worker *w) {
+    run_timers(w);
+    if (w->thr.limbo.head) collect_garbage(w);
+    if (w->thr.s->maintain) w->thr.s->maintain(&w->thr);
+}
+
+static void run_task(struct sched_worker *w, struct sched_task *t) {
+    t->run(t, &w->thr);
+    epoch_quiescent(&w->thr.s->epoch, &w->thr.epoch);
+    if (w->tick % MAINTAIN_INTERVAL == 0) maintain(w);
+}
+
+/* Leaves the searching state after finding work; the last searcher hands the search on. */
+static void found_work(struct sched_worker *w) {
+    if (!w->searching) return;
+    w->searching = false;
+    if (atomic_fetch_sub_explicit(&w->thr.s->searching, 1, memory_order_seq_cst) == 1)
+        notify_one(w->thr.s);
+}
+
+static bool work_visible(struct sched *s) {
+    if (!mpsc_looks_empty(&s->inject)) return true;
+    for (int i = 0; i < s->nworkers; i++)
+        if (deque_size(&s->workers[i].dq) > 0) return true;
+    return false;
+}
+
+/* Parks until woken or the next timer is due. On return the worker is searching. */
+static void park(struct sched_worker *w, int64_t next_deadline) {
+    struct sched *s = w->thr.s;
+    atomic_store_explicit(&w->sleep, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->parked, 1, memory_order_seq_cst);
+    if (w->searching) {
+        w->searching = false;
+        atomic_fetch_sub_explicit(&s->searching, 1, memory_order_seq_cst);
+    }
+    /* seq_cst fence: pairs with notify_one's fence (see the file comment). */
+    atomic_thread_fence(memory_order_seq_cst);
+    bool claimed = false;
+    if (work_visible(s) || atomic_load_explicit(&s->stop, memory_order_relaxed)) {
+        uint32_t one = 1;
+        if (atomic_compare_exchange_strong_explicit(&w->sleep, &one, 0, memory_order_acq_rel,
+                                                    memory_order_acquire)) {
+            atomic_fetch_sub_explicit(&s->parked, 1, memory_order_seq_cst);
+            atomic_fetch_add_explicit(&s->searching, 1, memory_order_seq_cst);
+            w->searching = true;
+            return;
+        }
+        claimed = true; /* a notifier claimed us meanwhile: it counted us as searching */
+    }
+    if (!claimed) {
+        stats_add(&w->thr.stats, STAT_PARKS, 1);
+        epoch_leave(&w->thr.epoch);
+        while (atomic_load_explicit(&w->sleep, memory_order_acquire) == 1) {
+            int64_t timeout = -1;
+            if (next_deadline != INT64_MAX) {
+                timeout = next_deadline - core_now_ns();
+                if (timeout <= 0) break;
+            }
+            core_futex_wait(&w->sleep, 1, timeout);
+        }
+        epoch_enter(&s->epoch, &w->thr.epoch);
+        uint32_t one = 1;
+        if (atomic_compare_exchange_strong_explicit(&w->sleep, &one, 0, memory_order_acq_rel,
+                                                    memory_order_acquire)) {
+            /* Timed out (a timer is due) rather than woken: count ourselves out ourselves. */
+            atomic_fetch_sub_explicit(&s->parked, 1, memory_order_seq_cst);
+            atomic_fetch_add_explicit(&s->searching, 1, memory_order_seq_cst);
+        }
+    }
+    w->searching = true;
+}
+
+/* No local work: search for spin_ns, then park. Returns a task or NULL (re-loop). */
+static struct sched_task *search(struct sched_worker *w) {
+    struct sched *s = w->thr.s;
+    if (!w->searching) {
+        w->searching = true;
+        atomic_fetch_add_explicit(&s->searching, 1, memory_order_seq_cst);
+    }
+    int64_t until = s->cfg.spin_ns > 0 ? core_now_ns() + s->cfg.spin_ns : 0;
+    for (unsigned i = 0;; i++) {
+        struct sched_task *t = steal_some(w);
+        if (t) return t;
+        if (atomic_load_explicit(&s->stop, memory_order_relaxed)) return NULL;
+        if ((i & 63) == 63 || until == 0) {
+            if (until == 0 || core_now_ns() >= until) break;
+            maintain(w);
+        }
+        for (int k = 0; k < 8; k++) core_cpu_relax();
+    }
+    maintain(w);
+    if (w->lifo || deque_size(&w->dq) > 0) return NULL; /* a timer or reclaim made work */
+    park(w, w->ntimers ? w->timers[0]->deadline_ns : INT64_MAX);
+    return NULL;
+}
+
+static void pin_to_cpu(unsigned index) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(index % (unsigned)core_cpu_count(), &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+static void *worker_main(void *arg) {
+    struct sched_worker *w = arg;
+    struct sched *s = w->thr.s;
+    tls_worker = w;
+    if (s->cfg.pin) pin_to_cpu(w->index);
+    epoch_enter(&s->epoch, &w->thr.epoch);
+    while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
+        struct sched_task *t = next_task(w);
+        if (!t) {
+            t = search(w);
+            if (!t) continue;
+        }
+        found_work(w);
+        run_task(w, t);
+    }
+    if (w->searching) {
+        w->searching = false;
+        atomic_fetch_sub_explicit(&s->searching, 1, memory_order_seq_cst);
+    }
+    epoch_leave(&w->thr.epoch);
+    tls_worker = NULL;
+    return NULL;
+}
+
+/* ---- lifecycle --------------------------------------------------------------------------- */
+
+int sched_start(struct sched *s) {
+    for (int i = 0; i < s->nworkers; i++) {
+        if (pthread_create(&s->workers[i].tid, NULL, worker_main, &s->workers[i]) != 0) {
+            atomic_store(&s->stop, 1);
+            for (int j = 0; j < i; j++) {
+                atomic_store(&s->workers[j].sleep, 0);
+                core_futex_wake(&s->workers[j].sleep, 1);
+                pthread_join(s->workers[j].tid, NULL);
+            }
+            return -EAGAIN;
+        }
+    }
+    return 0;
+}
+
+void sched_stop(struct sched *s) {
+    /* release: pairs with the acquire load in worker_main's loop. */
+    atomic_store_explicit(&s->stop, 1, memory_order_seq_cst);
+    for (int i = 0; i < s->nworkers; i++) {
+        atomic_store_explicit(&s->workers[i].sleep, 0, memory_order_seq_cst);
+        core_futex_wake(&s->workers[i].sleep, 1);
+    }
+    for (int i = 0; i < s->nworkers; i++) pthread_join(s->workers[i].tid, NULL);
+}
+
+bool sched_idle(struct sched *s) {
+    return atomic_load_explicit(&s->parked, memory_order_seq_cst) == (uint32_t)s->nworkers &&
+           !work_visible(s);
+}
+
+void sched_worker_discard(struct sched_worker *w) {
+    struct sched_task *t;
+    while (w->ntimers > 0) {
+        struct sched_timer *tm = timer_pop(w);
+        tm->task.run(&tm->task, NULL);
+    }
+    free(w->timers);
+    w->timers = NULL;
+    if (w->lifo) w->lifo->run(w->lifo, NULL);
+    w->lifo = NULL;
+    while ((t = deque_pop_owner(&w->dq)) != NULL) t->run(t, NULL);
+}

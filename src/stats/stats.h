@@ -1,0 +1,37 @@
+/* stats.h: per-thread event counters. Only the owning thread writes (a relaxed load and store,
+ * no read-modify-write on the hot path); any thread may read them for a snapshot. */
+#ifndef AX_STATS_STATS_H
+#define AX_STATS_STATS_H
+
+#include <stdint.h>
+
+#include "core/platform.h"
+
+enum stats_counter {
+    STAT_SENT,
+    STAT_PROCESSED,
+    STAT_DEAD_LETTERS,
+    STAT_SPAWNED,
+    STAT_STOPPED,
+    STAT_STEALS,
+    STAT_PARKS,
+    STAT_COUNT
+};
+
+struct stats_counters {
+    _Atomic uint64_t v[STAT_COUNT];
+};
+
+/* Owner thread only. */
+static inline void stats_add(struct stats_counters *c, enum stats_counter k, uint64_t n) {
+    uint64_t old = atomic_load_explicit(&c->v[k], memory_order_relaxed);
+    atomic_store_explicit(&c->v[k], old + n, memory_order_relaxed);
+}
+
+/* Any thread: adds c's counters into sum[STAT_COUNT]. */
+static inline void stats_accumulate(const struct stats_counters *c, uint64_t *sum) {
+    for (int k = 0; k < STAT_COUNT; k++)
+        sum[k] += atomic_load_explicit((_Atomic uint64_t *)&c->v[k], memory_order_relaxed);
+}
+
+#endif

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# run.sh BUILD_DIR SOURCE_DIR: installs the build into a scratch prefix, builds consumer.c against
+# it with pkg-config (shared and static) and with CMake find_package (static and shared), runs all.
+set -euo pipefail
+
+die() { echo "install test: FAIL: $*" >&2; exit 1; }
+[ $# -eq 2 ] || die "usage: run.sh BUILD_DIR SOURCE_DIR"
+build=$(cd "$1" && pwd)
+src=$(cd "$2" && pwd)
+here=$src/tests/install
+work=$build/install-test
+prefix=$work/prefix
+# Run from ctest inside `make`: keep the nested builds away from the outer make's jobserver.
+unset MAKEFLAGS MFLAGS MAKELEVEL DESTDIR
+command -v pkg-config >/dev/null || die "pkg-config is not installed"
+
+# The compiler the library was built with builds the consumers too.
+cc=$(sed -n 's/^CMAKE_C_COMPILER:[A-Z]*=//p' "$build/CMakeCache.txt")
+cc=${cc:-cc}
+cflags=(-std=c11 -Wall -Wextra -Werror -O2)
+
+rm -rf "$work"
+mkdir -p "$work"
+echo "== cmake --install $build --prefix $prefix"
+cmake --install "$build" --prefix "$prefix" >"$work/install.log" || { cat "$work/install.log"; die "cmake --install"; }
+
+# lib/ or lib/<multiarch>/ depending on GNUInstallDirs: find the .pc wherever it went.
+pc=$(find "$prefix" -path '*/pkgconfig/axon.pc' | head -n 1)
+[ -n "$pc" ] || die "no pkgconfig/axon.pc under $prefix"
+export PKG_CONFIG_PATH=${pc%/axon.pc}
+# axon.pc records the prefix chosen at configure time; point it at the scratch prefix.
+pc_prefix=$(pkg-config --variable=prefix axon)
+[ "$pc_prefix" = "$prefix" ] || echo "note: axon.pc says prefix=$pc_prefix; using --define-variable=prefix=$prefix"
+pcq() { pkg-config --define-variable=prefix="$prefix" "$@" axon; }
+libdir=$(pcq --variable=libdir)
+[ -f "$libdir/libaxon.a" ] || die "no libaxon.a in $libdir"
+[ -e "$libdir/libaxon.so" ] || die "no libaxon.so in $libdir"
+
+# needs BINARY yes|no: whether BINARY has libaxon.so as a dynamic dependency.
+needs() {
+    command -v readelf >/dev/null || return 0
+    if readelf -d "$1" | grep -q 'NEEDED.*libaxon\.so'; then has=yes; else has=no; fi
+    [ "$has" = "$2" ] || die "$1: libaxon.so dependency is '$has', expected '$2'"
+    if [ "$2" = yes ]; then
+        ldd "$1" | grep -q "libaxon\.so.* => $prefix/" || { ldd "$1"; die "$1 does not load $prefix's libaxon.so"; }
+    fi
+}
+check() {
+    local out
+    out=$("$1") || die "$1 exited with status $?"
+    [ "$out" = ok ] || die "$1 printed '$out', expected 'ok'"
+    echo "$1: ok"
+}
+
+# pkg-config output is a list of words (paths here contain no spaces).
+read -ra pc_cflags <<<"$(pcq --cflags)"
+read -ra pc_libs <<<"$(pcq --libs)"
+read -ra pc_static_libs <<<"$(pcq --static --libs)"
+
+echo "== pkg-config: $cc consumer.c ${pc_cflags[*]} ${pc_libs[*]} -Wl,-rpath,$libdir"
+"$cc" "${cflags[@]}" "$here/consumer.c" -o "$work/consumer_pc_shared" "${pc_cflags[@]}" "${pc_libs[@]}" \
+    -Wl,-rpath,"$libdir"
+needs "$work/consumer_pc_shared" yes
+check "$work/consumer_pc_shared"
+
+echo "== pkg-config --static: $cc consumer.c ${pc_cflags[*]} -Wl,-Bstatic ${pc_static_libs[*]} -Wl,-Bdynamic"
+"$cc" "${cflags[@]}" "$here/consumer.c" -o "$work/consumer_pc_static" "${pc_cflags[@]}" \
+    -Wl,-Bstatic "${pc_static_libs[@]}" -Wl,-Bdynamic
+needs "$work/consumer_pc_static" no
+check "$work/consumer_pc_static"
+
+echo "== cmake: find_package(axon) with CMAKE_PREFIX_PATH=$prefix"
+cmake -S "$here" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
+    -DCMAKE_BUILD_TYPE=Release >"$work/cmake.log" 2>&1 || { cat "$work/cmake.log"; die "configuring the consumer"; }
+grep -- '-- axon ' "$work/cmake.log" || true
+axon_dir=$(sed -n 's/^axon_DIR:[A-Z]*=//p' "$work/cmake/CMakeCache.txt")
+case "$axon_dir" in "$prefix"/*) ;; *) die "find_package found axon in '$axon_dir', not under $prefix";; esac
+cmake --build "$work/cmake" >"$work/build.log" 2>&1 || { cat "$work/build.log"; die "building the consumer"; }
+needs "$work/cmake/consumer_static" no
+check "$work/cmake/consumer_static"
+needs "$work/cmake/consumer_shared" yes
+check "$work/cmake/consumer_shared"
+
+echo "install test: ok (pkg-config shared and static, CMake axon::axon_static and axon::axon)"
