@@ -187,20 +187,38 @@ static void *sender_thread(void *arg) {
 
 static uint64_t g_replacements;
 
+/* Each round stops a few actors, leaves their stale refs in the slots for a moment (so senders
+ * meet actors that are stopping, and actors already gone: dead letters and AX_ENOACTOR), then
+ * puts replacements in. */
+enum { ROUND = 8 };
+
 static void *controller_thread(void *arg) {
     (void)arg;
     uint64_t rng = 0xabcdef12345ULL;
     while (!atomic_load(&g_senders_done) || g_replacements < MIN_REPLACEMENTS) {
-        uint32_t idx = (uint32_t)(check_rand(&rng) % N_ACTORS);
-        ax_ref old = atomic_load(&g_slots[idx]);
-        /* Only this thread stops actors and nothing fails them, so the stop must succeed. */
-        CHECK_OK(ax_stop(g_rt, old));
-        ax_ref fresh = AX_REF_NONE;
-        CHECK_OK(ax_spawn(g_rt, &node_b, &idx, NULL, &fresh));
-        CHECK(fresh != AX_REF_NONE && fresh != old);
-        atomic_store(&g_slots[idx], fresh);
-        g_replacements++;
-        check_sleep_us(300);
+        uint32_t idx[ROUND];
+        ax_ref old[ROUND];
+        int n = 0;
+        for (int k = 0; k < ROUND; k++) {
+            uint32_t i = (uint32_t)(check_rand(&rng) % N_ACTORS);
+            int dup = 0;
+            for (int j = 0; j < n; j++) dup |= idx[j] == i;
+            if (dup) continue;
+            idx[n] = i;
+            old[n] = atomic_load(&g_slots[i]);
+            /* Only this thread stops actors and nothing fails them: the stop must succeed. */
+            CHECK_OK(ax_stop(g_rt, old[n]));
+            n++;
+        }
+        check_sleep_us(500);
+        for (int k = 0; k < n; k++) {
+            ax_ref fresh = AX_REF_NONE;
+            CHECK_OK(ax_spawn(g_rt, &node_b, &idx[k], NULL, &fresh));
+            CHECK(fresh != AX_REF_NONE && fresh != old[k]);
+            atomic_store(&g_slots[idx[k]], fresh);
+            g_replacements++;
+        }
+        check_sleep_us(200);
     }
     return NULL;
 }

@@ -58,7 +58,7 @@ static void actor_free_memory(ax_runtime *rt, struct sched_thread *thr, struct a
 }
 
 static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
-                    const void *arg, const ax_spawn_opts *opts, ax_ref *out) {
+                    const void *arg, const ax_spawn_opts *opts, bool internal, ax_ref *out) {
     int phase = atomic_load_explicit(&rt->phase, memory_order_acquire);
     if (phase >= RT_STOPPING || (phase == RT_DRAINING && !thr->worker)) return AX_ESHUTDOWN;
     size_t bytes = sizeof(struct actor) + b->state_size;
@@ -101,7 +101,8 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
         }
     }
     atomic_fetch_add_explicit(&rt->live_actors, 1, memory_order_seq_cst);
-    stats_add(&thr->stats, STAT_SPAWNED, 1);
+    a->sink = internal;
+    if (!internal) stats_add(&thr->stats, STAT_SPAWNED, 1);
     reftable_publish(&rt->refs, ref, a);
     *out = ref;
     return 0;
@@ -115,9 +116,14 @@ int ax_spawn(ax_runtime *rt, const ax_behavior *b, const void *arg, const ax_spa
     bool outside;
     struct sched_thread *thr = rt_enter(rt, &outside);
     if (!thr) return AX_ENOMEM;
-    int rc = spawn_in(rt, thr, b, arg, opts, out);
+    int rc = spawn_in(rt, thr, b, arg, opts, false, out);
     rt_leave(thr, outside);
     return rc;
+}
+
+int actor_spawn_internal(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
+                         ax_ref *out) {
+    return spawn_in(rt, thr, b, NULL, NULL, true, out);
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
@@ -127,8 +133,12 @@ static int handle(ax_ctx *ctx, struct actor *a, struct msg *m) {
     int rc = 0;
     ctx->cur = m;
     if (ax_likely(!(m->flags & (MSG_REPLY | MSG_SYS)))) {
-        stats_add(&ctx->thr->stats, STAT_PROCESSED, 1);
+        stats_add(&ctx->thr->stats, STAT_PROCESSED, !(m->flags & MSG_NOTICE));
         rc = a->behavior->receive(ctx, a->state, &m->pub);
+    } else if (a->sink && (m->flags & MSG_REPLY)) {
+        ctx->cur = NULL;
+        ask_wait_deliver(ctx, m);
+        return 0;
     } else if (m->flags & (MSG_REPLY | MSG_SYS_TIMEOUT)) {
         bool handled;
         rc = ask_dispatch(ctx, m, &handled);
@@ -162,7 +172,7 @@ void actor_run(struct sched_task *t, struct sched_thread *thr) {
             if (mpsc_try_idle(&a->mbox)) goto out; /* the next sender schedules us */
             break;                                 /* a push is half done: come back soon */
         }
-        if (a->mbox_cap && !(m->flags & MSG_SYS))
+        if (a->mbox_cap && !(m->flags & (MSG_SYS | MSG_NOTICE)))
             atomic_fetch_sub_explicit(&a->mbox_len, 1, memory_order_relaxed);
         if (ax_unlikely(handle(&ctx, a, m) != 0)) {
             uint32_t none = 0; /* a stop requested meanwhile keeps its reason */
@@ -183,7 +193,7 @@ static void drain_to_dead_letters(ax_runtime *rt, struct sched_thread *thr, stru
     struct mpsc_node *n;
     while ((n = mpsc_pop(&a->mbox)) != NULL) {
         struct msg *m = (struct msg *)n;
-        if (m->flags & MSG_SYS) msg_release(rt, thr, m);
+        if (m->flags & (MSG_SYS | MSG_NOTICE)) msg_release(rt, thr, m); /* counted already */
         else deadletter_post(rt, thr, a->ref, m, AX_DEAD_STOPPED);
     }
 }
@@ -198,7 +208,7 @@ static void actor_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a
     if (atomic_load_explicit(&a->named, memory_order_seq_cst)) registry_release_ref(rt, a->ref);
     ask_discard_all(rt, thr, a);
     drain_to_dead_letters(rt, thr, a);
-    stats_add(&thr->stats, STAT_STOPPED, 1);
+    if (!a->sink) stats_add(&thr->stats, STAT_STOPPED, 1);
     epoch_retire(&rt->sched.epoch, &thr->limbo, &a->u.retire);
     /* seq_cst: shutdown waits for this count to reach zero. */
     atomic_fetch_sub_explicit(&rt->live_actors, 1, memory_order_seq_cst);

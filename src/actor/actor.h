@@ -16,7 +16,8 @@ enum msg_flags {
     MSG_REPLY = 1,       /* answers an ax_ask: corr names the pending ask */
     MSG_SYS_STOP = 2,    /* wakes an actor so that it sees its stop request */
     MSG_SYS_TIMEOUT = 4, /* an ask's deadline passed: corr names it */
-    MSG_SYS = MSG_SYS_STOP | MSG_SYS_TIMEOUT
+    MSG_SYS = MSG_SYS_STOP | MSG_SYS_TIMEOUT,
+    MSG_NOTICE = 8       /* a dead-letter notice: handled by receive, counted in no stat */
 };
 
 #define MSG_OWNER_MALLOC 0xFFFFu /* not from a pool: free() it */
@@ -58,7 +59,8 @@ struct actor {
     uint8_t cls;
     uint8_t overflow;           /* ax_overflow */
     _Atomic uint8_t named;      /* has a registry name */
-    uint8_t pad_[3];
+    uint8_t sink;               /* the runtime's ax_ask_wait reply sink */
+    uint8_t pad_[2];
     uint32_t next_corr;
     struct ask_pending *asks;   /* this actor's outstanding asks */
     _Alignas(16) unsigned char state[];
@@ -69,6 +71,7 @@ struct actor {
 enum rt_phase { RT_RUNNING, RT_DRAINING, RT_STOPPING, RT_DOWN };
 
 struct registry;
+struct ask_waiters;
 
 struct ax_runtime {
     struct sched sched; /* first: the hottest fields */
@@ -79,6 +82,8 @@ struct ax_runtime {
     _Atomic ax_ref dead_letter_actor;
     _Atomic uint64_t dead_letters;          /* total, for the shutdown report */
     struct registry *registry;
+    struct ask_waiters *waiters; /* threads blocked in ax_ask_wait */
+    ax_ref ask_sink;             /* the actor their replies go to */
 };
 
 struct ax_ctx {
@@ -118,6 +123,11 @@ static inline void rt_leave(struct sched_thread *thr, bool outside) {
 /* Ask bookkeeping (ask.c), used by the actor run loop. */
 int ask_dispatch(ax_ctx *ctx, struct msg *m, bool *handled);
 void ask_discard_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a);
+/* The sink hands reply m to its waiting thread (or to dead letters); consumes m. */
+void ask_wait_deliver(ax_ctx *ctx, struct msg *m);
+/* Creates the waiter list and spawns the sink (at runtime creation). */
+int ask_waiters_create(ax_runtime *rt);
+void ask_waiters_destroy(ax_runtime *rt);
 
 /* Registry (registry.c). */
 int registry_create(struct registry **out);
@@ -126,6 +136,9 @@ void registry_release_ref(ax_runtime *rt, ax_ref ref);
 
 /* Actor lifecycle (actor.c). */
 void actor_run(struct sched_task *t, struct sched_thread *thr);
+/* Spawns a runtime-internal actor (the ask sink): not counted in the stats. */
+int actor_spawn_internal(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
+                         ax_ref *out);
 void actor_reclaim(struct sched *s, struct epoch_node *n, struct sched_thread *self);
 int actor_request_stop(ax_runtime *rt, struct sched_thread *thr, ax_ref ref, int reason);
 

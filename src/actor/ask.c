@@ -1,7 +1,8 @@
 /* ask.c: request/response. ax_ask (inside a handler) records a continuation, sends the request
  * and arms a timeout; the reply or the timeout arrives as a message to the asker, so the
  * continuation runs on the asking actor and exactly once. ax_ask_wait bridges outside threads
- * through a short-lived proxy actor. Timeouts use the worker's deadline heap for now. */
+ * through one reply-sink actor per runtime. Timeouts go through the scheduler's deadline tasks. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,7 +46,6 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
     if (size > AX_MSG_MAX) return AX_EMSGSIZE;
     struct sched_thread *thr = ctx->thr;
     struct actor *a = ctx->self;
-    if (!thr->worker) return AX_ECONTEXT; /* init on an outside thread: no deadline heap */
     struct msg *req = msg_new(thr, size);
     struct msg *pm = msg_new(thr, sizeof(struct ask_pending));
     struct msg *tm = msg_new(thr, sizeof(struct ask_timer));
@@ -69,7 +69,7 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
     tm->pub.type = 0;
     /* Armed before the send: if the send fails the timer still fires, finds no pending ask
      * with this corr, and is dropped; so a failed ax_ask never runs cont. */
-    if (sched_timer_add(thr, &at->timer) != 0) {
+    if (sched_timer_add(&ctx->rt->sched, &at->timer) != 0) {
         msg_release(ctx->rt, thr, req);
         msg_release(ctx->rt, thr, pm);
         msg_release(ctx->rt, thr, tm);
@@ -123,60 +123,92 @@ void ask_discard_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a) 
     }
 }
 
-/* ---- ax_ask_wait ------------------------------------------------------------------------- */
+/* ---- ax_ask_wait ------------------------------------------------------------------------- *
+ * One long-lived "sink" actor per runtime is the sender of every blocking request; replies to
+ * it carry the request's corr, and the sink hands each to the thread waiting for that corr. A
+ * reply whose waiter gave up finds no entry and becomes a dead letter, like a late ax_ask reply.
+ * Waiters sit on the caller's stack, linked in a short list under a mutex (one per waiting
+ * thread: this is the bridge for main and foreign threads, not a hot path). */
 
-enum { WAIT_PENDING = 0, WAIT_DONE = 1, WAIT_TIMED_OUT = 2 };
+enum { WAIT_PENDING = 0, WAIT_DONE = 1 };
 
 struct waiter {
+    struct waiter *next;
+    uint32_t corr;
     _Atomic uint32_t state; /* futex word */
-    _Atomic int refs;       /* the asking thread and the proxy */
     ax_msg *reply;
 };
 
-static void waiter_put(struct waiter *w) {
-    /* acq_rel: the last owner sees the other's writes before freeing. */
-    if (atomic_fetch_sub_explicit(&w->refs, 1, memory_order_acq_rel) == 1) free(w);
-}
+struct ask_waiters {
+    pthread_mutex_t lock;
+    struct waiter *list;
+    _Atomic uint32_t next_corr;
+};
 
-static int proxy_init(ax_ctx *ctx, void *state, const void *arg) {
-    (void)ctx;
-    memcpy(state, arg, sizeof(struct waiter *));
-    return 0;
-}
-
-static int proxy_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
-    struct waiter *w = *(struct waiter **)state;
-    struct msg *copy = msg_new(ctx->thr, msg->size);
-    if (copy) {
-        copy->pub = *msg;
-        memcpy(copy->pub.data, msg->data, msg->size);
-        w->reply = &copy->pub;
-        uint32_t pending = WAIT_PENDING;
-        /* release: the reply is written before the waiter can see DONE (its acquire load). */
-        if (atomic_compare_exchange_strong_explicit(&w->state, &pending, WAIT_DONE,
-                                                    memory_order_acq_rel,
-                                                    memory_order_acquire)) {
-            core_futex_wake(&w->state, 1);
-        } else {
-            w->reply = NULL;
-            deadletter_post(ctx->rt, ctx->thr, ax_self(ctx), copy, AX_DEAD_LATE_REPLY);
+static bool unlink_waiter(struct ask_waiters *ws, struct waiter *w) {
+    for (struct waiter **p = &ws->list; *p; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            return true;
         }
     }
-    ax_stop(ctx->rt, ax_self(ctx));
+    return false;
+}
+
+void ask_wait_deliver(ax_ctx *ctx, struct msg *m) {
+    struct ask_waiters *ws = ctx->rt->waiters;
+    struct msg *copy = msg_new(ctx->thr, m->pub.size);
+    pthread_mutex_lock(&ws->lock);
+    struct waiter *w = ws->list;
+    while (w && w->corr != m->corr) w = w->next;
+    if (w && copy) {
+        unlink_waiter(ws, w);
+        copy->pub = m->pub;
+        memcpy(copy->pub.data, m->pub.data, m->pub.size);
+        w->reply = &copy->pub;
+        /* release: the reply is written before the waiter sees DONE (its acquire load). The
+         * waiter takes the lock once more before returning, so the wake below cannot touch a
+         * waiter that has left. */
+        atomic_store_explicit(&w->state, WAIT_DONE, memory_order_release);
+        core_futex_wake(&w->state, 1);
+    }
+    pthread_mutex_unlock(&ws->lock);
+    if (w && copy) {
+        msg_release(ctx->rt, ctx->thr, m);
+    } else {
+        if (copy) msg_release(ctx->rt, ctx->thr, copy);
+        deadletter_post(ctx->rt, ctx->thr, ctx->self->ref, m, AX_DEAD_LATE_REPLY);
+    }
+}
+
+static int sink_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    (void)ctx, (void)state, (void)msg; /* only replies matter; they bypass receive */
     return 0;
 }
 
-static void proxy_stopped(ax_ctx *ctx, void *state, int reason) {
-    (void)ctx;
-    (void)reason;
-    waiter_put(*(struct waiter **)state);
+static const ax_behavior sink_behavior = {"ax_ask_wait", 0, NULL, sink_receive, NULL};
+
+int ask_waiters_create(ax_runtime *rt) {
+    struct ask_waiters *ws = calloc(1, sizeof *ws);
+    if (!ws) return AX_ENOMEM;
+    pthread_mutex_init(&ws->lock, NULL);
+    rt->waiters = ws;
+    bool outside;
+    struct sched_thread *thr = rt_enter(rt, &outside);
+    int rc = thr ? actor_spawn_internal(rt, thr, &sink_behavior, &rt->ask_sink) : AX_ENOMEM;
+    if (thr) rt_leave(thr, outside);
+    return rc;
 }
 
-static const ax_behavior proxy_behavior = {"ax_ask_wait", sizeof(struct waiter *), proxy_init,
-                                           proxy_receive, proxy_stopped};
+void ask_waiters_destroy(ax_runtime *rt) {
+    if (!rt->waiters) return;
+    pthread_mutex_destroy(&rt->waiters->lock);
+    free(rt->waiters);
+    rt->waiters = NULL;
+}
 
-static int send_request(ax_runtime *rt, ax_ref proxy, ax_ref to, uint32_t type, const void *data,
-                        size_t size) {
+static int send_request(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
+                        uint32_t corr) {
     struct sched_thread *thr = sched_outside_enter(&rt->sched);
     if (!thr) return AX_ENOMEM;
     int rc = AX_ESHUTDOWN;
@@ -184,10 +216,11 @@ static int send_request(ax_runtime *rt, ax_ref proxy, ax_ref to, uint32_t type, 
         struct msg *m = msg_new(thr, size);
         rc = AX_ENOMEM;
         if (m) {
-            m->pub.sender = proxy;
+            m->pub.sender = rt->ask_sink;
             m->pub.type = type;
             m->pub.size = (uint32_t)size;
             if (size) memcpy(m->pub.data, data, size);
+            m->corr = corr;
             rc = actor_deliver(rt, thr, to, m, false);
             if (rc) msg_release(rt, thr, m);
         }
@@ -203,34 +236,28 @@ int ax_ask_wait(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size
     if (size > AX_MSG_MAX) return AX_EMSGSIZE;
     if (sched_worker_self(&rt->sched)) return AX_ECONTEXT;
     *reply = NULL;
-    struct waiter *w = calloc(1, sizeof *w);
-    if (!w) return AX_ENOMEM;
-    atomic_store(&w->refs, 2);
-    ax_ref proxy;
-    int rc = ax_spawn(rt, &proxy_behavior, &w, NULL, &proxy);
-    if (rc != 0) {
-        free(w);
-        return rc;
+    struct ask_waiters *ws = rt->waiters;
+    struct waiter w = {NULL, 0, WAIT_PENDING, NULL};
+    do w.corr = atomic_fetch_add_explicit(&ws->next_corr, 1, memory_order_relaxed) + 1;
+    while (w.corr == 0);
+    pthread_mutex_lock(&ws->lock);
+    w.next = ws->list;
+    ws->list = &w;
+    pthread_mutex_unlock(&ws->lock);
+
+    int rc = send_request(rt, to, type, data, size, w.corr);
+    int64_t ms = timeout_ms > INT64_MAX / 2000000 ? INT64_MAX / 2000000 : timeout_ms;
+    int64_t deadline = core_now_ns() + ms * 1000000;
+    /* acquire: pairs with the release store in ask_wait_deliver. */
+    while (rc == 0 && atomic_load_explicit(&w.state, memory_order_acquire) == WAIT_PENDING) {
+        int64_t left = deadline - core_now_ns();
+        if (left <= 0) break;
+        core_futex_wait(&w.state, WAIT_PENDING, left);
     }
-    rc = send_request(rt, proxy, to, type, data, size);
-    if (rc == 0) {
-        int64_t ms = timeout_ms > INT64_MAX / 2000000 ? INT64_MAX / 2000000 : timeout_ms;
-        int64_t deadline = core_now_ns() + ms * 1000000;
-        for (;;) {
-            /* acquire: pairs with the release CAS in proxy_receive. */
-            if (atomic_load_explicit(&w->state, memory_order_acquire) != WAIT_PENDING) break;
-            int64_t left = deadline - core_now_ns();
-            if (left <= 0) break;
-            core_futex_wait(&w->state, WAIT_PENDING, left);
-        }
-        uint32_t pending = WAIT_PENDING;
-        if (atomic_compare_exchange_strong_explicit(&w->state, &pending, WAIT_TIMED_OUT,
-                                                    memory_order_acq_rel, memory_order_acquire))
-            rc = AX_ETIMEDOUT;
-        else
-            *reply = w->reply;
-    }
-    if (rc != 0) ax_stop(rt, proxy); /* on success the proxy stops itself */
-    waiter_put(w);
+    pthread_mutex_lock(&ws->lock);
+    bool still_waiting = unlink_waiter(ws, &w);
+    pthread_mutex_unlock(&ws->lock);
+    if (rc == 0 && still_waiting) rc = AX_ETIMEDOUT;
+    if (rc == 0) *reply = w.reply;
     return rc;
 }

@@ -1,5 +1,6 @@
 /* deadletter.c: where undeliverable accepted messages go: counted per thread, and, if the
- * program set a dead-letter actor, forwarded to it as an AX_MSG_DEAD_LETTER notice. */
+ * program set a dead-letter actor, forwarded to it as an AX_MSG_DEAD_LETTER notice. Notices
+ * are runtime messages: not counted as sent or processed, never refused for capacity. */
 #include <string.h>
 
 #include "actor/actor.h"
@@ -19,7 +20,8 @@ void deadletter_post(ax_runtime *rt, struct sched_thread *thr, ax_ref target, st
             n->pub.sender = AX_REF_NONE;
             n->pub.type = AX_MSG_DEAD_LETTER;
             n->pub.size = (uint32_t)(sizeof d + m->pub.size);
-            if (actor_deliver(rt, thr, dl, n, false) != 0) msg_release(rt, thr, n);
+            n->flags = MSG_NOTICE;
+            if (actor_deliver(rt, thr, dl, n, true) != 0) msg_release(rt, thr, n);
         }
     }
     msg_release(rt, thr, m);

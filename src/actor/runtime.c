@@ -35,6 +35,10 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
         sched_destroy(&rt->sched);
         goto fail_sched;
     }
+    if (ask_waiters_create(rt) != 0) {
+        ax_runtime_destroy(rt);
+        return AX_ENOMEM;
+    }
     *out = rt;
     return 0;
 fail_sched:
@@ -126,6 +130,7 @@ int ax_runtime_destroy(ax_runtime *rt) {
         finish_shutdown(rt, core_now_ns() + DEFAULT_SHUTDOWN_MS * 1000000) != 0)
         return AX_EBUSY;
     sched_destroy(&rt->sched);
+    ask_waiters_destroy(rt);
     reftable_destroy(&rt->refs);
     registry_destroy(rt->registry);
     free(rt);

@@ -31,6 +31,7 @@ int sched_init(struct sched *s, const struct sched_config *cfg) {
     s->uid = atomic_fetch_add(&next_uid, 1);
     epoch_domain_init(&s->epoch);
     mpsc_init(&s->inject, false);
+    sched_timers_init(s);
     pthread_mutex_init(&s->register_lock, NULL);
     s->workers = aligned_alloc(AX_CACHE_LINE, sizeof(struct sched_worker) * (size_t)s->nworkers);
     if (!s->workers) return -ENOMEM;
@@ -59,6 +60,7 @@ void sched_destroy(struct sched *s) {
         struct sched_task *t = (struct sched_task *)((char *)n - offsetof(struct sched_task, link));
         t->run(t, NULL);
     }
+    sched_timers_destroy(s);
     sched_outside_forget(s);
     int nt = atomic_load(&s->nthreads);
     /* Limbo lists first (reclaiming may free blocks into any pool), then the pools. */

@@ -50,8 +50,6 @@ struct sched_worker {
     uint64_t tick;
     uint64_t rng;
     bool searching;
-    struct sched_timer **timers; /* binary min-heap on deadline_ns */
-    size_t ntimers, timers_cap;
     pthread_t tid;
     AX_ALIGNED_LINE _Atomic uint32_t sleep; /* futex word: 1 parked, 0 awake */
 };
@@ -76,6 +74,13 @@ struct sched {
     AX_ALIGNED_LINE _Atomic uint32_t searching;
     _Atomic uint32_t parked;
     AX_ALIGNED_LINE _Atomic int stop;        /* workers exit */
+
+    /* Deadline tasks: one heap for the runtime, so that a worker stuck in a long handler does
+     * not hold up timers it armed. The lock is taken to arm and to fire, never to check. */
+    AX_ALIGNED_LINE _Atomic int64_t timer_next; /* earliest deadline, INT64_MAX if none */
+    pthread_mutex_t timer_lock;
+    struct sched_timer **timers; /* binary min-heap on deadline_ns */
+    size_t ntimers, timers_cap;
 
     struct epoch_domain epoch;
     _Atomic(struct sched_thread *) threads[SCHED_MAX_THREADS];
@@ -102,14 +107,24 @@ void sched_outside_leave(struct sched_thread *t);
 
 /* Makes t runnable. From a worker of s: into its LIFO slot (t runs next on this worker). */
 void sched_wake_local(struct sched_thread *self, struct sched_task *t);
-/* From a worker: to the back of its deque (a task that used its turn and must yield). */
+/* From a worker: a task that used its turn goes behind every runnable task (fairness). */
 void sched_yield_task(struct sched_thread *self, struct sched_task *t);
 /* From any thread: through the inject queue. */
 void sched_inject(struct sched *s, struct sched_task *t);
 
-/* Worker only: runs timer->task.run on some worker at or after deadline_ns (here: on self).
- * Returns 0 or -ENOMEM. */
-int sched_timer_add(struct sched_thread *self, struct sched_timer *timer);
+/* Any thread: timer->task.run runs on some worker at or after deadline_ns. Returns 0 or
+ * -ENOMEM (then it never runs). */
+int sched_timer_add(struct sched *s, struct sched_timer *timer);
+/* Worker: runs the timers that are due. */
+void sched_timers_run_due(struct sched *s, struct sched_thread *self);
+/* The earliest deadline, INT64_MAX if none. */
+static inline int64_t sched_timers_next(struct sched *s) {
+    return atomic_load_explicit(&s->timer_next, memory_order_acquire);
+}
+/* Between the scheduler's files. */
+void sched_timers_init(struct sched *s);
+void sched_timers_destroy(struct sched *s);
+void sched_notify(struct sched *s);
 
 /* True if every worker is parked and the inject queue is empty (a racy snapshot). */
 bool sched_idle(struct sched *s);

@@ -35,7 +35,7 @@ static uint64_t rng_next(uint64_t *x) { /* xorshift64 */
 /* ---- waking ------------------------------------------------------------------------------ */
 
 /* Any thread, after making work available: wakes one parked worker unless one is searching. */
-static void notify_one(struct sched *s) {
+void sched_notify(struct sched *s) {
     /* seq_cst fence: orders our publication of work before the counter reads; pairs with the
      * fence in park() between raising its counters and re-checking the queues. */
     atomic_thread_fence(memory_order_seq_cst);
@@ -64,19 +64,20 @@ void sched_wake_local(struct sched_thread *self, struct sched_task *t) {
     w->lifo = t;
     if (prev) {
         if (deque_push_owner(&w->dq, prev) != 0) sched_inject(self->s, prev);
-        else notify_one(self->s);
+        else sched_notify(self->s);
     }
 }
 
+/* A task that used up its turn goes behind everything runnable: the owner pops its deque
+ * LIFO, so pushing it there would run it again at once. The inject queue is FIFO, is visible
+ * to every worker, and is looked at once the deque is empty (and every 61st task). */
 void sched_yield_task(struct sched_thread *self, struct sched_task *t) {
-    struct sched_worker *w = self->worker;
-    if (deque_push_owner(&w->dq, t) != 0) sched_inject(self->s, t);
-    else notify_one(self->s);
+    sched_inject(self->s, t);
 }
 
 void sched_inject(struct sched *s, struct sched_task *t) {
     mpsc_push(&s->inject, &t->link);
-    notify_one(s);
+    sched_notify(s);
 }
 
 static struct sched_task *inject_pop(struct sched *s) {
@@ -125,62 +126,11 @@ static struct sched_task *next_task(struct sched_worker *w) {
         }
         /* The slot ran lifo_cap times in a row: let the task be stolen or wait its turn. */
         if (deque_push_owner(&w->dq, t) != 0) sched_inject(s, t);
-        else notify_one(s);
+        else sched_notify(s);
     }
     w->lifo_runs = 0;
     if ((t = deque_pop_owner(&w->dq)) != NULL) return t;
     return inject_pop(s);
-}
-
-/* ---- timers ------------------------------------------------------------------------------ */
-
-static void heap_swap(struct sched_timer **h, size_t a, size_t b) {
-    struct sched_timer *x = h[a];
-    h[a] = h[b];
-    h[b] = x;
-}
-
-int sched_timer_add(struct sched_thread *self, struct sched_timer *timer) {
-    struct sched_worker *w = self->worker;
-    if (w->ntimers == w->timers_cap) {
-        size_t cap = w->timers_cap ? w->timers_cap * 2 : 64;
-        struct sched_timer **h = realloc(w->timers, cap * sizeof *h);
-        if (!h) return -ENOMEM;
-        w->timers = h;
-        w->timers_cap = cap;
-    }
-    size_t i = w->ntimers++;
-    w->timers[i] = timer;
-    while (i > 0 && w->timers[(i - 1) / 2]->deadline_ns > w->timers[i]->deadline_ns) {
-        heap_swap(w->timers, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-    return 0;
-}
-
-static struct sched_timer *timer_pop(struct sched_worker *w) {
-    struct sched_timer **h = w->timers, *top = h[0];
-    h[0] = h[--w->ntimers];
-    for (size_t i = 0;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < w->ntimers && h[l]->deadline_ns < h[m]->deadline_ns) m = l;
-        if (r < w->ntimers && h[r]->deadline_ns < h[m]->deadline_ns) m = r;
-        if (m == i) break;
-        heap_swap(h, i, m);
-        i = m;
-    }
-    return top;
-}
-
-/* Runs due timers; returns the next deadline (INT64_MAX if none). */
-static int64_t run_timers(struct sched_worker *w) {
-    if (w->ntimers == 0) return INT64_MAX;
-    int64_t now = core_now_ns();
-    while (w->ntimers > 0 && w->timers[0]->deadline_ns <= now) {
-        struct sched_timer *t = timer_pop(w);
-        t->task.run(&t->task, &w->thr);
-    }
-    return w->ntimers ? w->timers[0]->deadline_ns : INT64_MAX;
 }
 
 /* ---- the loop ---------------------------------------------------------------------------- */
@@ -196,7 +146,7 @@ static void collect_garbage(struct sched_worker *w) {
 }
 
 static void maintain(struct sched_worker *w) {
-    run_timers(w);
+    sched_timers_run_due(w->thr.s, &w->thr);
     if (w->thr.limbo.head) collect_garbage(w);
     if (w->thr.s->maintain) w->thr.s->maintain(&w->thr);
 }
@@ -212,7 +162,7 @@ static void found_work(struct sched_worker *w) {
     if (!w->searching) return;
     w->searching = false;
     if (atomic_fetch_sub_explicit(&w->thr.s->searching, 1, memory_order_seq_cst) == 1)
-        notify_one(w->thr.s);
+        sched_notify(w->thr.s);
 }
 
 static bool work_visible(struct sched *s) {
@@ -231,7 +181,7 @@ static void park(struct sched_worker *w, int64_t next_deadline) {
         w->searching = false;
         atomic_fetch_sub_explicit(&s->searching, 1, memory_order_seq_cst);
     }
-    /* seq_cst fence: pairs with notify_one's fence (see the file comment). */
+    /* seq_cst fence: pairs with sched_notify's fence (see the file comment). */
     atomic_thread_fence(memory_order_seq_cst);
     bool claimed = false;
     if (work_visible(s) || atomic_load_explicit(&s->stop, memory_order_relaxed)) {
@@ -288,7 +238,7 @@ static struct sched_task *search(struct sched_worker *w) {
     }
     maintain(w);
     if (w->lifo || deque_size(&w->dq) > 0) return NULL; /* a timer or reclaim made work */
-    park(w, w->ntimers ? w->timers[0]->deadline_ns : INT64_MAX);
+    park(w, sched_timers_next(s));
     return NULL;
 }
 
@@ -357,12 +307,6 @@ bool sched_idle(struct sched *s) {
 
 void sched_worker_discard(struct sched_worker *w) {
     struct sched_task *t;
-    while (w->ntimers > 0) {
-        struct sched_timer *tm = timer_pop(w);
-        tm->task.run(&tm->task, NULL);
-    }
-    free(w->timers);
-    w->timers = NULL;
     if (w->lifo) w->lifo->run(w->lifo, NULL);
     w->lifo = NULL;
     while ((t = deque_pop_owner(&w->dq)) != NULL) t->run(t, NULL);
