@@ -19,6 +19,7 @@ struct ask_pending {
 
 struct ask_timer {
     struct sched_timer timer;
+    ax_runtime *rt;
     ax_ref asker;
 };
 
@@ -30,9 +31,9 @@ static struct msg *carrier_of(void *payload) {
 static void ask_timer_fire(struct sched_task *t, struct sched_thread *self) {
     struct ask_timer *at = (struct ask_timer *)((char *)t - offsetof(struct ask_timer, timer.task));
     struct msg *m = carrier_of(at);
-    ax_runtime *rt = self ? (ax_runtime *)self->s : NULL;
-    if (!self) { /* destroy: pooled carriers go with their pools */
-        if (m->owner == MSG_OWNER_MALLOC) free(m);
+    ax_runtime *rt = at->rt;
+    if (!self) { /* the runtime is being destroyed */
+        msg_release(rt, NULL, m);
         return;
     }
     m->pub.size = 0;
@@ -62,6 +63,7 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
     at->timer.task.run = ask_timer_fire;
     int64_t ms = timeout_ms > INT64_MAX / 2000000 ? INT64_MAX / 2000000 : timeout_ms;
     at->timer.deadline_ns = core_now_ns() + ms * 1000000;
+    at->rt = ctx->rt;
     at->asker = a->ref;
     tm->corr = corr;
     tm->flags = MSG_SYS_TIMEOUT;

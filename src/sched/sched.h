@@ -74,6 +74,7 @@ struct sched {
     AX_ALIGNED_LINE _Atomic uint32_t searching;
     _Atomic uint32_t parked;
     AX_ALIGNED_LINE _Atomic int stop;        /* workers exit */
+    _Atomic int tsan_fence;                  /* see dekker_fence in worker.c */
 
     /* Deadline tasks: one heap for the runtime, so that a worker stuck in a long handler does
      * not hold up timers it armed. The lock is taken to arm and to fire, never to check. */
