@@ -23,7 +23,7 @@ enum {
 /* Senders keep at most WINDOW chunks of CHUNK messages unacknowledged, so a fast producer
  * cannot queue the whole run in the receiver's mailbox (batch turns favour the sender). */
 #define CHUNK 1000u
-#define WINDOW 16u
+#define WINDOW 64u
 
 static inline uint64_t msg_u64(const ax_msg *m) {
     uint64_t v = 0;
@@ -526,12 +526,14 @@ void bench_fjthroughput(ax_runtime *rt, const bench_params *p, bench_result *r) 
 }
 
 /* ================================================================ spawn
- * A spawner actor spawns SPAWN_CHUNK stateless children per handler call (then M_CONT to
- * itself) and sends each the integer i; each child replies with it once (its only message).
- * The spawner counts the acks and signals main when all n are in; the children stay alive and
- * idle, so main then reads RSS: bytes_per_actor = (RSS now - RSS before) / n. */
+ * A spawner actor spawns SPAWN_CHUNK stateless children per handler call and sends each the
+ * integer i; each child replies with it once (its only message). The spawner goes on (M_CONT
+ * to itself, or on an ack) while fewer than SPAWN_WINDOW children have not acked yet, so the
+ * acks never pile up in its mailbox; when all n acks are in it signals main. The children
+ * stay alive and idle, so main then reads RSS: bytes_per_actor = (RSS now - before) / n. */
 
 #define SPAWN_CHUNK 1000u
+#define SPAWN_WINDOW 4000u
 
 typedef struct spawn_shared {
     bench_done done;
@@ -544,6 +546,7 @@ typedef struct spawner_init {
 
 typedef struct spawner_state {
     uint64_t n, spawned, acks, sum;
+    int cont_pending;
 } spawner_state;
 
 /* The children have no state, so they reach the completion object through this file's static. */
@@ -565,15 +568,20 @@ static int spawner_init_fn(ax_ctx *ctx, void *state, const void *arg) {
 
 static int spawner_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
     spawner_state *s = state;
-    if (m->type == M_ACK) {
+    switch (m->type) {
+    case M_START: break;
+    case M_CONT: s->cont_pending = 0; break;
+    case M_ACK:
         s->sum += msg_u64(m);
         if (++s->acks == s->n) {
             spawn_sh.sum = s->sum;
             bench_done_signal(&spawn_sh.done);
+            return 0;
         }
-        return 0;
+        break;
+    default: return unexpected(&spawn_sh.done, "spawner", m);
     }
-    if (m->type != M_START && m->type != M_CONT) return unexpected(&spawn_sh.done, "spawner", m);
+    if (s->spawned >= s->n || s->spawned - s->acks >= SPAWN_WINDOW) return 0;
 
     ax_runtime *rt = ax_ctx_runtime(ctx);
     uint64_t stop = s->n - s->spawned > SPAWN_CHUNK ? s->spawned + SPAWN_CHUNK : s->n;
@@ -587,7 +595,10 @@ static int spawner_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
         }
         if (send_u64(ctx, child, M_PING, s->spawned, &spawn_sh.done) != 0) return -1;
     }
-    if (s->spawned < s->n) return send_u64(ctx, ax_self(ctx), M_CONT, 0, &spawn_sh.done);
+    if (s->spawned < s->n && s->spawned - s->acks < SPAWN_WINDOW && !s->cont_pending) {
+        s->cont_pending = 1;
+        return send_u64(ctx, ax_self(ctx), M_CONT, 0, &spawn_sh.done);
+    }
     return 0;
 }
 

@@ -10,6 +10,9 @@
 
 #include "actor/actor.h"
 
+static void release_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a, bool dead,
+                        bool final);
+
 static struct actor *actor_from_task(struct sched_task *t) {
     return (struct actor *)((char *)t - offsetof(struct actor, u.task));
 }
@@ -40,7 +43,7 @@ int actor_deliver(ax_runtime *rt, struct sched_thread *thr, ax_ref to, struct ms
         }
     }
     if (!sys) stats_add(&thr->stats, STAT_SENT, 1);
-    if (mpsc_push(&a->mbox, &m->node)) schedule(rt, thr, a);
+    if (mailbox_push(&a->mbox, &m->node)) schedule(rt, thr, a);
     return 0;
 }
 
@@ -75,7 +78,7 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
     }
     memset(a, 0, bytes);
     a->u.task.run = actor_run;
-    mpsc_init(&a->mbox, true);
+    mailbox_init(&a->mbox);
     a->behavior = b;
     a->ref = ref;
     a->owner = thr->id;
@@ -93,8 +96,7 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
         if (rc != 0) {
             /* Never published, so nobody else can have sent to it; what init sent to itself
              * is dropped with it. */
-            struct mpsc_node *n;
-            while ((n = mpsc_pop(&a->mbox)) != NULL) msg_release(rt, thr, (struct msg *)n);
+            release_all(rt, thr, a, false, true);
             reftable_free(&rt->refs, thr, ref);
             actor_free_memory(rt, thr, a);
             return AX_EINIT;
@@ -128,7 +130,8 @@ int actor_spawn_internal(ax_runtime *rt, struct sched_thread *thr, const ax_beha
 
 /* ---- running ----------------------------------------------------------------------------- */
 
-/* Handles one message and releases it; returns non-zero if the actor failed. */
+/* Handles one message; returns non-zero if the actor failed. The message stays in the mailbox as
+ * its sentinel and is released by a later pop (see mailbox.h), unless handing it on here. */
 static int handle(ax_ctx *ctx, struct actor *a, struct msg *m) {
     int rc = 0;
     ctx->cur = m;
@@ -136,20 +139,14 @@ static int handle(ax_ctx *ctx, struct actor *a, struct msg *m) {
         stats_add(&ctx->thr->stats, STAT_PROCESSED, !(m->flags & MSG_NOTICE));
         rc = a->behavior->receive(ctx, a->state, &m->pub);
     } else if (a->sink && (m->flags & MSG_REPLY)) {
-        ctx->cur = NULL;
         ask_wait_deliver(ctx, m);
-        return 0;
     } else if (m->flags & (MSG_REPLY | MSG_SYS_TIMEOUT)) {
         bool handled;
         rc = ask_dispatch(ctx, m, &handled);
-        if (!handled && (m->flags & MSG_REPLY)) { /* its ask timed out already */
-            ctx->cur = NULL;
-            deadletter_post(ctx->rt, ctx->thr, a->ref, m, AX_DEAD_LATE_REPLY);
-            return 0;
-        }
+        if (!handled && (m->flags & MSG_REPLY)) /* its ask timed out already */
+            deadletter_note(ctx->rt, ctx->thr, a->ref, m, AX_DEAD_LATE_REPLY);
     } /* MSG_SYS_STOP only wakes the actor: the stop flag does the work */
     ctx->cur = NULL;
-    msg_release(ctx->rt, ctx->thr, m);
     return rc;
 }
 
@@ -167,10 +164,15 @@ void actor_run(struct sched_task *t, struct sched_thread *thr) {
             actor_stop(rt, thr, a, (int)stop - 1);
             goto out;
         }
-        struct msg *m = (struct msg *)mpsc_pop(&a->mbox);
+        struct mpsc_node *done;
+        struct msg *m = (struct msg *)mailbox_pop(&a->mbox, &done);
+        if (done) msg_release(rt, thr, (struct msg *)done);
         if (!m) {
-            if (mpsc_try_idle(&a->mbox)) goto out; /* the next sender schedules us */
-            break;                                 /* a push is half done: come back soon */
+            if (mailbox_try_idle(&a->mbox, &done)) { /* the next sender schedules us */
+                if (done) msg_release(rt, thr, (struct msg *)done);
+                goto out;
+            }
+            break; /* a push is half done: come back soon */
         }
         if (a->mbox_cap && !(m->flags & (MSG_SYS | MSG_NOTICE)))
             atomic_fetch_sub_explicit(&a->mbox_len, 1, memory_order_relaxed);
@@ -189,13 +191,19 @@ out:
 
 /* ---- stopping ---------------------------------------------------------------------------- */
 
-static void drain_to_dead_letters(ax_runtime *rt, struct sched_thread *thr, struct actor *a) {
-    struct mpsc_node *n;
-    while ((n = mpsc_pop(&a->mbox)) != NULL) {
+/* Empties an actor's mailbox. dead: user messages are counted as dead letters (reason stopped).
+ * final: the last sentinel is released too, which is safe only when no sender can push any more
+ * (after the grace period, or for an actor never published). */
+static void release_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a, bool dead,
+                        bool final) {
+    struct mpsc_node *n, *done;
+    while ((n = mailbox_pop(&a->mbox, &done)) != NULL) {
+        if (done) msg_release(rt, thr, (struct msg *)done);
         struct msg *m = (struct msg *)n;
-        if (m->flags & (MSG_SYS | MSG_NOTICE)) msg_release(rt, thr, m); /* counted already */
-        else deadletter_post(rt, thr, a->ref, m, AX_DEAD_STOPPED);
+        if (dead && !(m->flags & (MSG_SYS | MSG_NOTICE)))
+            deadletter_note(rt, thr, a->ref, m, AX_DEAD_STOPPED);
     }
+    if (final && (n = mailbox_sentinel(&a->mbox)) != NULL) msg_release(rt, thr, (struct msg *)n);
 }
 
 static void actor_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a, int reason) {
@@ -207,7 +215,7 @@ static void actor_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a
     /* seq_cst: pairs with ax_register's store of named (see registry.c). */
     if (atomic_load_explicit(&a->named, memory_order_seq_cst)) registry_release_ref(rt, a->ref);
     ask_discard_all(rt, thr, a);
-    drain_to_dead_letters(rt, thr, a);
+    release_all(rt, thr, a, true, false);
     if (!a->sink) stats_add(&thr->stats, STAT_STOPPED, 1);
     epoch_retire(&rt->sched.epoch, &thr->limbo, &a->u.retire);
     /* seq_cst: shutdown waits for this count to reach zero. */
@@ -217,7 +225,7 @@ static void actor_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a
 void actor_reclaim(struct sched *s, struct epoch_node *n, struct sched_thread *self) {
     ax_runtime *rt = (ax_runtime *)s;
     struct actor *a = (struct actor *)((char *)n - offsetof(struct actor, u.retire));
-    drain_to_dead_letters(rt, self, a); /* what late senders pushed during the grace period */
+    release_all(rt, self, a, true, true); /* and what late senders pushed meanwhile */
     if (self) reftable_free(&rt->refs, self, a->ref);
     actor_free_memory(rt, self, a);
 }
@@ -236,7 +244,7 @@ int actor_request_stop(ax_runtime *rt, struct sched_thread *thr, ax_ref ref, int
     m->pub.sender = AX_REF_NONE;
     m->pub.type = 0;
     m->pub.size = 0;
-    if (mpsc_push(&a->mbox, &m->node)) schedule(rt, thr, a);
+    if (mailbox_push(&a->mbox, &m->node)) schedule(rt, thr, a);
     return 0;
 }
 

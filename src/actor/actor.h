@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "actor/mailbox.h"
 #include "actor/reftable.h"
 #include "axon.h"
 #include "core/mpsc.h"
@@ -49,7 +50,7 @@ struct actor {
         struct sched_task task;   /* while alive: how the scheduler runs it */
         struct epoch_node retire; /* once stopped: waiting for its grace period */
     } u;
-    struct mpsc mbox;
+    struct mailbox mbox;
     const ax_behavior *behavior;
     ax_ref ref;                 /* immutable while published in the ref table */
     _Atomic uint32_t stop_req;  /* 0, or the ax_reason + 1 of a pending stop */
@@ -109,7 +110,10 @@ int actor_deliver(ax_runtime *rt, struct sched_thread *thr, ax_ref to, struct ms
 /* Finds the live actor behind ref (the caller is a worker or inside sched_outside_enter). */
 struct actor *actor_lookup(ax_runtime *rt, ax_ref ref);
 
-/* Counts m as a dead letter, notifies the dead-letter actor if any, and frees m. */
+/* Counts m as a dead letter and notifies the dead-letter actor if any; m stays the caller's. */
+void deadletter_note(ax_runtime *rt, struct sched_thread *thr, ax_ref target,
+                     const struct msg *m, int reason);
+/* The same, then frees m. */
 void deadletter_post(ax_runtime *rt, struct sched_thread *thr, ax_ref target, struct msg *m,
                      int reason);
 
@@ -123,7 +127,7 @@ static inline void rt_leave(struct sched_thread *thr, bool outside) {
 /* Ask bookkeeping (ask.c), used by the actor run loop. */
 int ask_dispatch(ax_ctx *ctx, struct msg *m, bool *handled);
 void ask_discard_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a);
-/* The sink hands reply m to its waiting thread (or to dead letters); consumes m. */
+/* The sink hands a copy of reply m to its waiting thread (or notes m as a dead letter). */
 void ask_wait_deliver(ax_ctx *ctx, struct msg *m);
 /* Creates the waiter list and spawns the sink (at runtime creation). */
 int ask_waiters_create(ax_runtime *rt);

@@ -175,11 +175,9 @@ void ask_wait_deliver(ax_ctx *ctx, struct msg *m) {
         core_futex_wake(&w->state, 1);
     }
     pthread_mutex_unlock(&ws->lock);
-    if (w && copy) {
-        msg_release(ctx->rt, ctx->thr, m);
-    } else {
+    if (!w || !copy) {
         if (copy) msg_release(ctx->rt, ctx->thr, copy);
-        deadletter_post(ctx->rt, ctx->thr, ctx->self->ref, m, AX_DEAD_LATE_REPLY);
+        deadletter_note(ctx->rt, ctx->thr, ctx->self->ref, m, AX_DEAD_LATE_REPLY);
     }
 }
 

@@ -5,8 +5,8 @@
 
 #include "actor/actor.h"
 
-void deadletter_post(ax_runtime *rt, struct sched_thread *thr, ax_ref target, struct msg *m,
-                     int reason) {
+void deadletter_note(ax_runtime *rt, struct sched_thread *thr, ax_ref target,
+                     const struct msg *m, int reason) {
     if (thr) stats_add(&thr->stats, STAT_DEAD_LETTERS, 1);
     else atomic_fetch_add_explicit(&rt->dead_letters, 1, memory_order_relaxed); /* destroy */
     ax_ref dl = atomic_load_explicit(&rt->dead_letter_actor, memory_order_acquire);
@@ -24,6 +24,11 @@ void deadletter_post(ax_runtime *rt, struct sched_thread *thr, ax_ref target, st
             if (actor_deliver(rt, thr, dl, n, true) != 0) msg_release(rt, thr, n);
         }
     }
+}
+
+void deadletter_post(ax_runtime *rt, struct sched_thread *thr, ax_ref target, struct msg *m,
+                     int reason) {
+    deadletter_note(rt, thr, target, m, reason);
     msg_release(rt, thr, m);
 }
 
@@ -37,7 +42,7 @@ int ax_set_dead_letter_actor(ax_runtime *rt, ax_ref ref) {
         rt_leave(thr, outside);
         if (!alive) return AX_ENOACTOR;
     }
-    /* release: pairs with the acquire load in deadletter_post. */
+    /* release: pairs with the acquire load in deadletter_note. */
     atomic_store_explicit(&rt->dead_letter_actor, ref, memory_order_release);
     return 0;
 }

@@ -1,16 +1,13 @@
-/* mpsc.h: Vyukov's intrusive multi-producer single-consumer queue, used for every mailbox and
- * for the scheduler's inject queue. A push is one atomic exchange and one store; no allocation.
+/* mpsc.h: Vyukov's intrusive multi-producer single-consumer queue, used for the scheduler's
+ * inject queue (mailboxes use the variant in actor/mailbox.h). A push is one atomic exchange
+ * and one store; no allocation.
  *
  * Source: D. Vyukov, "Intrusive MPSC node-based queue" (1024cores.net). The queue is a singly
  * linked list from head (consumer) to tail (producers). A producer swings tail to its node with
  * an exchange, then links the previous tail to it; between the two steps the list is briefly
  * cut, which the consumer sees as "empty for now" (mpsc_pop returns NULL although tail moved).
  * A stub node keeps the list non-empty so the consumer never pops the node that is still the
- * tail: a popped node is never written again by producers, so it may be reused at once.
- *
- * Idle mark (our addition, for mailboxes): the consumer may mark an empty queue idle by setting
- * bit 0 of tail with a CAS from the stub. The next push's exchange returns the marked stub and
- * so learns, atomically, that it made the queue non-empty and must schedule the consumer. */
+ * tail: a popped node is never written again by producers, so it may be reused at once. */
 #ifndef AX_CORE_MPSC_H
 #define AX_CORE_MPSC_H
 
@@ -24,75 +21,62 @@ struct mpsc_node {
 };
 
 struct mpsc {
-    _Atomic(uintptr_t) tail; /* producers: the newest node, bit 0 = idle mark */
-    struct mpsc_node *head;  /* consumer only: the oldest node (maybe the stub) */
+    _Atomic(struct mpsc_node *) tail; /* producers: the newest node */
+    /* The oldest node (maybe the stub). Written by the consumer only; atomic (relaxed) so that
+     * other threads may read it in mpsc_looks_empty. */
+    _Atomic(struct mpsc_node *) head;
     struct mpsc_node stub;
 };
 
-#define MPSC_IDLE ((uintptr_t)1)
-
-/* Not thread-safe. idle: start marked idle (the first push reports it). */
-static inline void mpsc_init(struct mpsc *q, bool idle) {
+/* Not thread-safe. */
+static inline void mpsc_init(struct mpsc *q) {
     atomic_store_explicit(&q->stub.next, NULL, memory_order_relaxed);
-    q->head = &q->stub;
-    atomic_store_explicit(&q->tail, (uintptr_t)&q->stub | (idle ? MPSC_IDLE : 0),
-                          memory_order_relaxed);
+    atomic_store_explicit(&q->head, &q->stub, memory_order_relaxed);
+    atomic_store_explicit(&q->tail, &q->stub, memory_order_relaxed);
 }
 
-/* Any thread. Returns true if the queue was marked idle, i.e. this push woke the consumer. */
-static inline bool mpsc_push(struct mpsc *q, struct mpsc_node *n) {
+/* Any thread. */
+static inline void mpsc_push(struct mpsc *q, struct mpsc_node *n) {
     atomic_store_explicit(&n->next, NULL, memory_order_relaxed);
     /* acq_rel: release publishes n's contents to the consumer; acquire orders us after the
      * previous producer's exchange so our link below lands after its node is complete. */
-    uintptr_t prev = atomic_exchange_explicit(&q->tail, (uintptr_t)n, memory_order_acq_rel);
-    struct mpsc_node *p = (struct mpsc_node *)(prev & ~MPSC_IDLE);
+    struct mpsc_node *p = atomic_exchange_explicit(&q->tail, n, memory_order_acq_rel);
     /* release: pairs with the acquire load of next in mpsc_pop. */
     atomic_store_explicit(&p->next, n, memory_order_release);
-    return (prev & MPSC_IDLE) != 0;
 }
 
 /* Consumer only. The oldest node, or NULL when empty or when a push is half done. */
 static inline struct mpsc_node *mpsc_pop(struct mpsc *q) {
-    struct mpsc_node *head = q->head;
+    struct mpsc_node *head = atomic_load_explicit(&q->head, memory_order_relaxed);
     /* acquire: pairs with the release store of next in mpsc_push. */
     struct mpsc_node *next = atomic_load_explicit(&head->next, memory_order_acquire);
     if (head == &q->stub) {
         if (next == NULL) return NULL;
-        q->head = next;
+        atomic_store_explicit(&q->head, next, memory_order_relaxed);
         head = next;
         next = atomic_load_explicit(&head->next, memory_order_acquire);
     }
     if (next != NULL) {
-        q->head = next;
+        atomic_store_explicit(&q->head, next, memory_order_relaxed);
         return head;
     }
     /* head is the last linked node; if it is not the tail a push is in flight. */
-    if ((uintptr_t)head != atomic_load_explicit(&q->tail, memory_order_acquire)) return NULL;
+    if (head != atomic_load_explicit(&q->tail, memory_order_acquire)) return NULL;
     mpsc_push(q, &q->stub); /* re-insert the stub behind head so head can leave */
     next = atomic_load_explicit(&head->next, memory_order_acquire);
     if (next != NULL) {
-        q->head = next;
+        atomic_store_explicit(&q->head, next, memory_order_relaxed);
         return head;
     }
     return NULL;
 }
 
-/* Consumer only, after mpsc_pop returned NULL. Marks the queue idle if it is truly empty and
- * returns true: the consumer must then stop touching the queue (the next pusher owns the wake).
- * Returns false if a push is in flight: the consumer still owns the queue. */
-static inline bool mpsc_try_idle(struct mpsc *q) {
-    if (q->head != &q->stub) return false;
-    uintptr_t expect = (uintptr_t)&q->stub;
-    /* release: our consumption (head updates) happens before whoever pushes next and wakes up
-     * a new consumer; acquire on failure is not needed (we only learn "not empty"). */
-    return atomic_compare_exchange_strong_explicit(&q->tail, &expect, expect | MPSC_IDLE,
-                                                   memory_order_acq_rel, memory_order_relaxed);
-}
-
-/* Any thread; a hint only. True if there is nothing after the stub and tail is the stub. */
+/* Any thread; a hint, exact when quiet. Empty means the stub is both the oldest and the newest
+ * node. Tail alone is not enough: when the consumer re-inserts the stub while a push races it,
+ * the list becomes "node -> stub" with tail == stub (a bug our wakeup test found). */
 static inline bool mpsc_looks_empty(struct mpsc *q) {
-    uintptr_t t = atomic_load_explicit(&q->tail, memory_order_acquire) & ~MPSC_IDLE;
-    return t == (uintptr_t)&q->stub;
+    return atomic_load_explicit(&q->tail, memory_order_acquire) == &q->stub &&
+           atomic_load_explicit(&q->head, memory_order_relaxed) == &q->stub;
 }
 
 #endif

@@ -30,7 +30,7 @@ int sched_init(struct sched *s, const struct sched_config *cfg) {
     s->nworkers = cfg->workers;
     s->uid = atomic_fetch_add(&next_uid, 1);
     epoch_domain_init(&s->epoch);
-    mpsc_init(&s->inject, false);
+    mpsc_init(&s->inject);
     sched_timers_init(s);
     pthread_mutex_init(&s->register_lock, NULL);
     s->workers = aligned_alloc(AX_CACHE_LINE, sizeof(struct sched_worker) * (size_t)s->nworkers);

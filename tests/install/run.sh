@@ -38,11 +38,15 @@ libdir=$(pcq --variable=libdir)
 
 # needs BINARY yes|no: whether BINARY has libaxon.so as a dynamic dependency.
 needs() {
+    # Outputs are captured first: `cmd | grep -q` under pipefail fails when grep exits early.
+    local dyn loads has
     command -v readelf >/dev/null || return 0
-    if readelf -d "$1" | grep -q 'NEEDED.*libaxon\.so'; then has=yes; else has=no; fi
+    dyn=$(readelf -d "$1")
+    case "$dyn" in *NEEDED*libaxon.so*) has=yes;; *) has=no;; esac
     [ "$has" = "$2" ] || die "$1: libaxon.so dependency is '$has', expected '$2'"
     if [ "$2" = yes ]; then
-        ldd "$1" | grep -q "libaxon\.so.* => $prefix/" || { ldd "$1"; die "$1 does not load $prefix's libaxon.so"; }
+        loads=$(ldd "$1")
+        case "$loads" in *"libaxon.so"*" => $prefix/"*) ;; *) echo "$loads"; die "$1 does not load $prefix's libaxon.so";; esac
     fi
 }
 check() {
