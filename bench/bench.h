@@ -27,6 +27,8 @@ typedef struct bench_params {
     int workers;
     double scale;
     int verbose_counts; /* --count-mallocs: also print the counters per run on stderr */
+    int spin_us;        /* --spin-us: ax_config.spin_us (0: the runtime's default) */
+    int pin;            /* --pin: pin workers to CPUs */
 } bench_params;
 
 typedef struct bench_result {

@@ -1,6 +1,7 @@
 /* main.c: axon-bench's command line, the run loop (one fresh runtime per workload and worker
  * count), timing, RSS reading, the completion object and the one-JSON-line-per-run output.
- * Usage: axon-bench <workload>|all [--workers N] [--scale S] [--count-mallocs] */
+ * Usage: axon-bench <workload>|all [--workers N] [--scale S] [--spin-us U] [--pin]
+ *        [--count-mallocs] */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -158,6 +159,8 @@ static void print_json(const struct workload *w, const bench_params *p, const be
     else
         printf(",\"locks\":null");
     if (r->has_bytes_per_actor) printf(",\"bytes_per_actor\":%.1f", r->bytes_per_actor);
+    if (p->spin_us) printf(",\"spin_us\":%d", p->spin_us);
+    if (p->pin) printf(",\"pinned\":true");
     printf(",\"checksum\":%llu,\"scale\":%g}\n", (unsigned long long)r->checksum, p->scale);
     fflush(stdout);
 }
@@ -165,6 +168,8 @@ static void print_json(const struct workload *w, const bench_params *p, const be
 static void run_one(const struct workload *w, const bench_params *p) {
     ax_config cfg = {0};
     cfg.workers = p->workers;
+    cfg.spin_us = p->spin_us;
+    cfg.pin = p->pin;
     ax_runtime *rt = NULL;
     int rc = ax_runtime_create(&cfg, &rt);
     if (rc != 0) bench_die("ax_runtime_create(workers=%d): %s", p->workers, ax_strerror(rc));
@@ -195,7 +200,9 @@ static void run_one(const struct workload *w, const bench_params *p) {
 }
 
 static _Noreturn void usage(void) {
-    fprintf(stderr, "usage: axon-bench <workload>|all [--workers N] [--scale S] [--count-mallocs]\n"
+    fprintf(stderr, "usage: axon-bench <workload>|all [--workers N] [--scale S] [--spin-us U] "
+                    "[--pin] [--count-mallocs]\n"
+                    "--spin-us U: idle workers search U us before parking (negative: park at once)\n"
                     "workloads:");
     for (size_t i = 0; i < WORKLOAD_COUNT; i++) fprintf(stderr, " %s", workloads[i].name);
     fprintf(stderr, "\nSCALE in the environment sets the scale too (the flag wins); default 1.0.\n"
@@ -217,16 +224,18 @@ static double parse_scale(const char *s) {
 int main(int argc, char **argv) {
     const char *which = NULL;
     int workers = 0;
-    int verbose_counts = 0;
+    int verbose_counts = 0, spin_us = 0, pin = 0;
     double scale = 0; /* 0: not given on the command line */
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
-        if (strcmp(a, "--workers") == 0 || strcmp(a, "--scale") == 0) {
+        if (strcmp(a, "--workers") == 0 || strcmp(a, "--scale") == 0 ||
+            strcmp(a, "--spin-us") == 0) {
             if (i + 1 >= argc) usage();
             val = argv[++i];
-        } else if (strncmp(a, "--workers=", 10) == 0 || strncmp(a, "--scale=", 8) == 0) {
+        } else if (strncmp(a, "--workers=", 10) == 0 || strncmp(a, "--scale=", 8) == 0 ||
+                   strncmp(a, "--spin-us=", 10) == 0) {
             val = strchr(a, '=') + 1;
         }
         if (strncmp(a, "--workers", 9) == 0 && val) {
@@ -236,6 +245,13 @@ int main(int argc, char **argv) {
             workers = (int)v;
         } else if (strncmp(a, "--scale", 7) == 0 && val) {
             scale = parse_scale(val);
+        } else if (strncmp(a, "--spin-us", 9) == 0 && val) {
+            char *end = NULL;
+            long v = strtol(val, &end, 10);
+            if (end == val || *end != '\0' || v < -1 || v > 1000000) usage();
+            spin_us = (int)v;
+        } else if (strcmp(a, "--pin") == 0) {
+            pin = 1;
         } else if (strcmp(a, "--count-mallocs") == 0) {
             verbose_counts = 1;
         } else if (a[0] == '-' || which) {
@@ -272,7 +288,8 @@ int main(int argc, char **argv) {
     }
     for (size_t w = first; w < last; w++) {
         for (int k = 0; k < worker_runs; k++) {
-            bench_params p = {.workers = worker_list[k], .scale = scale, .verbose_counts = verbose_counts};
+            bench_params p = {.workers = worker_list[k], .scale = scale,
+                              .verbose_counts = verbose_counts, .spin_us = spin_us, .pin = pin};
             run_one(&workloads[w], &p);
         }
     }

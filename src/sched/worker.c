@@ -136,9 +136,14 @@ static struct sched_task *next_task(struct sched_worker *w) {
             w->lifo_runs++;
             return t;
         }
-        /* The slot ran lifo_cap times in a row: let the task be stolen or wait its turn. */
-        if (deque_push_owner(&w->dq, t) != 0) sched_inject(s, t);
-        else sched_notify(s);
+        /* The slot ran lifo_cap times in a row. If other tasks wait, the slot's task goes
+         * behind them (and becomes stealable); if none does, running it again starves nobody
+         * and keeps a ping-pong pair on one core. */
+        if (deque_size(&w->dq) == 0 && mpsc_looks_empty(&s->inject)) {
+            w->lifo_runs = 1;
+            return t;
+        }
+        sched_yield_task(&w->thr, t);
     }
     w->lifo_runs = 0;
     if ((t = deque_pop_owner(&w->dq)) != NULL) return t;
