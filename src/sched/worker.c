@@ -82,9 +82,11 @@ void sched_wake_local(struct sched_thread *self, struct sched_task *t) {
 
 /* A task that used up its turn goes behind everything runnable: the owner pops its deque
  * LIFO, so pushing it there would run it again at once. The inject queue is FIFO, is visible
- * to every worker, and is looked at once the deque is empty (and every 61st task). */
+ * to every worker, and is looked at once the deque is empty (and every 61st task). No worker is
+ * woken: a yield adds no parallelism (this worker comes back to it), and waking one would split
+ * producer/consumer pairs across cores, where each message costs a cache miss. */
 void sched_yield_task(struct sched_thread *self, struct sched_task *t) {
-    sched_inject(self->s, t);
+    mpsc_push(&self->s->inject, &t->link);
 }
 
 void sched_inject(struct sched *s, struct sched_task *t) {

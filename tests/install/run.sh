@@ -35,6 +35,15 @@ pcq() { pkg-config --define-variable=prefix="$prefix" "$@" axon; }
 libdir=$(pcq --variable=libdir)
 [ -f "$libdir/libaxon.a" ] || die "no libaxon.a in $libdir"
 [ -e "$libdir/libaxon.so" ] || die "no libaxon.so in $libdir"
+# An installed archive must hold machine code: LTO-only members (LLVM bitcode, GCC slim GIMPLE)
+# link only with the very compiler, version and linker plugin that built them.
+if command -v readelf >/dev/null; then
+    syms=$(readelf -s "$libdir/libaxon.a" 2>&1 || true)
+    case "$syms" in
+    *bitcode*|*"Not an ELF"*|*__gnu_lto_slim*)
+        die "$libdir/libaxon.a holds LTO-only objects (bitcode or slim GIMPLE); build the installed static library without LTO, or with fat LTO objects";;
+    esac
+fi
 
 # needs BINARY yes|no: whether BINARY has libaxon.so as a dynamic dependency.
 needs() {
