@@ -17,33 +17,20 @@ static struct actor *actor_from_task(struct sched_task *t) {
     return (struct actor *)((char *)t - offsetof(struct actor, u.task));
 }
 
-struct actor *actor_lookup(ax_runtime *rt, ax_ref ref) {
-    struct actor *a = reftable_get(&rt->refs, ref);
-    return (a && a->ref == ref) ? a : NULL;
-}
-
 /* ---- delivery ---------------------------------------------------------------------------- */
 
-static void schedule(ax_runtime *rt, struct sched_thread *thr, struct actor *a) {
-    if (thr->worker) sched_wake_local(thr, &a->u.task);
-    else sched_inject(&rt->sched, &a->u.task);
-}
-
-int actor_deliver(ax_runtime *rt, struct sched_thread *thr, ax_ref to, struct msg *m, bool sys) {
-    struct actor *a = actor_lookup(rt, to);
-    if (ax_unlikely(!a)) return AX_ENOACTOR;
-    if (a->mbox_cap && !sys) {
-        uint32_t n = atomic_fetch_add_explicit(&a->mbox_len, 1, memory_order_relaxed);
-        if (n >= a->mbox_cap) {
-            atomic_fetch_sub_explicit(&a->mbox_len, 1, memory_order_relaxed);
-            if (a->overflow == AX_OVERFLOW_REFUSE) return AX_EFULL;
-            stats_add(&thr->stats, STAT_SENT, 1);
-            deadletter_post(rt, thr, to, m, AX_DEAD_FULL);
-            return 0;
-        }
+int actor_deliver_bounded(ax_runtime *rt, struct sched_thread *thr, struct actor *a,
+                          struct msg *m) {
+    uint32_t n = atomic_fetch_add_explicit(&a->mbox_len, 1, memory_order_relaxed);
+    if (n >= a->mbox_cap) {
+        atomic_fetch_sub_explicit(&a->mbox_len, 1, memory_order_relaxed);
+        if (a->overflow == AX_OVERFLOW_REFUSE) return AX_EFULL;
+        stats_add(&thr->stats, STAT_SENT, 1);
+        deadletter_post(rt, thr, a->ref, m, AX_DEAD_FULL);
+        return 0;
     }
-    if (!sys) stats_add(&thr->stats, STAT_SENT, 1);
-    if (mailbox_push(&a->mbox, &m->node)) schedule(rt, thr, a);
+    stats_add(&thr->stats, STAT_SENT, 1);
+    if (mailbox_push(&a->mbox, &m->node)) actor_schedule(rt, thr, a);
     return 0;
 }
 
@@ -244,7 +231,7 @@ int actor_request_stop(ax_runtime *rt, struct sched_thread *thr, ax_ref ref, int
     m->pub.sender = AX_REF_NONE;
     m->pub.type = 0;
     m->pub.size = 0;
-    if (mailbox_push(&a->mbox, &m->node)) schedule(rt, thr, a);
+    if (mailbox_push(&a->mbox, &m->node)) actor_schedule(rt, thr, a);
     return 0;
 }
 

@@ -96,19 +96,61 @@ struct ax_ctx {
 
 /* ---- shared between the actor files ------------------------------------------------------ */
 
+/* ---- the send path, inline: it crosses pool, ref table, mailbox and scheduler --------- */
+
 /* Allocates a message able to carry size payload bytes (size <= AX_MSG_MAX + 64), from thr's
  * pool (thr may be NULL: malloc). */
-struct msg *msg_new(struct sched_thread *thr, size_t size);
-void msg_release(ax_runtime *rt, struct sched_thread *thr, struct msg *m);
+struct msg *msg_new_slow(struct sched_thread *thr, size_t size);
+static inline struct msg *msg_new(struct sched_thread *thr, size_t size) {
+    unsigned cls = pool_class_of(sizeof(struct msg) + size);
+    if (ax_unlikely(!thr || cls == POOL_CLASS_LARGE)) return msg_new_slow(thr, size);
+    struct msg *m = pool_alloc(&thr->pool, cls);
+    if (ax_unlikely(!m)) return NULL;
+    m->owner = thr->id;
+    m->cls = (uint8_t)cls;
+    m->corr = 0;
+    m->flags = 0;
+    return m;
+}
+
+/* Gives m back to the pool it came from (any thread; thr may be NULL). */
+void msg_release_slow(ax_runtime *rt, struct msg *m);
+static inline void msg_release(ax_runtime *rt, struct sched_thread *thr, struct msg *m) {
+    if (ax_likely(thr && m->owner == thr->id)) pool_free_local(&thr->pool, m->cls, m);
+    else msg_release_slow(rt, m);
+}
+
+/* Finds the live actor behind ref (the caller is a worker or inside sched_outside_enter). */
+static inline struct actor *actor_lookup(ax_runtime *rt, ax_ref ref) {
+    struct actor *a = reftable_get(&rt->refs, ref);
+    return (a && a->ref == ref) ? a : NULL;
+}
+
+/* Makes a runnable: next on this worker, or through the inject queue from outside. */
+static inline void actor_schedule(ax_runtime *rt, struct sched_thread *thr, struct actor *a) {
+    if (thr->worker) sched_wake_local(thr, &a->u.task);
+    else sched_inject(&rt->sched, &a->u.task);
+}
 
 /* Delivers m to the actor behind to (m's pub.type/size/sender set by the caller). On success
  * the runtime owns m. Errors: AX_ENOACTOR, AX_EFULL (caller keeps m). With the dead-letter
  * overflow policy a full mailbox gives 0 and a dead letter. thr may be a worker or an entered
  * outside record. sys: a runtime message (not counted, never refused for capacity). */
-int actor_deliver(ax_runtime *rt, struct sched_thread *thr, ax_ref to, struct msg *m, bool sys);
+int actor_deliver_bounded(ax_runtime *rt, struct sched_thread *thr, struct actor *a,
+                          struct msg *m);
+static inline int actor_deliver(ax_runtime *rt, struct sched_thread *thr, ax_ref to,
+                                struct msg *m, bool sys) {
+    struct actor *a = actor_lookup(rt, to);
+    if (ax_unlikely(!a)) return AX_ENOACTOR;
+    if (!sys) {
+        if (ax_unlikely(a->mbox_cap)) return actor_deliver_bounded(rt, thr, a, m);
+        stats_add(&thr->stats, STAT_SENT, 1);
+    }
+    if (mailbox_push(&a->mbox, &m->node)) actor_schedule(rt, thr, a);
+    return 0;
+}
 
-/* Finds the live actor behind ref (the caller is a worker or inside sched_outside_enter). */
-struct actor *actor_lookup(ax_runtime *rt, ax_ref ref);
+/* ---- shared between the actor files, out of line ----------------------------------------- */
 
 /* Counts m as a dead letter and notifies the dead-letter actor if any; m stays the caller's. */
 void deadletter_note(ax_runtime *rt, struct sched_thread *thr, ax_ref target,

@@ -67,14 +67,6 @@ void reftable_publish(struct reftable *t, uint64_t ref, void *actor) {
     atomic_store_explicit(&entry_of(t, ref_index(ref))->actor, actor, memory_order_release);
 }
 
-void *reftable_get(struct reftable *t, uint64_t ref) {
-    uint32_t index = ref_index(ref);
-    if (index == 0 || index >= atomic_load_explicit(&t->hwm, memory_order_relaxed)) return NULL;
-    struct ref_entry *e = entry_of(t, index);
-    /* acquire: pairs with the release store in reftable_publish. */
-    return e ? atomic_load_explicit(&e->actor, memory_order_acquire) : NULL;
-}
-
 void reftable_clear(struct reftable *t, uint64_t ref) {
     /* seq_cst: ordered before the stopping actor's read of its registry flag (see
      * registry.c), so a concurrent ax_register either sees the actor gone or is seen. */

@@ -35,8 +35,18 @@ uint64_t reftable_alloc(struct reftable *t, struct sched_thread *thr);
 /* Makes ref resolve to actor (release: the actor is fully built before it is visible). */
 void reftable_publish(struct reftable *t, uint64_t ref, void *actor);
 /* The object published under ref's slot, or NULL. The caller must check that the object's own
- * ref equals ref (the slot may hold a newer actor). Safe for any 64-bit value. */
-void *reftable_get(struct reftable *t, uint64_t ref);
+ * ref equals ref (the slot may hold a newer actor). Safe for any 64-bit value. Inline: every
+ * send resolves a ref. */
+static inline void *reftable_get(struct reftable *t, uint64_t ref) {
+    uint32_t index = (uint32_t)ref;
+    if (index == 0 || index >= atomic_load_explicit(&t->hwm, memory_order_relaxed)) return NULL;
+    /* acquire: pairs with the release CAS that installed the chunk. */
+    struct ref_entry *c =
+        atomic_load_explicit(&t->chunks[index >> REF_CHUNK_BITS], memory_order_acquire);
+    /* acquire: pairs with the release store in reftable_publish. */
+    return c ? atomic_load_explicit(&c[index & (REF_CHUNK - 1)].actor, memory_order_acquire)
+             : NULL;
+}
 /* Stops ref's slot from resolving (the actor stopped). */
 void reftable_clear(struct reftable *t, uint64_t ref);
 /* After the grace period: the slot gets a new generation and goes to thr's free list. A slot

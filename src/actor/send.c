@@ -6,17 +6,15 @@
 
 #include "actor/actor.h"
 
-struct msg *msg_new(struct sched_thread *thr, size_t size) {
+struct msg *msg_new_slow(struct sched_thread *thr, size_t size) {
     size_t bytes = sizeof(struct msg) + size;
     unsigned cls = pool_class_of(bytes);
     struct msg *m;
-    if (ax_likely(thr && cls != POOL_CLASS_LARGE)) {
-        m = pool_alloc(&thr->pool, cls);
-        if (ax_unlikely(!m)) return NULL;
+    if (thr && cls != POOL_CLASS_LARGE) {
+        if (!(m = pool_alloc(&thr->pool, cls))) return NULL;
         m->owner = thr->id;
     } else {
-        m = aligned_alloc(16, (bytes + 15) & ~(size_t)15);
-        if (!m) return NULL;
+        if (!(m = aligned_alloc(16, (bytes + 15) & ~(size_t)15))) return NULL;
         m->owner = MSG_OWNER_MALLOC;
     }
     m->cls = (uint8_t)cls;
@@ -25,16 +23,14 @@ struct msg *msg_new(struct sched_thread *thr, size_t size) {
     return m;
 }
 
-void msg_release(ax_runtime *rt, struct sched_thread *thr, struct msg *m) {
-    if (ax_unlikely(m->owner == MSG_OWNER_MALLOC)) {
+void msg_release_slow(ax_runtime *rt, struct msg *m) {
+    if (m->owner == MSG_OWNER_MALLOC) {
         free(m);
-    } else if (ax_likely(thr && m->owner == thr->id)) {
-        pool_free_local(&thr->pool, m->cls, m);
-    } else {
-        struct sched_thread *owner =
-            atomic_load_explicit(&rt->sched.threads[m->owner], memory_order_acquire);
-        pool_free_remote(&owner->pool, m->cls, m);
+        return;
     }
+    struct sched_thread *owner =
+        atomic_load_explicit(&rt->sched.threads[m->owner], memory_order_acquire);
+    pool_free_remote(&owner->pool, m->cls, m);
 }
 
 struct sched_thread *rt_enter(ax_runtime *rt, bool *outside) {

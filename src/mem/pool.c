@@ -14,14 +14,6 @@
 
 #define POOL_NOINLINE_COLD __attribute__((noinline, cold))
 
-/* Every free block is viewed as this. The owner reads links that other threads wrote; the
- * head's release/acquire already orders those accesses, and making the link a relaxed atomic
- * as well costs nothing on x86 or arm but keeps the code free of anything ThreadSanitizer or
- * the C11 model could call a data race (a block's memory changes threads many times). */
-struct pool_free_block {
-    _Atomic(struct pool_free_block *) next;
-};
-
 /* The slab header keeps the blocks behind it 16-byte aligned. */
 struct pool_slab {
     _Alignas(16) struct pool_slab *next;
@@ -44,24 +36,6 @@ static const uint32_t pool_class_bytes[POOL_CLASSES] = {
 
 _Static_assert(POOL_CLASSES < POOL_CLASS_LARGE, "LARGE must not be a class index");
 _Static_assert(sizeof(struct pool_slab) % 16 == 0, "slab header must keep blocks aligned");
-
-unsigned pool_class_of(size_t bytes) {
-    if (ax_likely(bytes <= 256))
-        /* bytes - 1 rounds multiples of 16 down into their own class; bytes == 0 (outside the
-         * contract) gives class 0 instead of wrapping around. */
-        return (unsigned)((bytes - (bytes != 0)) >> 4);
-    if (ax_unlikely(bytes > POOL_MAX_BYTES))
-        return POOL_CLASS_LARGE;
-    /* m in [2^k, 2^(k+1)) selects the classes 1.25, 1.5 and 2 times 2^k; the two bits below
-     * the leading one say which quarter of the octave m lies in (quarters 2 and 3 both go to
-     * the 2x class). Octave k = 8 starts at class 16. */
-    size_t m = bytes - 1;
-    unsigned k = 63u - (unsigned)__builtin_clzll((unsigned long long)m);
-    unsigned quarter = (unsigned)(m >> (k - 2)) & 3u;
-    unsigned cls = 16u + 3u * (k - 8u) + (quarter < 2u ? quarter : 2u);
-    /* (65536, POOL_MAX_BYTES] falls into octave 16, which has no classes of its own. */
-    return cls < POOL_CLASSES ? cls : POOL_CLASSES - 1u;
-}
 
 size_t pool_class_size(unsigned cls) {
     return pool_class_bytes[cls];
@@ -88,6 +62,10 @@ void pool_destroy(struct pool *p) {
 void *pool_alloc(struct pool *p, unsigned cls) {
     (void)p;
     return aligned_alloc(16, pool_class_bytes[cls]);
+}
+
+void *pool_alloc_slow(struct pool *p, unsigned cls) {
+    return pool_alloc(p, cls);
 }
 
 void pool_free_local(struct pool *p, unsigned cls, void *block) {
@@ -146,7 +124,7 @@ static struct pool_free_block *pool_carve(struct pool *p, unsigned cls) {
 }
 
 /* The local list of cls is empty: adopt the remote list, or carve a slab. */
-static POOL_NOINLINE_COLD void *pool_alloc_slow(struct pool *p, unsigned cls) {
+POOL_NOINLINE_COLD void *pool_alloc_slow(struct pool *p, unsigned cls) {
     _Atomic(struct pool_free_block *) *head = &p->remote[cls].head;
     /* The relaxed peek spares an RMW on a line that other threads may own when nothing has
      * been freed remotely; a push it misses is picked up on a later refill. */
@@ -161,21 +139,6 @@ static POOL_NOINLINE_COLD void *pool_alloc_slow(struct pool *p, unsigned cls) {
         }
     }
     return pool_carve(p, cls);
-}
-
-void *pool_alloc(struct pool *p, unsigned cls) {
-    struct pool_free_block *b = p->local[cls];
-    if (ax_likely(b != NULL)) {
-        p->local[cls] = atomic_load_explicit(&b->next, memory_order_relaxed);
-        return b;
-    }
-    return pool_alloc_slow(p, cls);
-}
-
-void pool_free_local(struct pool *p, unsigned cls, void *block) {
-    struct pool_free_block *b = block;
-    atomic_store_explicit(&b->next, p->local[cls], memory_order_relaxed);
-    p->local[cls] = b;
 }
 
 void pool_free_remote(struct pool *p, unsigned cls, void *block) {

@@ -15,13 +15,34 @@
 #define POOL_MAX_BYTES (65536u + 256u)
 
 /* The class index for a block of bytes (> 0), or POOL_CLASS_LARGE. O(1), no table load for
- * bytes <= 256. Any thread. */
-unsigned pool_class_of(size_t bytes);
+ * the sizes messages have; inline because every send computes it. */
+static inline unsigned pool_class_of(size_t bytes) {
+    if (ax_likely(bytes <= 256))
+        /* bytes - 1 rounds multiples of 16 down into their own class; bytes == 0 (outside the
+         * contract) gives class 0 instead of wrapping around. */
+        return (unsigned)((bytes - (bytes != 0)) >> 4);
+    if (ax_unlikely(bytes > POOL_MAX_BYTES)) return POOL_CLASS_LARGE;
+    /* m in [2^k, 2^(k+1)) selects the classes 1.25, 1.5 and 2 times 2^k; the two bits below
+     * the leading one say which quarter of the octave m lies in (quarters 2 and 3 both go to
+     * the 2x class). Octave k = 8 starts at class 16. */
+    size_t m = bytes - 1;
+    unsigned k = 63u - (unsigned)__builtin_clzll((unsigned long long)m);
+    unsigned quarter = (unsigned)(m >> (k - 2)) & 3u;
+    unsigned cls = 16u + 3u * (k - 8u) + (quarter < 2u ? quarter : 2u);
+    /* (65536, POOL_MAX_BYTES] falls into octave 16, which has no classes of its own. */
+    return cls < POOL_CLASSES ? cls : POOL_CLASSES - 1u;
+}
 /* The block size of a class (not LARGE): a multiple of 16. Any thread. */
 size_t pool_class_size(unsigned cls);
 
 struct pool_slab;       /* a malloc'd chunk carved into blocks, freed at pool_destroy */
-struct pool_free_block; /* a free block: its first word links to the next free block */
+/* Every free block is viewed as this. The owner reads links that other threads wrote; the
+ * head's release/acquire already orders those accesses, and making the link a relaxed atomic
+ * as well costs nothing on x86 or arm but keeps the code free of anything ThreadSanitizer or
+ * the C11 model could call a data race (a block's memory changes threads many times). */
+struct pool_free_block {
+    _Atomic(struct pool_free_block *) next;
+};
 
 /* One class's remote list on its own cache line: pushers of different classes, and the
  * owner's local lists, do not share lines with it. */
@@ -47,10 +68,29 @@ void pool_init(struct pool *p);
 void pool_destroy(struct pool *p);
 
 /* Owner thread only. A block of pool_class_size(cls) bytes, 16-byte aligned, or NULL when
- * out of memory. cls must not be POOL_CLASS_LARGE: callers malloc those themselves. */
-void *pool_alloc(struct pool *p, unsigned cls);
+ * out of memory. cls must not be POOL_CLASS_LARGE: callers malloc those themselves. The fast
+ * paths are inline (a pointer pop or push); pool_alloc_slow refills from the remote list or a
+ * new slab. */
+void *pool_alloc_slow(struct pool *p, unsigned cls);
+#ifndef AX_POOL_PASSTHROUGH
+static inline void *pool_alloc(struct pool *p, unsigned cls) {
+    struct pool_free_block *b = p->local[cls];
+    if (ax_likely(b != NULL)) {
+        p->local[cls] = atomic_load_explicit(&b->next, memory_order_relaxed);
+        return b;
+    }
+    return pool_alloc_slow(p, cls);
+}
 /* Owner thread only: give back a block this pool handed out. */
+static inline void pool_free_local(struct pool *p, unsigned cls, void *block) {
+    struct pool_free_block *b = block;
+    atomic_store_explicit(&b->next, p->local[cls], memory_order_relaxed);
+    p->local[cls] = b;
+}
+#else
+void *pool_alloc(struct pool *p, unsigned cls);
 void pool_free_local(struct pool *p, unsigned cls, void *block);
+#endif
 /* Any thread, concurrently with the owner and other freers: give back a block this pool
  * handed out (lock-free push to the remote list; never blocks). The freer's writes to the
  * block happen before the owner hands it out again. */

@@ -98,16 +98,29 @@ void sched_stop(struct sched *s);
 /* Frees everything: pools, deques, outside records; runs leftover timers with self NULL. */
 void sched_destroy(struct sched *s);
 
+/* The calling thread's worker, if it is one (of any scheduler). */
+extern _Thread_local struct sched_worker *sched_tls_worker;
+
 /* The calling thread's record if it is a worker of s, else NULL. The hot-path test. */
-struct sched_thread *sched_worker_self(const struct sched *s);
+static inline struct sched_thread *sched_worker_self(const struct sched *s) {
+    struct sched_worker *w = sched_tls_worker;
+    return (w && w->thr.s == s) ? &w->thr : NULL;
+}
 
 /* Outside threads: enter before touching shared state, leave after; nestable. Returns the
  * caller's record (claimed on first use), or NULL if all records are taken. */
 struct sched_thread *sched_outside_enter(struct sched *s);
 void sched_outside_leave(struct sched_thread *t);
 
-/* Makes t runnable. From a worker of s: into its LIFO slot (t runs next on this worker). */
-void sched_wake_local(struct sched_thread *self, struct sched_task *t);
+/* Makes t runnable. From a worker of s: into its LIFO slot (t runs next on this worker); a task
+ * the slot held goes to the deque, where others may steal it. */
+void sched_lifo_displace(struct sched_worker *w, struct sched_task *prev);
+static inline void sched_wake_local(struct sched_thread *self, struct sched_task *t) {
+    struct sched_worker *w = self->worker;
+    struct sched_task *prev = w->lifo;
+    w->lifo = t;
+    if (prev) sched_lifo_displace(w, prev);
+}
 /* From a worker: a task that used its turn goes behind every runnable task (fairness). */
 void sched_yield_task(struct sched_thread *self, struct sched_task *t);
 /* From any thread: through the inject queue. */

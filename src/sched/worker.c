@@ -16,14 +16,9 @@
 
 #include "sched/sched.h"
 
-static _Thread_local struct sched_worker *tls_worker;
+_Thread_local struct sched_worker *sched_tls_worker;
 
 enum { FAIRNESS_INTERVAL = 61, MAINTAIN_INTERVAL = 64 };
-
-struct sched_thread *sched_worker_self(const struct sched *s) {
-    struct sched_worker *w = tls_worker;
-    return (w && w->thr.s == s) ? &w->thr : NULL;
-}
 
 static uint64_t rng_next(uint64_t *x) { /* xorshift64 */
     *x ^= *x << 13;
@@ -70,14 +65,9 @@ void sched_notify(struct sched *s) {
     }
 }
 
-void sched_wake_local(struct sched_thread *self, struct sched_task *t) {
-    struct sched_worker *w = self->worker;
-    struct sched_task *prev = w->lifo;
-    w->lifo = t;
-    if (prev) {
-        if (deque_push_owner(&w->dq, prev) != 0) sched_inject(self->s, prev);
-        else sched_notify(self->s);
-    }
+void sched_lifo_displace(struct sched_worker *w, struct sched_task *prev) {
+    if (deque_push_owner(&w->dq, prev) != 0) sched_inject(w->thr.s, prev);
+    else sched_notify(w->thr.s);
 }
 
 /* A task that used up its turn goes behind everything runnable: the owner pops its deque
@@ -271,7 +261,7 @@ static void pin_to_cpu(unsigned index) {
 static void *worker_main(void *arg) {
     struct sched_worker *w = arg;
     struct sched *s = w->thr.s;
-    tls_worker = w;
+    sched_tls_worker = w;
     if (s->cfg.pin) pin_to_cpu(w->index);
     epoch_enter(&s->epoch, &w->thr.epoch);
     while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
@@ -288,7 +278,7 @@ static void *worker_main(void *arg) {
         atomic_fetch_sub_explicit(&s->searching, 1, memory_order_seq_cst);
     }
     epoch_leave(&w->thr.epoch);
-    tls_worker = NULL;
+    sched_tls_worker = NULL;
     return NULL;
 }
 
