@@ -213,7 +213,8 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
  * the reply or the timeout. On 0, *reply is the reply; the caller owns it and gives it back
  * with ax_msg_free. Errors: AX_EINVAL (NULL rt/reply, timeout_ms <= 0, bad type/data),
  * AX_ECONTEXT (called from a handler: it would block a worker), AX_ETIMEDOUT (the reply, if
- * it comes later, goes to dead letters), and the errors of ax_send. */
+ * it comes later, goes to dead letters), AX_ESHUTDOWN (also when shutdown reaches its stop
+ * phase while the caller waits), and the errors of ax_send. */
 int ax_ask_wait(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
                 int64_t timeout_ms, ax_msg **reply);
 

@@ -1030,6 +1030,42 @@ static void test_no_lost_wakeup(void) {
     CHECK_OK(ax_runtime_destroy(rt));
 }
 
+/* A thread blocked in ax_ask_wait when shutdown reaches its stop phase returns AX_ESHUTDOWN at
+ * once instead of sitting out its (here one-minute) timeout. */
+struct waiting_asker {
+    ax_runtime *rt;
+    ax_ref to;
+    atomic_int started, rc;
+};
+
+static uint64_t processed_of(ax_runtime *rt) {
+    ax_stats st;
+    CHECK_OK(ax_stats_get(rt, &st));
+    return st.processed;
+}
+
+static void *ask_forever(void *arg) {
+    struct waiting_asker *w = arg;
+    ax_msg *reply = NULL;
+    atomic_store(&w->started, 1);
+    atomic_store(&w->rc, ax_ask_wait(w->rt, w->to, 10, NULL, 0, 60000, &reply));
+    return NULL;
+}
+
+static void test_ask_wait_shutdown(void) {
+    ax_runtime *rt = new_runtime(2, 0, 0);
+    struct waiting_asker w = {rt, AX_REF_NONE, 0, 12345};
+    CHECK_OK(ax_spawn(rt, &silent_b, NULL, NULL, &w.to));
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, ask_forever, &w) == 0);
+    WAIT_ATOMIC(w.started, 1);
+    WAIT_UNTIL(processed_of(rt) >= 1); /* the request reached the silent actor */
+    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    pthread_join(t, NULL);
+    CHECK_RC(w.rc, AX_ESHUTDOWN);
+    CHECK_OK(ax_runtime_destroy(rt));
+}
+
 int main(void) {
     test_spawn_state_init();
     test_ordering();
@@ -1042,6 +1078,7 @@ int main(void) {
     test_exclusive();
     test_stats();
     test_no_lost_wakeup();
+    test_ask_wait_shutdown();
     fprintf(stderr, "test_actor: all passed\n");
     return 0;
 }

@@ -11,8 +11,8 @@
 
 /* Sizes: TSan is about 10x slower, ASan about 2-3x. */
 #if defined(AX_TSAN)
-#define STRESS_M 100000
-#define ROUNDS 2000
+#define STRESS_M 200000
+#define ROUNDS 10000
 #elif defined(__SANITIZE_ADDRESS__)
 #define STRESS_M 300000
 #define ROUNDS 10000

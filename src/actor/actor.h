@@ -174,6 +174,8 @@ void ask_wait_deliver(ax_ctx *ctx, struct msg *m);
 /* Creates the waiter list and spawns the sink (at runtime creation). */
 int ask_waiters_create(ax_runtime *rt);
 void ask_waiters_destroy(ax_runtime *rt);
+/* Shutdown: every thread blocked in ax_ask_wait returns AX_ESHUTDOWN now. */
+void ask_waiters_cancel_all(ax_runtime *rt);
 
 /* Registry (registry.c). */
 int registry_create(struct registry **out);

@@ -132,7 +132,7 @@ void ask_discard_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a) 
  * Waiters sit on the caller's stack, linked in a short list under a mutex (one per waiting
  * thread: this is the bridge for main and foreign threads, not a hot path). */
 
-enum { WAIT_PENDING = 0, WAIT_DONE = 1 };
+enum { WAIT_PENDING = 0, WAIT_DONE = 1, WAIT_SHUTDOWN = 2 };
 
 struct waiter {
     struct waiter *next;
@@ -200,6 +200,19 @@ int ask_waiters_create(ax_runtime *rt) {
     return rc;
 }
 
+void ask_waiters_cancel_all(ax_runtime *rt) {
+    struct ask_waiters *ws = rt->waiters;
+    pthread_mutex_lock(&ws->lock);
+    while (ws->list) {
+        struct waiter *w = ws->list;
+        ws->list = w->next;
+        /* release/wake as in ask_wait_deliver; the waiter re-takes the lock before leaving. */
+        atomic_store_explicit(&w->state, WAIT_SHUTDOWN, memory_order_release);
+        core_futex_wake(&w->state, 1);
+    }
+    pthread_mutex_unlock(&ws->lock);
+}
+
 void ask_waiters_destroy(ax_runtime *rt) {
     if (!rt->waiters) return;
     pthread_mutex_destroy(&rt->waiters->lock);
@@ -258,6 +271,8 @@ int ax_ask_wait(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size
     bool still_waiting = unlink_waiter(ws, &w);
     pthread_mutex_unlock(&ws->lock);
     if (rc == 0 && still_waiting) rc = AX_ETIMEDOUT;
+    if (rc == 0 && atomic_load_explicit(&w.state, memory_order_acquire) == WAIT_SHUTDOWN)
+        rc = AX_ESHUTDOWN;
     if (rc == 0) *reply = w.reply;
     return rc;
 }

@@ -118,6 +118,7 @@ int ax_runtime_shutdown(ax_runtime *rt, int64_t timeout_ms) {
         nap_us(200);
     }
     atomic_store_explicit(&rt->phase, RT_STOPPING, memory_order_seq_cst);
+    ask_waiters_cancel_all(rt); /* their replies could only come from actors now stopping */
     return finish_shutdown(rt, deadline);
 }
 
