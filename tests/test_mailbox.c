@@ -1,6 +1,6 @@
 /* test_mailbox.c: unit and stress tests of the actor mailbox (src/actor/mailbox.h): FIFO order,
  * the "first push schedules" and idle-mark protocol, and that every message comes back exactly
- * once through a `done` out-parameter, with 4 producers against one consumer that owns it. */
+ * once through `done`, with 4 producers against one consumer, and with an owner that migrates. */
 #include "actor/mailbox.h"
 
 #include <errno.h>
@@ -19,6 +19,7 @@
 #else
 #define STRESS_M 1000000
 #endif
+#define STRESS_M2 (STRESS_M / 4) /* the migrating-owner phase */
 #define N_PRODUCERS 4
 #define POOL_K 1024 /* nodes per producer, recycled once they come back through `done` */
 #define RANDOM_OPS 200000
@@ -188,7 +189,7 @@ static void test_random(void) {
 
     for (long op = 0; op < RANDOM_OPS; op++) {
         uint64_t r = check_rand(&rng);
-        /* Reclaim released messages into the free list. */
+        /* Two times in three push a free message (if any), else act as the consumer. */
         if (nfree == 0 || r % 3 != 0) {
             if (nfree > 0) {
                 int i = free_list[--nfree];
@@ -377,11 +378,90 @@ static void test_producers_consumer(void) {
     free(pool);
 }
 
+/* ---- the owner migrates: whichever producer's push returns true drains the mailbox ----
+ * As in the runtime, where the worker that schedules an actor runs it: the consumer state
+ * (mb->head, and here next_seq2/consumed2) moves between threads only through the mailbox's
+ * own synchronization (try_idle's CAS, the waking push's exchange). The owner flag is relaxed
+ * on purpose so that it adds no ordering of its own, and TSan checks the hand-off. */
+
+static _Atomic int owner2;
+static int next_seq2[N_PRODUCERS]; /* owner only */
+static long consumed2;             /* owner only */
+static _Atomic long grants2, failed_idles2;
+
+static void own_and_drain(void) {
+    CHECK_EQ(atomic_exchange_explicit(&owner2, 1, memory_order_relaxed), 0);
+    atomic_fetch_add_explicit(&grants2, 1, memory_order_relaxed);
+    for (;;) {
+        struct mpsc_node *done;
+        struct mpsc_node *n = mailbox_pop(&mbox, &done);
+        if (done) transition(msg_of(done), ST_CONSUMED, ST_RELEASED);
+        if (n) {
+            struct msg *m = msg_of(n);
+            transition(m, ST_PUSHED, ST_CONSUMED);
+            CHECK(m->producer >= 0 && m->producer < N_PRODUCERS);
+            CHECK_EQ(m->seq, next_seq2[m->producer]);
+            next_seq2[m->producer]++;
+            consumed2++;
+            continue;
+        }
+        atomic_store_explicit(&owner2, 0, memory_order_relaxed);
+        if (mailbox_try_idle(&mbox, &done)) {
+            if (done) transition(msg_of(done), ST_CONSUMED, ST_RELEASED);
+            return;
+        }
+        CHECK_EQ(atomic_exchange_explicit(&owner2, 1, memory_order_relaxed), 0);
+        atomic_fetch_add_explicit(&failed_idles2, 1, memory_order_relaxed);
+        sched_yield();
+    }
+}
+
+static void *producer_owner(void *arg) {
+    int p = (int)(intptr_t)arg;
+    for (int s = 0; s < STRESS_M2; s++) {
+        struct msg *m = &pool[p * POOL_K + s % POOL_K];
+        int64_t deadline = check_now_ms() + CHECK_HANG_GUARD_MS;
+        int st;
+        while ((st = atomic_load(&m->state)) != ST_FREE && st != ST_RELEASED) {
+            CHECK(check_now_ms() < deadline);
+            sched_yield();
+        }
+        transition(m, st, ST_PUSHED);
+        m->producer = p;
+        m->seq = s;
+        if (mailbox_push(&mbox, &m->node)) own_and_drain();
+        if ((s & 63) == 0) sched_yield();
+    }
+    return NULL;
+}
+
+static void test_migrating_owner(void) {
+    pool = calloc((size_t)N_PRODUCERS * POOL_K, sizeof *pool);
+    CHECK(pool != NULL);
+    mailbox_init(&mbox);
+    pthread_t p[N_PRODUCERS];
+    for (int i = 0; i < N_PRODUCERS; i++)
+        CHECK(pthread_create(&p[i], NULL, producer_owner, (void *)(intptr_t)i) == 0);
+    for (int i = 0; i < N_PRODUCERS; i++) CHECK(pthread_join(p[i], NULL) == 0);
+    /* Every push that returned true drained until idle, so everything was consumed. */
+    for (int i = 0; i < N_PRODUCERS; i++) CHECK_EQ(next_seq2[i], STRESS_M2);
+    CHECK_EQ(consumed2, (long)N_PRODUCERS * STRESS_M2);
+    CHECK_EQ(atomic_load(&owner2), 0);
+    CHECK(mailbox_sentinel(&mbox) == NULL);
+    for (int i = 0; i < N_PRODUCERS * POOL_K; i++)
+        if (i % POOL_K < STRESS_M2) CHECK_EQ(atomic_load(&pool[i].state), ST_RELEASED);
+    printf("test_mailbox: migrating owner, %d producers x %d messages: %ld activations, "
+           "%ld try_idle failures\n", N_PRODUCERS, STRESS_M2, atomic_load(&grants2),
+           atomic_load(&failed_idles2));
+    free(pool);
+}
+
 int main(void) {
     test_basic();
     test_push_in_flight();
     test_random();
     test_producers_consumer();
+    test_migrating_owner();
     printf("test_mailbox: ok\n");
     return 0;
 }

@@ -320,8 +320,31 @@ static void test_threads(void) {
     reftable_destroy(&shared);
 }
 
+/* A full table refuses allocation without moving its high-water mark, so lookups stay inside
+ * the chunk array and the mark cannot wrap around to reissue slot 1. (White-box: the mark is
+ * set to the value of a full table instead of allocating 2^28 slots.) */
+static void test_full_table(void) {
+    struct reftable t;
+    CHECK_EQ(reftable_init(&t), 0);
+    struct sched_thread a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    uint64_t live = reftable_alloc(&t, &a);
+    static int obj;
+    reftable_publish(&t, live, &obj);
+    const uint32_t full = REF_CHUNKS * REF_CHUNK - REF_BATCH + 1;
+    atomic_store(&t.hwm, full);
+    for (int i = 0; i < 1000; i++) CHECK_EQ(reftable_alloc(&t, &b), 0);
+    CHECK_EQ(atomic_load(&t.hwm), full);
+    CHECK(reftable_get(&t, ref_make(1, REF_CHUNKS * REF_CHUNK)) == NULL);
+    CHECK(reftable_get(&t, ref_make(1, 0xFFFFFFFFu)) == NULL);
+    CHECK(reftable_get(&t, live) == &obj);
+    reftable_destroy(&t);
+}
+
 int main(void) {
     test_basic();
+    test_full_table();
     test_generation_wrap();
     test_growth();
     test_threads();

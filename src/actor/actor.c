@@ -81,8 +81,9 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
         int rc = b->init(&ctx, a->state, arg);
         thr->current = saved;
         if (rc != 0) {
-            /* Never published, so nobody else can have sent to it; what init sent to itself
-             * is dropped with it. */
+            /* Never published: nobody can have sent to it (sends to it failed), so its mailbox
+             * is empty; asks it made are dropped with it. */
+            ask_discard_all(rt, thr, a);
             release_all(rt, thr, a, false, true);
             reftable_free(&rt->refs, thr, ref);
             actor_free_memory(rt, thr, a);

@@ -3,6 +3,7 @@
  * continuation runs on the asking actor and exactly once. ax_ask_wait bridges outside threads
  * through one reply-sink actor per runtime. Timeouts go through the scheduler's deadline tasks. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,6 +146,7 @@ struct ask_waiters {
     pthread_mutex_t lock;
     struct waiter *list;
     _Atomic uint32_t next_corr;
+    _Atomic int inside; /* threads inside ax_ask_wait: destroy waits for them to leave */
 };
 
 static bool unlink_waiter(struct ask_waiters *ws, struct waiter *w) {
@@ -215,6 +217,8 @@ void ask_waiters_cancel_all(ax_runtime *rt) {
 
 void ask_waiters_destroy(ax_runtime *rt) {
     if (!rt->waiters) return;
+    /* A thread released by ask_waiters_cancel_all still takes the lock once on its way out. */
+    while (atomic_load_explicit(&rt->waiters->inside, memory_order_acquire) != 0) sched_yield();
     pthread_mutex_destroy(&rt->waiters->lock);
     free(rt->waiters);
     rt->waiters = NULL;
@@ -250,6 +254,7 @@ int ax_ask_wait(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size
     if (sched_worker_self(&rt->sched)) return AX_ECONTEXT;
     *reply = NULL;
     struct ask_waiters *ws = rt->waiters;
+    atomic_fetch_add_explicit(&ws->inside, 1, memory_order_relaxed);
     struct waiter w = {NULL, 0, WAIT_PENDING, NULL};
     do w.corr = atomic_fetch_add_explicit(&ws->next_corr, 1, memory_order_relaxed) + 1;
     while (w.corr == 0);
@@ -274,5 +279,7 @@ int ax_ask_wait(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size
     if (rc == 0 && atomic_load_explicit(&w.state, memory_order_acquire) == WAIT_SHUTDOWN)
         rc = AX_ESHUTDOWN;
     if (rc == 0) *reply = w.reply;
+    /* release: our last use of ws happens before destroy's acquire load sees zero. */
+    atomic_fetch_sub_explicit(&ws->inside, 1, memory_order_release);
     return rc;
 }

@@ -44,8 +44,14 @@ static struct ref_entry *ensure_chunk(struct reftable *t, uint32_t index) {
 
 uint64_t reftable_alloc(struct reftable *t, struct sched_thread *thr) {
     if (thr->slot_free_count == 0) {
-        uint32_t first = atomic_fetch_add_explicit(&t->hwm, REF_BATCH, memory_order_relaxed);
-        if (first > REF_CHUNKS * REF_CHUNK - REF_BATCH) return 0;
+        /* A CAS rather than an add: a full table must not move hwm past the last slot, or
+         * lookups would index past the chunk array and hwm could wrap to reissue refs. */
+        uint32_t first = atomic_load_explicit(&t->hwm, memory_order_relaxed);
+        do {
+            if (first > REF_CHUNKS * REF_CHUNK - REF_BATCH) return 0;
+        } while (!atomic_compare_exchange_weak_explicit(&t->hwm, &first, first + REF_BATCH,
+                                                        memory_order_relaxed,
+                                                        memory_order_relaxed));
         /* A batch never straddles chunks: REF_CHUNK is a multiple of REF_BATCH, and the
          * first batch starts at 1 and so ends at REF_BATCH, inside chunk 0. */
         if (!ensure_chunk(t, first) || !ensure_chunk(t, first + REF_BATCH - 1)) return 0;
