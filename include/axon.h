@@ -72,7 +72,8 @@ typedef uint64_t ax_ref;
 /* A message as a handler sees it. Read-only in handlers; the runtime owns it and reuses it
  * after the handler returns, so copy what must outlive the call. data is 16-byte aligned. */
 typedef struct ax_msg {
-    ax_ref sender;         /* the sending actor; AX_REF_NONE from outside the runtime */
+    ax_ref sender;         /* the sending actor; AX_REF_NONE from outside the runtime, and the
+                              runtime's internal reply sink for requests from ax_ask_wait */
     uint32_t type;         /* chosen by the sender, below AX_MSG_RESERVED */
     uint32_t size;         /* bytes in data */
     unsigned char data[];  /* the payload */
@@ -88,7 +89,7 @@ enum ax_reason {
 /* What an actor is. Static storage is the usual home: the runtime keeps the pointer for the
  * actor's whole life, so the behavior must outlive every actor spawned from it. */
 typedef struct ax_behavior {
-    const char *name;  /* for diagnostics; may be NULL */
+    const char *name;  /* for people reading the code and, later, diagnostics; may be NULL */
     size_t state_size; /* bytes of state allocated with the actor, zeroed; may be 0 */
     /* Optional. Runs once, inside ax_spawn, on the spawning thread, before anyone can send to
      * the actor. arg is ax_spawn's arg, valid only during this call. Non-zero fails the spawn
@@ -118,7 +119,7 @@ typedef struct ax_config {
 } ax_config;
 
 /* Creates a runtime and starts its workers. cfg may be NULL (defaults); it is copied.
- * Errors: AX_EINVAL (out NULL, negative workers/batch/lifo_cap), AX_ENOMEM. */
+ * Errors: AX_EINVAL (out NULL, negative workers/batch/lifo_cap, workers > 256), AX_ENOMEM. */
 int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
 
 /* Shuts the runtime down, from a thread outside it (not a handler: AX_ECONTEXT).
@@ -128,14 +129,18 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
  *    queued go to dead letters; spawns from handlers now fail with AX_ESHUTDOWN.
  * 4. The workers are joined.
  * timeout_ms bounds the whole call (<= 0 means 10 s). Returns 0, AX_ETIMEDOUT if an actor
- * would not stop in time (a handler that never returns; the runtime then stays running and
- * destroy refuses it), AX_ESHUTDOWN if already shut down, AX_EINVAL if rt is NULL. */
+ * would not stop in time (a handler that does not return; the runtime stays in its stop phase
+ * and ax_runtime_destroy waits for it once more), AX_ESHUTDOWN if shutdown was already
+ * called, AX_EINVAL if rt is NULL, AX_ECONTEXT from a handler of this runtime. A handler of
+ * another runtime is not detected: calling this there blocks that handler's worker. */
 int ax_runtime_shutdown(ax_runtime *rt, int64_t timeout_ms);
 
 /* Frees the runtime and everything in it. If it was not shut down, shuts it down first with
- * the default deadline: destroying a live runtime is allowed and stops every actor.
- * Returns 0, AX_EINVAL (NULL), AX_ECONTEXT (called from a handler), or AX_EBUSY (shutdown
- * timed out; nothing was freed). After 0, rt is gone. */
+ * the default deadline (10 s): destroying a live runtime is allowed and stops every actor. If
+ * an earlier shutdown timed out, waits up to 10 s more for its actors to stop. Threads still
+ * inside ax_ask_wait on rt are released (AX_ESHUTDOWN) and waited for. Returns 0, AX_EINVAL
+ * (NULL), AX_ECONTEXT (called from a handler of rt), or AX_EBUSY (actors would not stop;
+ * nothing was freed, call again later). After 0, rt is gone. */
 int ax_runtime_destroy(ax_runtime *rt);
 
 /* The number of worker threads; 0 if rt is NULL. Any thread. */
@@ -158,8 +163,10 @@ typedef struct ax_spawn_opts {
 
 /* Spawns an actor: allocates it with b->state_size bytes of zeroed state, runs b->init (if
  * any) with arg, and stores the new ref in *out. opts may be NULL (unbounded mailbox); arg
- * may be NULL. Errors: AX_EINVAL (rt, b, b->receive or out NULL), AX_ESHUTDOWN,
- * AX_EINIT (init returned non-zero), AX_ENOMEM. */
+ * may be NULL. While init runs the actor is not yet reachable: sends to it (also from init
+ * itself) fail with AX_ENOACTOR. Errors: AX_EINVAL (rt, b, b->receive or out NULL, an unknown
+ * opts->overflow), AX_ESHUTDOWN, AX_EINIT (init returned non-zero), AX_ENOMEM (also when the
+ * ref table (2^28 slots) or the thread-record table (1024 threads) is full). */
 int ax_spawn(ax_runtime *rt, const ax_behavior *b, const void *arg, const ax_spawn_opts *opts,
              ax_ref *out);
 
@@ -182,7 +189,8 @@ int ax_msg_free(ax_runtime *rt, ax_msg *msg);
 /* Asks an actor to stop. Asynchronous: the actor finishes the message it is handling, then
  * stops before any further user message; its stopped hook runs once; messages left in its
  * mailbox go to dead letters. Stopping oneself: ax_stop(rt, ax_self(ctx)).
- * Errors: AX_EINVAL (rt NULL), AX_ENOACTOR (not alive, or already stopping). */
+ * Errors: AX_EINVAL (rt NULL), AX_ENOACTOR (not alive, or already stopping), AX_ENOMEM
+ * (no thread record for the calling thread). */
 int ax_stop(ax_runtime *rt, ax_ref ref);
 
 /* ------------------------------------------------------------------------------------------
@@ -210,7 +218,8 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
            int64_t timeout_ms, ax_ask_fn cont, void *user);
 
 /* From a thread outside the runtime (main, a foreign thread): sends a request and blocks until
- * the reply or the timeout. On 0, *reply is the reply; the caller owns it and gives it back
+ * the reply or the timeout. *reply is set to NULL unless the arguments are rejected (AX_EINVAL,
+ * AX_EMSGSIZE, AX_ECONTEXT). On 0, *reply is the reply; the caller owns it and gives it back
  * with ax_msg_free. Errors: AX_EINVAL (NULL rt/reply, timeout_ms <= 0, bad type/data),
  * AX_ECONTEXT (called from a handler: it would block a worker), AX_ETIMEDOUT (the reply, if
  * it comes later, goes to dead letters), AX_ESHUTDOWN (also when shutdown reaches its stop
@@ -225,7 +234,8 @@ int ax_ask_wait(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size
 #define AX_NAME_MAX 63
 
 /* Errors: AX_EINVAL (NULL), AX_ENAMETOOLONG, AX_ENOACTOR (ref not alive), AX_EEXIST (name
- * taken, or the actor already has a name), AX_ENOMEM. */
+ * taken, or the actor already has a name), AX_ENOMEM. A stopping actor's name is released
+ * after its stopped hook returns. */
 int ax_register(ax_runtime *rt, const char *name, ax_ref ref);
 /* Errors: AX_EINVAL, AX_ENAMETOOLONG, AX_ENOENT. */
 int ax_whereis(ax_runtime *rt, const char *name, ax_ref *out);
@@ -254,7 +264,8 @@ typedef struct ax_dead_letter {
 } ax_dead_letter;
 
 /* Sets (or with AX_REF_NONE clears) the dead-letter actor. Notices to it that fail are counted
- * only. Errors: AX_EINVAL (rt NULL), AX_ENOACTOR. */
+ * only. A notice carries the whole original payload, so it may be up to AX_MSG_MAX +
+ * sizeof(ax_dead_letter) bytes. Errors: AX_EINVAL (rt NULL), AX_ENOACTOR, AX_ENOMEM. */
 int ax_set_dead_letter_actor(ax_runtime *rt, ax_ref ref);
 
 /* ------------------------------------------------------------------------------------------
