@@ -64,8 +64,6 @@ struct sched {
     struct sched_worker *workers;
     int nworkers;
     uint64_t uid; /* unique per process: outside threads' caches key on it */
-    /* Called on each worker about once per 64 tasks and before parking. */
-    void (*maintain)(struct sched_thread *self);
     /* Reclaims a retired object after its grace period (self may be NULL at destroy). */
     void (*reclaim)(struct sched *s, struct epoch_node *n, struct sched_thread *self);
 

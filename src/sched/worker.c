@@ -157,7 +157,6 @@ static void collect_garbage(struct sched_worker *w) {
 static void maintain(struct sched_worker *w) {
     sched_timers_run_due(w->thr.s, &w->thr);
     if (w->thr.limbo.head) collect_garbage(w);
-    if (w->thr.s->maintain) w->thr.s->maintain(&w->thr);
 }
 
 static void run_task(struct sched_worker *w, struct sched_task *t) {
