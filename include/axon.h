@@ -68,6 +68,10 @@ typedef uint64_t ax_ref;
 #define AX_MSG_RESERVED 0xFF000000u
 /* The type of the notice a dead-letter actor receives (payload: ax_dead_letter + bytes). */
 #define AX_MSG_DEAD_LETTER 0xFF000001u
+/* An exit signal delivered as a message to an actor that traps exits (payload: ax_exit). */
+#define AX_MSG_EXIT 0xFF000002u
+/* A monitored actor stopped (payload: ax_down). */
+#define AX_MSG_DOWN 0xFF000003u
 
 /* A message as a handler sees it. Read-only in handlers; the runtime owns it and reuses it
  * after the handler returns, so copy what must outlive the call. data is 16-byte aligned. */
@@ -79,11 +83,15 @@ typedef struct ax_msg {
     unsigned char data[];  /* the payload */
 } ax_msg;
 
-/* Why an actor stopped; passed to its stopped hook. */
+/* Why an actor stopped; passed to its stopped hook, carried by exit signals and DOWN notices.
+ * Programs choose their own failure reasons at or above AX_REASON_USER (see ax_fail). Every
+ * reason except AX_REASON_NORMAL is abnormal: it propagates over links (see ax_link). */
 enum ax_reason {
     AX_REASON_NORMAL = 0,   /* ax_stop on it, or it stopped itself */
     AX_REASON_SHUTDOWN = 1, /* the runtime shut down */
-    AX_REASON_FAILED = 2    /* its receive hook (or an ask continuation) returned non-zero */
+    AX_REASON_FAILED = 2,   /* its receive hook (or an ask continuation) returned non-zero */
+    AX_REASON_NOPROC = 3,   /* the actor linked or monitored was not alive ("no such actor") */
+    AX_REASON_USER = 16     /* first reason free for programs */
 };
 
 /* What an actor is. Static storage is the usual home: the runtime keeps the pointer for the
@@ -227,6 +235,53 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
 int ax_ask_wait(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
                 int64_t timeout_ms, ax_msg **reply);
 
+/* Fails the calling actor: it stops with reason (>= AX_REASON_USER, or AX_REASON_FAILED) once
+ * the current hook returns; the message being handled counts as failed. Errors: AX_EINVAL
+ * (ctx NULL, reason AX_REASON_NORMAL or below AX_REASON_USER other than FAILED). */
+int ax_fail(ax_ctx *ctx, int reason);
+
+/* ------------------------------------------------------------------------------------------
+ * Links and monitors (Erlang semantics). Called from handlers; the notices are messages.
+ * ---------------------------------------------------------------------------------------- */
+
+/* The payload of AX_MSG_EXIT: the linked actor `from` stopped with `reason`. */
+typedef struct ax_exit {
+    ax_ref from;
+    int32_t reason;
+    uint32_t reserved;
+} ax_exit;
+
+/* The payload of AX_MSG_DOWN: the actor `ref`, monitored under `monitor`, stopped. */
+typedef struct ax_down {
+    ax_ref ref;
+    uint64_t monitor;
+    int32_t reason;
+    uint32_t reserved;
+} ax_down;
+
+/* Links the calling actor and `other`, both ways. When either stops with an abnormal reason,
+ * the other stops with the same reason, unless it traps exits: then it receives an AX_MSG_EXIT
+ * message instead. A normal stop reaches only actors that trap exits. Linking twice is one
+ * link. If `other` is not alive, the caller gets the exit signal at once with
+ * AX_REASON_NOPROC (so, not trapping, it stops). Errors: AX_EINVAL (ctx NULL, other == self),
+ * AX_ENOMEM. */
+int ax_link(ax_ctx *ctx, ax_ref other);
+/* Removes the link, if any (both ways); signals already sent may still arrive from an actor
+ * that stopped before the unlink reached it. Errors: AX_EINVAL. */
+int ax_unlink(ax_ctx *ctx, ax_ref other);
+/* on non-zero: exit signals from linked actors arrive as AX_MSG_EXIT messages instead of
+ * stopping the caller. Errors: AX_EINVAL. */
+int ax_trap_exits(ax_ctx *ctx, int on);
+
+/* Monitors `target`: when it stops, the caller receives one AX_MSG_DOWN message with the
+ * reason (AX_REASON_NOPROC at once if it is not alive). One direction; monitoring twice gives
+ * two monitors. *monitor identifies it for ax_demonitor. Errors: AX_EINVAL (NULL ctx or
+ * monitor), AX_ENOMEM. */
+int ax_monitor(ax_ctx *ctx, ax_ref target, uint64_t *monitor);
+/* Cancels a monitor: no AX_MSG_DOWN for it is delivered afterwards, not even one already in
+ * flight. Errors: AX_EINVAL (ctx NULL), AX_ENOENT (no such monitor of this actor). */
+int ax_demonitor(ax_ctx *ctx, uint64_t monitor);
+
 /* ------------------------------------------------------------------------------------------
  * Registry: names for actors. One name per actor; a name is released when its actor stops.
  * Any thread. Names are copied; at most AX_NAME_MAX bytes, not empty.
@@ -276,6 +331,7 @@ int ax_set_dead_letter_actor(ax_runtime *rt, ax_ref ref);
 typedef struct ax_stats {
     uint64_t sent;         /* user messages accepted by a send */
     uint64_t processed;    /* user messages handled (receive or ask continuation) */
+    uint64_t failed;       /* user messages whose handler failed (not counted as processed) */
     uint64_t dead_letters; /* messages that became dead letters */
     uint64_t spawned;      /* actors spawned */
     uint64_t stopped;      /* actors stopped */

@@ -75,7 +75,7 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
         a->overflow = (uint8_t)opts->overflow;
     }
     if (b->init) {
-        ax_ctx ctx = {rt, a, NULL, thr};
+        ax_ctx ctx = {rt, a, NULL, thr, 0};
         void *saved = thr->current;
         thr->current = a;
         int rc = b->init(&ctx, a->state, arg);
@@ -83,7 +83,9 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
         if (rc != 0) {
             /* Never published: nobody can have sent to it (sends to it failed), so its mailbox
              * is empty; asks it made are dropped with it. */
+            signals_drain(rt, thr, a);
             ask_discard_all(rt, thr, a);
+            actor_ext_free(rt, thr, a);
             release_all(rt, thr, a, false, true);
             reftable_free(&rt->refs, thr, ref);
             actor_free_memory(rt, thr, a);
@@ -119,34 +121,61 @@ int actor_spawn_internal(ax_runtime *rt, struct sched_thread *thr, const ax_beha
 /* ---- running ----------------------------------------------------------------------------- */
 
 /* Handles one message; returns non-zero if the actor failed. The message stays in the mailbox as
- * its sentinel and is released by a later pop (see mailbox.h), unless handing it on here. */
+ * its sentinel and is released by a later pop (see mailbox.h). */
 static int handle(ax_ctx *ctx, struct actor *a, struct msg *m) {
     int rc = 0;
+    struct stats_counters *st = &ctx->thr->stats;
     ctx->cur = m;
-    if (ax_likely(!(m->flags & (MSG_REPLY | MSG_SYS)))) {
-        stats_add(&ctx->thr->stats, STAT_PROCESSED, !(m->flags & MSG_NOTICE));
+    if (ax_likely(!(m->flags & (MSG_REPLY | MSG_SYS | MSG_NOTICE)))) {
         rc = a->behavior->receive(ctx, a->state, &m->pub);
+        if (ax_likely(rc == 0 && !ctx->failed)) stats_add(st, STAT_PROCESSED, 1);
+        else stats_add(st, STAT_FAILED, 1);
+    } else if (m->flags & MSG_NOTICE) { /* dead letters and DOWNs: no stat counts them */
+        if (!(m->flags & MSG_DOWN) || signals_take_monitor(ctx, m))
+            rc = a->behavior->receive(ctx, a->state, &m->pub);
     } else if (a->sink && (m->flags & MSG_REPLY)) {
         ask_wait_deliver(ctx, m);
-    } else if (m->flags & (MSG_REPLY | MSG_SYS_TIMEOUT)) {
+    } else {
         bool handled;
         rc = ask_dispatch(ctx, m, &handled);
         if (!handled && (m->flags & MSG_REPLY)) /* its ask timed out already */
             deadletter_note(ctx->rt, ctx->thr, a->ref, m, AX_DEAD_LATE_REPLY);
-    } /* MSG_SYS_STOP only wakes the actor: the stop flag does the work */
+    }
     ctx->cur = NULL;
     return rc;
 }
 
 static void actor_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a, int reason);
 
+/* The actor failed (rc != 0 or ax_fail): it stops with its requested reason or FAILED. */
+static void actor_fail(ax_runtime *rt, struct sched_thread *thr, struct actor *a) {
+    uint32_t none = 0; /* a stop requested meanwhile keeps its reason */
+    atomic_compare_exchange_strong_explicit(&a->stop_req, &none, AX_REASON_FAILED + 1,
+                                            memory_order_acq_rel, memory_order_relaxed);
+    actor_stop(rt, thr, a, (int)atomic_load(&a->stop_req) - 1);
+}
+
+/* The actor just went idle: if a signal or stop request arrived meanwhile, take it back. */
+static bool reclaim_if_signalled(struct actor *a) {
+    /* seq_cst: the second half of the Dekker pair with signal_send / actor_request_stop. */
+    if (!atomic_load_explicit(&a->sys, memory_order_seq_cst) &&
+        !atomic_load_explicit(&a->stop_req, memory_order_seq_cst))
+        return false;
+    return mailbox_unidle(&a->mbox);
+}
+
 void actor_run(struct sched_task *t, struct sched_thread *thr) {
     if (ax_unlikely(!thr)) return; /* discarded at destroy: the actor is freed elsewhere */
     struct actor *a = actor_from_task(t);
     ax_runtime *rt = (ax_runtime *)thr->s;
-    ax_ctx ctx = {rt, a, NULL, thr};
+    ax_ctx ctx = {rt, a, NULL, thr, 0};
     thr->current = a;
     for (int n = rt->batch; n > 0; n--) {
+        if (ax_unlikely(atomic_load_explicit(&a->sys, memory_order_relaxed) != NULL) &&
+            signals_process(&ctx, a) != 0) {
+            actor_fail(rt, thr, a);
+            goto out;
+        }
         uint32_t stop = atomic_load_explicit(&a->stop_req, memory_order_acquire);
         if (ax_unlikely(stop)) {
             actor_stop(rt, thr, a, (int)stop - 1);
@@ -158,17 +187,15 @@ void actor_run(struct sched_task *t, struct sched_thread *thr) {
         if (!m) {
             if (mailbox_try_idle(&a->mbox, &done)) { /* the next sender schedules us */
                 if (done) msg_release(rt, thr, (struct msg *)done);
-                goto out;
+                if (ax_likely(!reclaim_if_signalled(a))) goto out;
+                continue;
             }
             break; /* a push is half done: come back soon */
         }
         if (a->mbox_cap && !(m->flags & (MSG_SYS | MSG_NOTICE)))
             atomic_fetch_sub_explicit(&a->mbox_len, 1, memory_order_relaxed);
-        if (ax_unlikely(handle(&ctx, a, m) != 0)) {
-            uint32_t none = 0; /* a stop requested meanwhile keeps its reason */
-            atomic_compare_exchange_strong_explicit(&a->stop_req, &none, AX_REASON_FAILED + 1,
-                                                    memory_order_acq_rel, memory_order_relaxed);
-            actor_stop(rt, thr, a, (int)atomic_load(&a->stop_req) - 1);
+        if (ax_unlikely(handle(&ctx, a, m) != 0 || ctx.failed)) {
+            actor_fail(rt, thr, a);
             goto out;
         }
     }
@@ -197,12 +224,14 @@ static void release_all(ax_runtime *rt, struct sched_thread *thr, struct actor *
 static void actor_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a, int reason) {
     reftable_clear(&rt->refs, a->ref); /* from here on, sends fail with AX_ENOACTOR */
     if (a->behavior->stopped) {
-        ax_ctx ctx = {rt, a, NULL, thr};
+        ax_ctx ctx = {rt, a, NULL, thr, 0};
         a->behavior->stopped(&ctx, a->state, reason);
     }
     /* seq_cst: pairs with ax_register's store of named (see registry.c). */
     if (atomic_load_explicit(&a->named, memory_order_seq_cst)) registry_release_ref(rt, a->ref);
+    signals_on_stop(rt, thr, a, reason);
     ask_discard_all(rt, thr, a);
+    actor_ext_free(rt, thr, a);
     release_all(rt, thr, a, true, false);
     if (!a->sink) stats_add(&thr->stats, STAT_STOPPED, 1);
     epoch_retire(&rt->sched.epoch, &thr->limbo, &a->u.retire);
@@ -213,7 +242,8 @@ static void actor_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a
 void actor_reclaim(struct sched *s, struct epoch_node *n, struct sched_thread *self) {
     ax_runtime *rt = (ax_runtime *)s;
     struct actor *a = (struct actor *)((char *)n - offsetof(struct actor, u.retire));
-    release_all(rt, self, a, true, true); /* and what late senders pushed meanwhile */
+    signals_drain(rt, self, a);           /* late signals get their NOPROC answers */
+    release_all(rt, self, a, true, true); /* late messages become dead letters */
     if (self) reftable_free(&rt->refs, self, a->ref);
     actor_free_memory(rt, self, a);
 }
@@ -225,14 +255,7 @@ int actor_request_stop(ax_runtime *rt, struct sched_thread *thr, ax_ref ref, int
     if (!atomic_compare_exchange_strong_explicit(&a->stop_req, &none, (uint32_t)reason + 1,
                                                  memory_order_acq_rel, memory_order_relaxed))
         return AX_ENOACTOR; /* already stopping */
-    if (thr->current == a) return 0; /* it sees the flag when its handler returns */
-    struct msg *m = msg_new(thr, 0);
-    if (!m) return 0; /* the flag is set: the actor stops at its next message */
-    m->flags = MSG_SYS_STOP;
-    m->pub.sender = AX_REF_NONE;
-    m->pub.type = 0;
-    m->pub.size = 0;
-    if (mailbox_push(&a->mbox, &m->node)) actor_schedule(rt, thr, a);
+    if (thr->current != a) actor_wake(rt, thr, a); /* else it sees the flag after its hook */
     return 0;
 }
 

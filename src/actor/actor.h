@@ -15,10 +15,10 @@
 
 enum msg_flags {
     MSG_REPLY = 1,       /* answers an ax_ask: corr names the pending ask */
-    MSG_SYS_STOP = 2,    /* wakes an actor so that it sees its stop request */
     MSG_SYS_TIMEOUT = 4, /* an ask's deadline passed: corr names it */
-    MSG_SYS = MSG_SYS_STOP | MSG_SYS_TIMEOUT,
-    MSG_NOTICE = 8       /* a dead-letter notice: handled by receive, counted in no stat */
+    MSG_SYS = MSG_SYS_TIMEOUT,
+    MSG_NOTICE = 8,      /* a runtime notice (dead letter, DOWN): to receive, counted in no stat */
+    MSG_DOWN = 16        /* with MSG_NOTICE: an AX_MSG_DOWN, dropped if its monitor is gone */
 };
 
 #define MSG_OWNER_MALLOC 0xFFFFu /* not from a pool: free() it */
@@ -44,6 +44,16 @@ static inline struct msg *msg_of(const ax_msg *m) {
 /* ---- actors ------------------------------------------------------------------------------ */
 
 struct ask_pending;
+struct relation;
+
+/* What an actor needs only once it asks, links or monitors: allocated on first use (as a pooled
+ * carrier message, see ask.c), so that a plain actor stays at 96 bytes. Owner: the actor. */
+struct actor_ext {
+    struct ask_pending *asks; /* outstanding asks */
+    struct relation *rels;    /* links, monitors held, and watchers (signals.c) */
+    uint64_t next_monitor;
+    uint32_t next_corr;
+};
 
 struct actor {
     union {
@@ -52,20 +62,23 @@ struct actor {
     } u;
     struct mailbox mbox;
     const ax_behavior *behavior;
-    ax_ref ref;                 /* immutable while published in the ref table */
-    _Atomic uint32_t stop_req;  /* 0, or the ax_reason + 1 of a pending stop */
-    uint32_t mbox_cap;          /* 0: unbounded */
-    _Atomic uint32_t mbox_len;  /* kept only when bounded */
-    uint16_t owner;             /* pool of the actor's memory */
+    ax_ref ref;                        /* immutable while published in the ref table */
+    _Atomic(struct mpsc_node *) sys;   /* signals (link, exit, monitor...): a Treiber stack */
+    struct actor_ext *ext;             /* NULL until the actor asks, links or monitors */
+    _Atomic uint32_t stop_req;         /* 0, or the reason + 1 of a pending stop */
+    uint32_t mbox_cap;                 /* 0: unbounded */
+    _Atomic uint32_t mbox_len;         /* kept only when bounded */
+    uint16_t owner;                    /* pool of the actor's memory */
     uint8_t cls;
-    uint8_t overflow;           /* ax_overflow */
-    _Atomic uint8_t named;      /* has a registry name */
-    uint8_t sink;               /* the runtime's ax_ask_wait reply sink */
-    uint8_t pad_[2];
-    uint32_t next_corr;
-    struct ask_pending *asks;   /* this actor's outstanding asks */
+    uint8_t overflow;                  /* ax_overflow */
+    _Atomic uint8_t named;             /* has a registry name */
+    uint8_t sink;                      /* the runtime's ax_ask_wait reply sink */
+    uint8_t trap_exits;
+    uint8_t pad_[5];
     _Alignas(16) unsigned char state[];
 };
+
+_Static_assert(sizeof(struct actor) == 96, "an actor header is 96 bytes");
 
 /* ---- the runtime ------------------------------------------------------------------------- */
 
@@ -92,6 +105,7 @@ struct ax_ctx {
     struct actor *self;
     struct msg *cur; /* the message being handled, or NULL (init, stopped) */
     struct sched_thread *thr;
+    int failed;      /* ax_fail was called during this hook */
 };
 
 /* ---- shared between the actor files ------------------------------------------------------ */
@@ -176,6 +190,23 @@ int ask_waiters_create(ax_runtime *rt);
 void ask_waiters_destroy(ax_runtime *rt);
 /* Shutdown: every thread blocked in ax_ask_wait returns AX_ESHUTDOWN now. */
 void ask_waiters_cancel_all(ax_runtime *rt);
+
+/* The actor's extension, allocated on first use; NULL when out of memory. */
+struct actor_ext *actor_ext_get(struct sched_thread *thr, struct actor *a);
+void actor_ext_free(ax_runtime *rt, struct sched_thread *thr, struct actor *a);
+
+/* Signals (signals.c): links, exits and monitors. */
+/* Runs the actor's pending signals (consumer only); returns non-zero if a trapped exit's
+ * receive failed. May set the actor's stop request (an exit signal it does not trap). */
+int signals_process(ax_ctx *ctx, struct actor *a);
+/* The actor stops with reason: tell links and watchers, answer queued signals. */
+void signals_on_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a, int reason);
+/* After the grace period (thr may be NULL at destroy): answer and free late signals. */
+void signals_drain(ax_runtime *rt, struct sched_thread *thr, struct actor *a);
+/* A DOWN notice reached its watcher: true if the monitor was still held (it is dropped now). */
+bool signals_take_monitor(ax_ctx *ctx, const struct msg *m);
+/* Makes an idle actor runnable after a signal or a stop request was published to it. */
+void actor_wake(ax_runtime *rt, struct sched_thread *thr, struct actor *a);
 
 /* Registry (registry.c). */
 int registry_create(struct registry **out);

@@ -48,6 +48,8 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
     if (size > AX_MSG_MAX) return AX_EMSGSIZE;
     struct sched_thread *thr = ctx->thr;
     struct actor *a = ctx->self;
+    struct actor_ext *e = actor_ext_get(thr, a);
+    if (!e) return AX_ENOMEM;
     struct msg *req = msg_new(thr, size);
     struct msg *pm = msg_new(thr, sizeof(struct ask_pending));
     struct msg *tm = msg_new(thr, sizeof(struct ask_timer));
@@ -57,8 +59,8 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
         if (tm) msg_release(ctx->rt, thr, tm);
         return AX_ENOMEM;
     }
-    if (++a->next_corr == 0) ++a->next_corr;
-    uint32_t corr = a->next_corr;
+    if (++e->next_corr == 0) ++e->next_corr;
+    uint32_t corr = e->next_corr;
 
     struct ask_timer *at = (struct ask_timer *)tm->pub.data;
     at->timer.task.run = ask_timer_fire;
@@ -94,8 +96,8 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
     p->fn = cont;
     p->user = user;
     p->corr = corr;
-    p->next = a->asks;
-    a->asks = p;
+    p->next = e->asks;
+    e->asks = p;
     return 0;
 }
 
@@ -103,7 +105,9 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
  * Returns the continuation's result; *handled false if no ask was pending. */
 int ask_dispatch(ax_ctx *ctx, struct msg *m, bool *handled) {
     struct actor *a = ctx->self;
-    struct ask_pending **pp = &a->asks, *p;
+    *handled = false;
+    if (!a->ext) return 0;
+    struct ask_pending **pp = &a->ext->asks, *p;
     while ((p = *pp) != NULL && p->corr != m->corr) pp = &p->next;
     *handled = (p != NULL);
     if (!p) return 0;
@@ -119,9 +123,9 @@ int ask_dispatch(ax_ctx *ctx, struct msg *m, bool *handled) {
 }
 
 void ask_discard_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a) {
-    while (a->asks) {
-        struct ask_pending *p = a->asks;
-        a->asks = p->next;
+    while (a->ext && a->ext->asks) {
+        struct ask_pending *p = a->ext->asks;
+        a->ext->asks = p->next;
         msg_release(rt, thr, carrier_of(p));
     }
 }

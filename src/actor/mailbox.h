@@ -74,16 +74,29 @@ static inline bool mailbox_try_idle(struct mailbox *mb, struct mpsc_node **done)
         atomic_store_explicit(&mb->stub.next, NULL, memory_order_relaxed);
         mb->head = &mb->stub; /* before the CAS: after it, another worker may own the queue */
     }
-    /* acq_rel: release hands our consumer state to the next consumer (via the waking
-     * producer's exchange); pairs with the acquire of that exchange. */
+    /* release hands our consumer state to the next consumer (via the waking producer's
+     * exchange, whose acquire pairs with it); seq_cst also orders it before the caller's
+     * re-check of signals (see mailbox_unidle). */
     if (atomic_compare_exchange_strong_explicit(&mb->tail, &expect,
                                                 (uintptr_t)&mb->stub | MAILBOX_IDLE,
-                                                memory_order_acq_rel, memory_order_relaxed)) {
+                                                memory_order_seq_cst, memory_order_relaxed)) {
         *done = (h == &mb->stub) ? NULL : h;
         return true;
     }
     mb->head = h;
     return false;
+}
+
+/* Any thread: takes an idle mailbox back into the "owned, empty" state without pushing to it
+ * (the actor has signals or a stop request to see). True: the caller must schedule the actor.
+ * seq_cst: with mailbox_try_idle's CAS and the publication of the signal, a Dekker pair: the
+ * actor re-checks its signals after going idle, the signaller checks idleness after
+ * publishing, so one of them always acts. */
+static inline bool mailbox_unidle(struct mailbox *mb) {
+    uintptr_t idle = (uintptr_t)&mb->stub | MAILBOX_IDLE;
+    if (atomic_load_explicit(&mb->tail, memory_order_seq_cst) != idle) return false;
+    return atomic_compare_exchange_strong_explicit(&mb->tail, &idle, (uintptr_t)&mb->stub,
+                                                   memory_order_seq_cst, memory_order_relaxed);
 }
 
 /* The consumer's current sentinel if it is a message (not the stub), for final release. */

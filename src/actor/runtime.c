@@ -143,6 +143,7 @@ int ax_runtime_destroy(ax_runtime *rt) {
 static void fill_stats(const uint64_t *v, ax_stats *out) {
     out->sent = v[STAT_SENT];
     out->processed = v[STAT_PROCESSED];
+    out->failed = v[STAT_FAILED];
     out->dead_letters = v[STAT_DEAD_LETTERS];
     out->spawned = v[STAT_SPAWNED];
     out->stopped = v[STAT_STOPPED];

@@ -10,6 +10,7 @@
 enum stats_counter {
     STAT_SENT,
     STAT_PROCESSED,
+    STAT_FAILED,
     STAT_DEAD_LETTERS,
     STAT_SPAWNED,
     STAT_STOPPED,
