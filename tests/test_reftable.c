@@ -40,7 +40,7 @@ static void test_basic(void) {
     enum { N = 300 };
     struct reftable t;
     CHECK_OK(reftable_init(&t));
-    struct sched_thread thr;
+    struct slot_cache thr;
     memset(&thr, 0, sizeof thr);
     static struct obj objs[N];
     uint64_t refs[N];
@@ -55,7 +55,7 @@ static void test_basic(void) {
         for (int j = 0; j < i; j++) CHECK(ref_index(refs[j]) != ref_index(refs[i]));
         CHECK(reftable_get(&t, refs[i]) == NULL);
     }
-    uint32_t hwm = atomic_load(&t.hwm);
+    uint32_t hwm = atomic_load(&t.slots.hwm);
     for (int i = 0; i < N; i++) CHECK(ref_index(refs[i]) < hwm);
 
     /* Publish / get. */
@@ -75,9 +75,9 @@ static void test_basic(void) {
     CHECK(reftable_get(&t, ref_make(0xFFFFFFFFu, 0)) == NULL);
     CHECK(reftable_get(&t, ref_make(1, hwm)) == NULL);
     CHECK(reftable_get(&t, ref_make(1, hwm + 1)) == NULL);
-    CHECK(reftable_get(&t, ref_make(1, REF_CHUNK * 3 + 5)) == NULL);
-    CHECK(reftable_get(&t, ref_make(1, REF_CHUNKS * REF_CHUNK - 1)) == NULL);
-    CHECK(reftable_get(&t, ref_make(1, REF_CHUNKS * REF_CHUNK)) == NULL);
+    CHECK(reftable_get(&t, ref_make(1, SLOTS_CHUNK * 3 + 5)) == NULL);
+    CHECK(reftable_get(&t, ref_make(1, SLOTS_MAX - 1)) == NULL);
+    CHECK(reftable_get(&t, ref_make(1, SLOTS_MAX)) == NULL);
     CHECK(reftable_get(&t, UINT64_MAX) == NULL);
     CHECK(reftable_get(&t, ref_make(0, 0xFFFFFFFFu)) == NULL);
     /* Right index, wrong generation: the slot's object may come back, but its ref differs. */
@@ -116,7 +116,7 @@ static void test_basic(void) {
     CHECK_EQ(reftable_gen(&t, old), ref_gen(old) + 1);
     CHECK(reftable_get(&t, old) == NULL);
     uint64_t reused = 0;
-    for (int k = 0; k < 2 * REF_BATCH + 1 && !reused; k++) {
+    for (int k = 0; k < 2 * SLOTS_BATCH + 1 && !reused; k++) {
         uint64_t r = reftable_alloc(&t, &thr);
         CHECK(r != 0);
         if (ref_index(r) == ref_index(old)) reused = r;
@@ -138,7 +138,7 @@ static void test_basic(void) {
 static void test_generation_wrap(void) {
     struct reftable t;
     CHECK_OK(reftable_init(&t));
-    struct sched_thread thr;
+    struct slot_cache thr;
     memset(&thr, 0, sizeof thr);
 
     /* Take a slot, free it, and age its generation to the last one while it is free. */
@@ -150,7 +150,7 @@ static void test_generation_wrap(void) {
     CHECK_EQ(reftable_gen(&t, r0), 0xFFFFFFFFu);
 
     uint64_t last = 0;
-    for (int k = 0; k < 2 * REF_BATCH + 1 && !last; k++) {
+    for (int k = 0; k < 2 * SLOTS_BATCH + 1 && !last; k++) {
         uint64_t r = reftable_alloc(&t, &thr);
         CHECK(r != 0);
         if (ref_index(r) == idx) last = r;
@@ -170,7 +170,7 @@ static void test_generation_wrap(void) {
 
     /* The retired index never comes back, and no ref ever has generation 0: allocate well
      * past several batches, freeing and reallocating as we go. */
-    enum { N = 3 * REF_CHUNK };
+    enum { N = 3 * SLOTS_CHUNK };
     uint64_t *held = calloc(N, sizeof *held);
     CHECK(held != NULL);
     for (int round = 0; round < 3; round++) {
@@ -187,10 +187,10 @@ static void test_generation_wrap(void) {
 }
 
 static void test_growth(void) {
-    enum { N = 2 * REF_CHUNK + 3 * REF_BATCH + 7 };
+    enum { N = 2 * SLOTS_CHUNK + 3 * SLOTS_BATCH + 7 };
     struct reftable t;
     CHECK_OK(reftable_init(&t));
-    struct sched_thread thr;
+    struct slot_cache thr;
     memset(&thr, 0, sizeof thr);
     struct obj *objs = calloc(N, sizeof *objs);
     CHECK(objs != NULL);
@@ -201,8 +201,8 @@ static void test_growth(void) {
         objs[i].id = i;
         reftable_publish(&t, r, &objs[i]);
     }
-    uint32_t hwm = atomic_load(&t.hwm);
-    CHECK(hwm > 2 * REF_CHUNK); /* the table grew into a third chunk */
+    uint32_t hwm = atomic_load(&t.slots.hwm);
+    CHECK(hwm > 2 * SLOTS_CHUNK); /* the table grew into a third chunk */
     unsigned char *seen = calloc(hwm, 1);
     CHECK(seen != NULL);
     for (int i = 0; i < N; i++) {
@@ -232,7 +232,7 @@ static bool is_test_obj(const struct obj *o) {
 
 static void *worker(void *arg) {
     int id = (int)(intptr_t)arg;
-    struct sched_thread thr;
+    struct slot_cache thr;
     memset(&thr, 0, sizeof thr);
     struct obj *objs = thread_objs[id];
     int live[LIVE_MAX], nlive = 0, spare[LIVE_MAX], nspare = LIVE_MAX; /* obj indexes */
@@ -248,7 +248,7 @@ static void *worker(void *arg) {
         int kind = (int)(r % 8);
         if ((kind < 3 && nspare > 0) || nlive == 0) {
             /* alloc + publish */
-            if (thr.slot_free_count == 0) batches++; /* this alloc takes a fresh batch */
+            if (thr.count == 0) batches++; /* this alloc takes a fresh batch */
             uint64_t ref = reftable_alloc(&shared, &thr);
             CHECK(ref != 0);
             uint32_t idx = ref_index(ref);
@@ -283,7 +283,7 @@ static void *worker(void *arg) {
             struct obj *o = &objs[live[k]];
             uint64_t ref = atomic_load(&o->ref);
             CHECK(reftable_get(&shared, ref) == o);
-            uint32_t hwm = atomic_load(&shared.hwm);
+            uint32_t hwm = atomic_load(&shared.slots.hwm);
             uint64_t any = ref_make((uint32_t)(r >> 40) % 4, (uint32_t)((r >> 16) % (hwm + 4)));
             struct obj *x = reftable_get(&shared, any);
             CHECK(x == NULL || is_test_obj(x));
@@ -312,9 +312,9 @@ static void test_threads(void) {
     for (uint32_t i = 0; i < OWNERS_MAX; i++) CHECK_EQ(atomic_load(&owner_of[i]), 0);
     /* Slots are recycled per record, so only batches move the high-water mark: by exactly
      * one batch each, however the threads raced. */
-    uint32_t hwm = atomic_load(&shared.hwm);
-    CHECK_EQ(hwm, 1 + REF_BATCH * (uint64_t)atomic_load(&batches_taken));
-    CHECK(hwm > 2 * REF_CHUNK); /* the threads grew the table across chunks */
+    uint32_t hwm = atomic_load(&shared.slots.hwm);
+    CHECK_EQ(hwm, 1 + SLOTS_BATCH * (uint64_t)atomic_load(&batches_taken));
+    CHECK(hwm > 2 * SLOTS_CHUNK); /* the threads grew the table across chunks */
     printf("test_reftable: %d threads x %d ops: %ld batches, high-water mark %u\n", N_THREADS,
            THREAD_OPS, atomic_load(&batches_taken), hwm);
     reftable_destroy(&shared);
@@ -326,17 +326,17 @@ static void test_threads(void) {
 static void test_full_table(void) {
     struct reftable t;
     CHECK_EQ(reftable_init(&t), 0);
-    struct sched_thread a, b;
+    struct slot_cache a, b;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
     uint64_t live = reftable_alloc(&t, &a);
     static int obj;
     reftable_publish(&t, live, &obj);
-    const uint32_t full = REF_CHUNKS * REF_CHUNK - REF_BATCH + 1;
-    atomic_store(&t.hwm, full);
+    const uint32_t full = SLOTS_MAX - SLOTS_BATCH + 1;
+    atomic_store(&t.slots.hwm, full);
     for (int i = 0; i < 1000; i++) CHECK_EQ(reftable_alloc(&t, &b), 0);
-    CHECK_EQ(atomic_load(&t.hwm), full);
-    CHECK(reftable_get(&t, ref_make(1, REF_CHUNKS * REF_CHUNK)) == NULL);
+    CHECK_EQ(atomic_load(&t.slots.hwm), full);
+    CHECK(reftable_get(&t, ref_make(1, SLOTS_MAX)) == NULL);
     CHECK(reftable_get(&t, ref_make(1, 0xFFFFFFFFu)) == NULL);
     CHECK(reftable_get(&t, live) == &obj);
     reftable_destroy(&t);

@@ -57,7 +57,7 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
     struct actor *a = cls == POOL_CLASS_LARGE ? aligned_alloc(16, (bytes + 15) & ~(size_t)15)
                                               : pool_alloc(&thr->pool, cls);
     if (!a) return AX_ENOMEM;
-    ax_ref ref = reftable_alloc(&rt->refs, thr);
+    ax_ref ref = reftable_alloc(&rt->refs, &thr->ref_slots);
     if (!ref) {
         if (cls == POOL_CLASS_LARGE) free(a);
         else pool_free_local(&thr->pool, cls, a);
@@ -87,7 +87,7 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
             ask_discard_all(rt, thr, a);
             actor_ext_free(rt, thr, a);
             release_all(rt, thr, a, false, true);
-            reftable_free(&rt->refs, thr, ref);
+            reftable_free(&rt->refs, &thr->ref_slots, ref);
             actor_free_memory(rt, thr, a);
             return AX_EINIT;
         }
@@ -244,7 +244,7 @@ void actor_reclaim(struct sched *s, struct epoch_node *n, struct sched_thread *s
     struct actor *a = (struct actor *)((char *)n - offsetof(struct actor, u.retire));
     signals_drain(rt, self, a);           /* late signals get their NOPROC answers */
     release_all(rt, self, a, true, true); /* late messages become dead letters */
-    if (self) reftable_free(&rt->refs, self, a->ref);
+    if (self) reftable_free(&rt->refs, &self->ref_slots, a->ref);
     actor_free_memory(rt, self, a);
 }
 

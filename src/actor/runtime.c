@@ -73,7 +73,7 @@ static void wait_outside_quiet(ax_runtime *rt, int64_t deadline) {
 static void stop_all_pass(ax_runtime *rt) {
     struct sched_thread *thr = sched_outside_enter(&rt->sched);
     if (!thr) return;
-    uint32_t hwm = atomic_load_explicit(&rt->refs.hwm, memory_order_acquire);
+    uint32_t hwm = atomic_load_explicit(&rt->refs.slots.hwm, memory_order_acquire);
     for (uint32_t i = 1; i < hwm; i++) {
         struct actor *a = reftable_get(&rt->refs, ref_make(0, i));
         if (a) actor_request_stop(rt, thr, a->ref, AX_REASON_SHUTDOWN);

@@ -9,6 +9,7 @@
 #include "core/mpsc.h"
 #include "mem/epoch.h"
 #include "mem/pool.h"
+#include "mem/slots.h"
 #include "sched/deque.h"
 #include "sched/task.h"
 #include "stats/stats.h"
@@ -26,8 +27,8 @@ struct sched_thread {
     struct sched *s;
     struct sched_worker *worker;  /* NULL for an outside thread */
     void *current;                /* the actor being run (or initialized) here, or NULL */
-    uint32_t slot_free;           /* actor/reftable: head of this thread's free ref slots */
-    uint32_t slot_free_count;
+    struct slot_cache ref_slots;  /* free actor-ref slots (actor/reftable) */
+    struct slot_cache timer_slots; /* free timer records (time/timer) */
     uint16_t id;                  /* index in s->threads; message pools are found by it */
     int nest;                     /* outside threads: depth of sched_outside_enter */
     struct epoch_limbo limbo;     /* retired objects waiting for a grace period */
