@@ -26,7 +26,7 @@ extern "C" {
     X(AX_EMSGSIZE, -EMSGSIZE, "payload larger than AX_MSG_MAX")                               \
     X(AX_EFULL, -EAGAIN, "the receiver's bounded mailbox is full")                           \
     X(AX_EEXIST, -EEXIST, "the name is taken, or the actor already has a name")              \
-    X(AX_ENOENT, -ENOENT, "no actor is registered under that name")                           \
+    X(AX_ENOENT, -ENOENT, "no such name, monitor or timer (or it already fired)")              \
     X(AX_ENAMETOOLONG, -ENAMETOOLONG, "name longer than AX_NAME_MAX or empty")                \
     X(AX_ETIMEDOUT, -ETIMEDOUT, "the deadline passed")                                         \
     X(AX_ENOMEM, -ENOMEM, "out of memory")                                                    \
@@ -281,6 +281,34 @@ int ax_monitor(ax_ctx *ctx, ax_ref target, uint64_t *monitor);
 /* Cancels a monitor: no AX_MSG_DOWN for it is delivered afterwards, not even one already in
  * flight. Errors: AX_EINVAL (ctx NULL), AX_ENOENT (no such monitor of this actor). */
 int ax_demonitor(ax_ctx *ctx, uint64_t monitor);
+
+/* ------------------------------------------------------------------------------------------
+ * Timers: a message sent later, once or at an interval. Any thread. Timers live on the workers'
+ * timing wheels (1 ms ticks); a timer never fires before its deadline. A timer armed inside a
+ * handler is owned by that actor: when the owner stops, its timers fire no more.
+ * ---------------------------------------------------------------------------------------- */
+
+/* A timer handle: 0 is never valid; a handle that fired, was cancelled or never existed is
+ * refused by ax_timer_cancel, whatever its bits. */
+typedef uint64_t ax_timer;
+#define AX_TIMER_NONE ((ax_timer)0)
+/* Longest delay or period, in milliseconds (about a year). */
+#define AX_TIMER_MAX_MS (1LL << 35)
+
+/* Sends a copy of the payload to `to` after delay_ms (0: at the next tick). The message's
+ * sender is the arming actor (AX_REF_NONE from outside). If `to` has stopped by then, the
+ * message is a dead letter. out may be NULL. Errors: AX_EINVAL (rt NULL, delay_ms < 0 or >
+ * AX_TIMER_MAX_MS, bad type/data), AX_EMSGSIZE, AX_ESHUTDOWN (outside, after shutdown began),
+ * AX_ENOMEM. */
+int ax_send_after(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
+                  int64_t delay_ms, ax_timer *out);
+/* As ax_send_after, again every period_ms (>= 1) until cancelled or its owner stops. */
+int ax_send_interval(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
+                     int64_t period_ms, ax_timer *out);
+/* Cancels a timer. 0: it will not fire (again). AX_ENOENT: it already fired (one-shot), was
+ * cancelled, or never existed; exactly one of "fired" and "cancelled" happens to a one-shot
+ * timer. AX_EINVAL: rt NULL. O(1): the record is marked; its wheel drops it at the deadline. */
+int ax_timer_cancel(ax_runtime *rt, ax_timer timer);
 
 /* ------------------------------------------------------------------------------------------
  * Registry: names for actors. One name per actor; a name is released when its actor stops.

@@ -90,6 +90,7 @@ struct ask_waiters;
 struct ax_runtime {
     struct sched sched; /* first: the hottest fields */
     struct reftable refs;
+    struct slots timers; /* timer records (time/timer.c) */
     int batch;
     AX_ALIGNED_LINE _Atomic int phase;       /* enum rt_phase */
     _Atomic int64_t live_actors;

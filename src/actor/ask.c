@@ -1,44 +1,28 @@
 /* ask.c: request/response. ax_ask (inside a handler) records a continuation, sends the request
  * and arms a timeout; the reply or the timeout arrives as a message to the asker, so the
  * continuation runs on the asking actor and exactly once. ax_ask_wait bridges outside threads
- * through one reply-sink actor per runtime. Timeouts go through the scheduler's deadline tasks. */
+ * through one reply-sink actor per runtime. Timeouts are timers (time/timer.c), cancelled when
+ * the reply wins. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "actor/actor.h"
+#include "time/timer.h"
 
-/* Records and timers travel as pooled messages (payload = the struct), so that they come from
+/* Pending records travel as pooled messages (payload = the struct), so that they come from
  * the thread's pool and can be freed from any worker with msg_release. */
 struct ask_pending {
     struct ask_pending *next;
     ax_ask_fn fn;
     void *user;
+    ax_timer timeout; /* cancelled when the reply wins */
     uint32_t corr;
-};
-
-struct ask_timer {
-    struct sched_timer timer;
-    ax_runtime *rt;
-    ax_ref asker;
 };
 
 static struct msg *carrier_of(void *payload) {
     return (struct msg *)((char *)payload - offsetof(struct msg, pub.data));
-}
-
-/* The deadline passed: the timer's own message goes to the asker as the timeout notice. */
-static void ask_timer_fire(struct sched_task *t, struct sched_thread *self) {
-    struct ask_timer *at = (struct ask_timer *)((char *)t - offsetof(struct ask_timer, timer.task));
-    struct msg *m = carrier_of(at);
-    ax_runtime *rt = at->rt;
-    if (!self) { /* the runtime is being destroyed */
-        msg_release(rt, NULL, m);
-        return;
-    }
-    m->pub.size = 0;
-    if (actor_deliver(rt, self, at->asker, m, true) != 0) msg_release(rt, self, m);
 }
 
 int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
@@ -52,49 +36,31 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
     if (!e) return AX_ENOMEM;
     struct msg *req = msg_new(thr, size);
     struct msg *pm = msg_new(thr, sizeof(struct ask_pending));
-    struct msg *tm = msg_new(thr, sizeof(struct ask_timer));
-    if (!req || !pm || !tm) {
+    if (!req || !pm) {
         if (req) msg_release(ctx->rt, thr, req);
         if (pm) msg_release(ctx->rt, thr, pm);
-        if (tm) msg_release(ctx->rt, thr, tm);
         return AX_ENOMEM;
     }
     if (++e->next_corr == 0) ++e->next_corr;
     uint32_t corr = e->next_corr;
-
-    struct ask_timer *at = (struct ask_timer *)tm->pub.data;
-    at->timer.task.run = ask_timer_fire;
-    int64_t ms = timeout_ms > INT64_MAX / 2000000 ? INT64_MAX / 2000000 : timeout_ms;
-    at->timer.deadline_ns = core_now_ns() + ms * 1000000;
-    at->rt = ctx->rt;
-    at->asker = a->ref;
-    tm->corr = corr;
-    tm->flags = MSG_SYS_TIMEOUT;
-    tm->pub.sender = AX_REF_NONE;
-    tm->pub.type = 0;
-    /* Armed before the send: if the send fails the timer still fires, finds no pending ask
-     * with this corr, and is dropped; so a failed ax_ask never runs cont. */
-    if (sched_timer_add(&ctx->rt->sched, &at->timer) != 0) {
-        msg_release(ctx->rt, thr, req);
-        msg_release(ctx->rt, thr, pm);
-        msg_release(ctx->rt, thr, tm);
-        return AX_ENOMEM;
-    }
-
     req->pub.sender = a->ref;
     req->pub.type = type;
     req->pub.size = (uint32_t)size;
     if (size) memcpy(req->pub.data, data, size);
     req->corr = corr;
+    /* The reply cannot overtake us: it is handled on this actor, after this handler. */
     int rc = actor_deliver(ctx->rt, thr, to, req, false);
+    ax_timer timeout = rc ? AX_TIMER_NONE : timer_arm_ask(ctx->rt, thr, a->ref, corr, timeout_ms);
+    if (rc == 0 && timeout == AX_TIMER_NONE) rc = AX_ENOMEM; /* sent, but cont would hang */
     if (rc != 0) {
-        msg_release(ctx->rt, thr, req);
+        if (timeout == AX_TIMER_NONE && rc != AX_ENOMEM) msg_release(ctx->rt, thr, req);
         msg_release(ctx->rt, thr, pm);
         return rc;
     }
     struct ask_pending *p = (struct ask_pending *)pm->pub.data;
     p->fn = cont;
     p->user = user;
+    p->timeout = timeout;
     p->corr = corr;
     p->next = e->asks;
     e->asks = p;
@@ -114,8 +80,10 @@ int ask_dispatch(ax_ctx *ctx, struct msg *m, bool *handled) {
     *pp = p->next;
     ax_ask_fn fn = p->fn;
     void *user = p->user;
+    ax_timer timeout = p->timeout;
     msg_release(ctx->rt, ctx->thr, carrier_of(p));
     if (m->flags & MSG_REPLY) {
+        timer_cancel(ctx->rt, timeout);
         stats_add(&ctx->thr->stats, STAT_PROCESSED, 1);
         return fn(ctx, a->state, 0, &m->pub, user);
     }
@@ -126,6 +94,7 @@ void ask_discard_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a) 
     while (a->ext && a->ext->asks) {
         struct ask_pending *p = a->ext->asks;
         a->ext->asks = p->next;
+        timer_cancel(rt, p->timeout);
         msg_release(rt, thr, carrier_of(p));
     }
 }

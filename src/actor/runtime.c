@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "actor/actor.h"
+#include "time/timer.h"
 
 enum { DEFAULT_BATCH = 64, DEFAULT_LIFO_CAP = 32, DEFAULT_SPIN_US = 50, MAX_WORKERS = 256 };
 static const int64_t DEFAULT_SHUTDOWN_MS = 10000;
@@ -30,9 +31,14 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     if (reftable_init(&rt->refs) != 0) goto fail_refs;
     if (sched_init(&rt->sched, &sc) != 0) goto fail_sched;
     rt->sched.reclaim = actor_reclaim;
+    if (timer_init(rt) != 0) {
+        sched_destroy(&rt->sched);
+        goto fail_sched;
+    }
     sched_outside_publish(&rt->sched);
     if (sched_start(&rt->sched) != 0) {
         sched_destroy(&rt->sched);
+        timer_destroy(rt);
         goto fail_sched;
     }
     if (ask_waiters_create(rt) != 0) {
@@ -131,6 +137,7 @@ int ax_runtime_destroy(ax_runtime *rt) {
         finish_shutdown(rt, core_now_ns() + DEFAULT_SHUTDOWN_MS * 1000000) != 0)
         return AX_EBUSY;
     sched_destroy(&rt->sched);
+    timer_destroy(rt);
     ask_waiters_destroy(rt);
     reftable_destroy(&rt->refs);
     registry_destroy(rt->registry);

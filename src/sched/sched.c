@@ -31,13 +31,13 @@ int sched_init(struct sched *s, const struct sched_config *cfg) {
     s->uid = atomic_fetch_add(&next_uid, 1);
     epoch_domain_init(&s->epoch);
     mpsc_init(&s->inject);
-    sched_timers_init(s);
     pthread_mutex_init(&s->register_lock, NULL);
     s->workers = aligned_alloc(AX_CACHE_LINE, sizeof(struct sched_worker) * (size_t)s->nworkers);
     if (!s->workers) return -ENOMEM;
+    memset(s->workers, 0, sizeof(struct sched_worker) * (size_t)s->nworkers);
+    sched_timers_init(s);
     for (int i = 0; i < s->nworkers; i++) {
         struct sched_worker *w = &s->workers[i];
-        memset(w, 0, sizeof *w);
         thread_record_init(s, &w->thr);
         w->thr.worker = w;
         w->index = (unsigned)i;

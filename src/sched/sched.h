@@ -13,6 +13,7 @@
 #include "sched/deque.h"
 #include "sched/task.h"
 #include "stats/stats.h"
+#include "time/wheel.h"
 
 #define SCHED_MAX_THREADS EPOCH_MAX_RECORDS
 
@@ -36,12 +37,6 @@ struct sched_thread {
     AX_ALIGNED_LINE _Atomic int claimed; /* outside records: owned by a live thread */
 };
 
-/* A deadline-ordered task (ask timeouts for now). */
-struct sched_timer {
-    struct sched_task task;
-    int64_t deadline_ns;
-};
-
 struct sched_worker {
     struct sched_thread thr; /* first: a worker is a thread record */
     struct deque dq;
@@ -52,6 +47,9 @@ struct sched_worker {
     uint64_t rng;
     bool searching;
     pthread_t tid;
+    struct wheel wheel;                     /* timers armed here; under wheel_lock */
+    AX_ALIGNED_LINE _Atomic int wheel_lock; /* owner, outside armers, thieves of overdue timers */
+    _Atomic uint64_t wheel_next;            /* the wheel's earliest deadline (tick) */
     AX_ALIGNED_LINE _Atomic uint32_t sleep; /* futex word: 1 parked, 0 awake */
 };
 
@@ -65,6 +63,10 @@ struct sched {
     struct sched_worker *workers;
     int nworkers;
     uint64_t uid; /* unique per process: outside threads' caches key on it */
+    /* Fires an expired timer entry (self NULL at destroy: release it without firing). */
+    void (*timer_fire)(struct sched *s, struct wheel_entry *e, struct sched_thread *self);
+    int64_t t0_ns;                 /* tick 0 */
+    _Atomic unsigned timer_rr;     /* outside threads arm timers round-robin */
     /* Reclaims a retired object after its grace period (self may be NULL at destroy). */
     void (*reclaim)(struct sched *s, struct epoch_node *n, struct sched_thread *self);
 
@@ -74,13 +76,6 @@ struct sched {
     _Atomic uint32_t parked;
     AX_ALIGNED_LINE _Atomic int stop;        /* workers exit */
     _Atomic int tsan_fence;                  /* see dekker_fence in worker.c */
-
-    /* Deadline tasks: one heap for the runtime, so that a worker stuck in a long handler does
-     * not hold up timers it armed. The lock is taken to arm and to fire, never to check. */
-    AX_ALIGNED_LINE _Atomic int64_t timer_next; /* earliest deadline, INT64_MAX if none */
-    pthread_mutex_t timer_lock;
-    struct sched_timer **timers; /* binary min-heap on deadline_ns */
-    size_t ntimers, timers_cap;
 
     struct epoch_domain epoch;
     _Atomic(struct sched_thread *) threads[SCHED_MAX_THREADS];
@@ -125,15 +120,19 @@ void sched_yield_task(struct sched_thread *self, struct sched_task *t);
 /* From any thread: through the inject queue. */
 void sched_inject(struct sched *s, struct sched_task *t);
 
-/* Any thread: timer->task.run runs on some worker at or after deadline_ns. Returns 0 or
- * -ENOMEM (then it never runs). */
-int sched_timer_add(struct sched *s, struct sched_timer *timer);
-/* Worker: runs the timers that are due. */
+/* Timers (timers.c): ticks of SCHED_TICK_NS since the scheduler started. */
+#define SCHED_TICK_NS 1000000
+uint64_t sched_tick_now(const struct sched *s);
+/* The first tick at or after now + delay_ms: a timer armed for it is never early. */
+uint64_t sched_tick_after_ms(const struct sched *s, int64_t delay_ms);
+/* Any thread: e (deadline set) fires through s->timer_fire on some worker at its tick. */
+void sched_timer_arm(struct sched *s, struct sched_thread *self, struct wheel_entry *e);
+/* Worker: fires what is due on its own wheel. */
 void sched_timers_run_due(struct sched *s, struct sched_thread *self);
-/* The earliest deadline, INT64_MAX if none. */
-static inline int64_t sched_timers_next(struct sched *s) {
-    return atomic_load_explicit(&s->timer_next, memory_order_acquire);
-}
+/* Worker, idle: fires overdue timers of busy workers. True if it fired any. */
+bool sched_timers_steal(struct sched *s, struct sched_thread *self);
+/* The earliest deadline of all wheels in ns (monotonic clock), INT64_MAX if none. */
+int64_t sched_timers_next_ns(struct sched *s);
 /* Between the scheduler's files. */
 void sched_timers_init(struct sched *s);
 void sched_timers_destroy(struct sched *s);

@@ -1,88 +1,133 @@
-/* timers.c: deadline tasks (ask timeouts for now): one binary min-heap per runtime under a
- * mutex, with the earliest deadline mirrored in an atomic so that workers check it for free.
- * The timing wheel of a later issue replaces this; the interface stays. */
-#include <errno.h>
-#include <stdlib.h>
-
+/* timers.c: deadline tasks on per-worker timing wheels (time/wheel.h). A worker arms and fires
+ * timers on its own wheel; outside threads arm on a worker's wheel chosen round-robin. Each
+ * wheel has a spinlock, uncontended unless an idle worker steals overdue timers from a busy
+ * one (so a handler that runs long does not hold up the timers its worker armed), and
+ * publishes its earliest deadline, which parked workers sleep until. */
 #include "sched/sched.h"
 
+static void wheel_lock(struct sched_worker *w) {
+    /* acquire: pairs with the release in wheel_unlock (the wheel's contents). */
+    while (atomic_exchange_explicit(&w->wheel_lock, 1, memory_order_acquire))
+        core_cpu_relax();
+}
+
+static bool wheel_trylock(struct sched_worker *w) {
+    return !atomic_load_explicit(&w->wheel_lock, memory_order_relaxed) &&
+           !atomic_exchange_explicit(&w->wheel_lock, 1, memory_order_acquire);
+}
+
+static void wheel_unlock(struct sched_worker *w) {
+    atomic_store_explicit(&w->wheel_lock, 0, memory_order_release);
+}
+
+/* Lock held. seq_cst: the first half of a Dekker pair with park(), which raises `parked` and
+ * then reads every wheel's next deadline; the arming thread publishes, then reads `parked`. */
+static void publish_next(struct sched_worker *w) {
+    atomic_store_explicit(&w->wheel_next, wheel_next_deadline(&w->wheel), memory_order_seq_cst);
+}
+
 void sched_timers_init(struct sched *s) {
-    atomic_store_explicit(&s->timer_next, INT64_MAX, memory_order_relaxed);
-    pthread_mutex_init(&s->timer_lock, NULL);
-}
-
-static void heap_swap(struct sched_timer **h, size_t a, size_t b) {
-    struct sched_timer *x = h[a];
-    h[a] = h[b];
-    h[b] = x;
-}
-
-static struct sched_timer *heap_pop(struct sched *s) {
-    struct sched_timer **h = s->timers, *top = h[0];
-    h[0] = h[--s->ntimers];
-    for (size_t i = 0;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < s->ntimers && h[l]->deadline_ns < h[m]->deadline_ns) m = l;
-        if (r < s->ntimers && h[r]->deadline_ns < h[m]->deadline_ns) m = r;
-        if (m == i) break;
-        heap_swap(h, i, m);
-        i = m;
+    s->t0_ns = core_now_ns();
+    for (int i = 0; i < s->nworkers; i++) {
+        wheel_init(&s->workers[i].wheel, 0);
+        atomic_store_explicit(&s->workers[i].wheel_lock, 0, memory_order_relaxed);
+        atomic_store_explicit(&s->workers[i].wheel_next, UINT64_MAX, memory_order_relaxed);
     }
-    return top;
 }
 
-static void publish_next(struct sched *s) {
-    /* release: pairs with the acquire load in sched_timers_next. */
-    atomic_store_explicit(&s->timer_next, s->ntimers ? s->timers[0]->deadline_ns : INT64_MAX,
-                          memory_order_release);
+uint64_t sched_tick_now(const struct sched *s) {
+    return (uint64_t)(core_now_ns() - s->t0_ns) / SCHED_TICK_NS;
 }
 
-int sched_timer_add(struct sched *s, struct sched_timer *timer) {
-    pthread_mutex_lock(&s->timer_lock);
-    if (s->ntimers == s->timers_cap) {
-        size_t cap = s->timers_cap ? s->timers_cap * 2 : 64;
-        struct sched_timer **h = realloc(s->timers, cap * sizeof *h);
-        if (!h) {
-            pthread_mutex_unlock(&s->timer_lock);
-            return -ENOMEM;
-        }
-        s->timers = h;
-        s->timers_cap = cap;
+uint64_t sched_tick_after_ms(const struct sched *s, int64_t delay_ms) {
+    /* Rounded up: the timer is due at the first tick that starts at or after its deadline. */
+    int64_t at = core_now_ns() - s->t0_ns + delay_ms * (SCHED_TICK_NS / 1000000) * 1000000;
+    return ((uint64_t)at + SCHED_TICK_NS - 1) / SCHED_TICK_NS;
+}
+
+void sched_timer_arm(struct sched *s, struct sched_thread *self, struct wheel_entry *e) {
+    struct sched_worker *w = self && self->worker ? self->worker
+                             : &s->workers[atomic_fetch_add_explicit(&s->timer_rr, 1,
+                                                                     memory_order_relaxed) %
+                                           (unsigned)s->nworkers];
+    wheel_lock(w);
+    uint64_t before = atomic_load_explicit(&w->wheel_next, memory_order_relaxed);
+    wheel_insert(&w->wheel, e);
+    if (e->deadline < before) publish_next(w);
+    wheel_unlock(w);
+    /* A parked worker sleeps until the earliest deadline it saw: wake one to look again. */
+    if (e->deadline < before && atomic_load_explicit(&s->parked, memory_order_seq_cst))
+        sched_notify(s);
+}
+
+struct due_list {
+    struct wheel_entry *head, **tail;
+};
+
+static void collect(struct wheel_entry *e, void *arg) {
+    struct due_list *l = arg;
+    e->next = NULL;
+    *l->tail = e;
+    l->tail = &e->next;
+}
+
+/* Lock of w held on entry, released before firing (firing may re-arm on w). */
+static bool fire_due(struct sched *s, struct sched_worker *w, uint64_t now,
+                     struct sched_thread *self) {
+    struct due_list l = {NULL, &l.head};
+    wheel_advance(&w->wheel, now, collect, &l);
+    publish_next(w);
+    wheel_unlock(w);
+    for (struct wheel_entry *e = l.head, *next; e; e = next) {
+        next = e->next;
+        s->timer_fire(s, e, self);
     }
-    size_t i = s->ntimers++;
-    s->timers[i] = timer;
-    while (i > 0 && s->timers[(i - 1) / 2]->deadline_ns > s->timers[i]->deadline_ns) {
-        heap_swap(s->timers, i, (i - 1) / 2);
-        i = (i - 1) / 2;
-    }
-    bool earliest = (i == 0);
-    publish_next(s);
-    pthread_mutex_unlock(&s->timer_lock);
-    /* A parked worker sleeps until the old earliest deadline: wake one to re-arm. */
-    if (earliest) sched_notify(s);
-    return 0;
+    return l.head != NULL;
 }
 
 void sched_timers_run_due(struct sched *s, struct sched_thread *self) {
-    for (;;) {
-        int64_t now = core_now_ns();
-        if (sched_timers_next(s) > now) return;
-        struct sched_timer *t = NULL;
-        pthread_mutex_lock(&s->timer_lock);
-        if (s->ntimers > 0 && s->timers[0]->deadline_ns <= now) t = heap_pop(s);
-        publish_next(s);
-        pthread_mutex_unlock(&s->timer_lock);
-        if (!t) return;
-        t->task.run(&t->task, self);
+    struct sched_worker *w = self->worker;
+    uint64_t now = sched_tick_now(s);
+    if (atomic_load_explicit(&w->wheel_next, memory_order_relaxed) > now) return;
+    wheel_lock(w);
+    fire_due(s, w, now, self);
+}
+
+bool sched_timers_steal(struct sched *s, struct sched_thread *self) {
+    uint64_t now = sched_tick_now(s);
+    bool fired = false;
+    for (int i = 0; i < s->nworkers; i++) {
+        struct sched_worker *v = &s->workers[i];
+        /* Another worker's timers are ours to fire only once a tick overdue: it is busy. */
+        if (v == self->worker ||
+            atomic_load_explicit(&v->wheel_next, memory_order_relaxed) + 1 > now ||
+            !wheel_trylock(v))
+            continue;
+        fired |= fire_due(s, v, now, self);
     }
+    return fired;
+}
+
+int64_t sched_timers_next_ns(struct sched *s) {
+    uint64_t next = UINT64_MAX;
+    for (int i = 0; i < s->nworkers; i++) {
+        uint64_t n = atomic_load_explicit(&s->workers[i].wheel_next, memory_order_seq_cst);
+        if (n < next) next = n;
+    }
+    if (next == UINT64_MAX || next > (uint64_t)(INT64_MAX - s->t0_ns) / SCHED_TICK_NS)
+        return INT64_MAX;
+    return s->t0_ns + (int64_t)(next * SCHED_TICK_NS);
 }
 
 void sched_timers_destroy(struct sched *s) {
-    while (s->ntimers > 0) {
-        struct sched_timer *t = heap_pop(s);
-        t->task.run(&t->task, NULL);
+    for (int i = 0; i < s->nworkers; i++) {
+        struct sched_worker *w = &s->workers[i];
+        struct due_list l = {NULL, &l.head};
+        /* Far beyond any deadline the API accepts (delays are capped below 2^36 ticks). */
+        wheel_advance(&w->wheel, wheel_now(&w->wheel) + (1ull << 40), collect, &l);
+        for (struct wheel_entry *e = l.head, *next; e; e = next) {
+            next = e->next;
+            s->timer_fire(s, e, NULL);
+        }
     }
-    free(s->timers);
-    s->timers = NULL;
-    pthread_mutex_destroy(&s->timer_lock);
 }

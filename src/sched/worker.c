@@ -156,6 +156,7 @@ static void collect_garbage(struct sched_worker *w) {
 
 static void maintain(struct sched_worker *w) {
     sched_timers_run_due(w->thr.s, &w->thr);
+    sched_timers_steal(w->thr.s, &w->thr);
     if (w->thr.limbo.head) collect_garbage(w);
 }
 
@@ -181,7 +182,7 @@ static bool work_visible(struct sched *s) {
 }
 
 /* Parks until woken or the next timer is due. On return the worker is searching. */
-static void park(struct sched_worker *w, int64_t next_deadline) {
+static void park(struct sched_worker *w) {
     struct sched *s = w->thr.s;
     atomic_store_explicit(&w->sleep, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->parked, 1, memory_order_seq_cst);
@@ -189,8 +190,11 @@ static void park(struct sched_worker *w, int64_t next_deadline) {
         w->searching = false;
         atomic_fetch_sub_explicit(&s->searching, 1, memory_order_seq_cst);
     }
-    /* Pairs with sched_notify's fence (see the file comment). */
+    /* Pairs with sched_notify's fence (see the file comment), and with sched_timer_arm, which
+     * publishes a deadline then reads `parked`: read after raising `parked`, the deadlines
+     * include every timer whose armer did not see us parked. */
     dekker_fence(s);
+    int64_t next_deadline = sched_timers_next_ns(s);
     bool claimed = false;
     if (work_visible(s) || atomic_load_explicit(&s->stop, memory_order_relaxed)) {
         uint32_t one = 1;
@@ -246,7 +250,7 @@ static struct sched_task *search(struct sched_worker *w) {
     }
     maintain(w);
     if (w->lifo || deque_size(&w->dq) > 0) return NULL; /* a timer or reclaim made work */
-    park(w, sched_timers_next(s));
+    park(w);
     return NULL;
 }
 
