@@ -171,8 +171,10 @@ typedef struct ax_spawn_opts {
 
 /* Spawns an actor: allocates it with b->state_size bytes of zeroed state, runs b->init (if
  * any) with arg, and stores the new ref in *out. opts may be NULL (unbounded mailbox); arg
- * may be NULL. While init runs the actor is not yet reachable: sends to it (also from init
- * itself) fail with AX_ENOACTOR. Errors: AX_EINVAL (rt, b, b->receive or out NULL, an unknown
+ * may be NULL. The actor exists while init runs (as an Erlang process does): init may send,
+ * link, monitor, register; messages sent to it meanwhile wait until init returned. If init
+ * fails, they become dead letters and links/monitors made by init fire (reason
+ * AX_REASON_FAILED). Errors: AX_EINVAL (rt, b, b->receive or out NULL, an unknown
  * opts->overflow), AX_ESHUTDOWN, AX_EINIT (init returned non-zero), AX_ENOMEM (also when the
  * ref table (2^28 slots) or the thread-record table (1024 threads) is full). */
 int ax_spawn(ax_runtime *rt, const ax_behavior *b, const void *arg, const ax_spawn_opts *opts,
@@ -206,6 +208,10 @@ int ax_stop(ax_runtime *rt, ax_ref ref);
  * ---------------------------------------------------------------------------------------- */
 
 ax_ref ax_self(const ax_ctx *ctx);               /* AX_REF_NONE if ctx is NULL */
+/* The restart hook of supervised children: inside init, how many times the supervisor has
+ * restarted this child (0 at its first start, or when not started by a supervisor) and, if
+ * prev_reason is not NULL, the reason the previous incarnation stopped with. */
+uint64_t ax_restarts(const ax_ctx *ctx, int *prev_reason);
 ax_runtime *ax_ctx_runtime(const ax_ctx *ctx);   /* NULL if ctx is NULL */
 
 /* Sends a copy of the payload to the sender of the message being handled, answering it if it

@@ -47,8 +47,26 @@ static void actor_free_memory(ax_runtime *rt, struct sched_thread *thr, struct a
     else pool_free_remote(&owner->pool, a->cls, a);
 }
 
+static void actor_stop_ex(ax_runtime *rt, struct sched_thread *thr, struct actor *a, int reason,
+                          bool failed_init);
+
+/* After init: the actor was "owned" (not idle) during init, so nothing scheduled it. Now it is
+ * scheduled if anything arrived, else marked idle (the next sender schedules it). */
+static void release_after_init(ax_runtime *rt, struct sched_thread *thr, struct actor *a) {
+    struct mpsc_node *done;
+    if (atomic_load_explicit(&a->mbox.stub.next, memory_order_acquire) == NULL &&
+        mailbox_try_idle(&a->mbox, &done) &&
+        !(atomic_load_explicit(&a->sys, memory_order_seq_cst) ||
+          atomic_load_explicit(&a->stop_req, memory_order_seq_cst)))
+        return;
+    if (mailbox_is_idle(&a->mbox) && !mailbox_unidle(&a->mbox)) return; /* a sender has it */
+    actor_schedule(rt, thr, a);
+}
+
+/* Spawns; restarts > 0 marks a supervisor's replacement (init can ask ax_restarts). */
 static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
-                    const void *arg, const ax_spawn_opts *opts, bool internal, ax_ref *out) {
+                    const void *arg, const ax_spawn_opts *opts, bool internal, int prev_reason,
+                    uint64_t restarts, ax_ref *out) {
     int phase = atomic_load_explicit(&rt->phase, memory_order_acquire);
     if (phase >= RT_STOPPING || (phase == RT_DRAINING && !thr->worker)) return AX_ESHUTDOWN;
     size_t bytes = sizeof(struct actor) + b->state_size;
@@ -65,38 +83,32 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
     }
     memset(a, 0, bytes);
     a->u.task.run = actor_run;
-    mailbox_init(&a->mbox);
+    mailbox_init_owned(&a->mbox); /* owned by this spawn until init returns */
     a->behavior = b;
     a->ref = ref;
     a->owner = thr->id;
     a->cls = (uint8_t)cls;
+    a->sink = internal;
     if (opts) {
         a->mbox_cap = opts->mailbox_capacity;
         a->overflow = (uint8_t)opts->overflow;
     }
-    if (b->init) {
-        ax_ctx ctx = {rt, a, NULL, thr, 0};
-        void *saved = thr->current;
-        thr->current = a;
-        int rc = b->init(&ctx, a->state, arg);
-        thr->current = saved;
-        if (rc != 0) {
-            /* Never published: nobody can have sent to it (sends to it failed), so its mailbox
-             * is empty; asks it made are dropped with it. */
-            signals_drain(rt, thr, a);
-            ask_discard_all(rt, thr, a);
-            actor_ext_free(rt, thr, a);
-            release_all(rt, thr, a, false, true);
-            reftable_free(&rt->refs, &thr->ref_slots, ref);
-            actor_free_memory(rt, thr, a);
-            return AX_EINIT;
-        }
-    }
+    /* Published before init, as an Erlang process exists during its init: init may link,
+     * monitor and register it; what others send meanwhile waits in the mailbox. */
     atomic_fetch_add_explicit(&rt->live_actors, 1, memory_order_seq_cst);
-    a->sink = internal;
-    if (!internal) stats_add(&thr->stats, STAT_SPAWNED, 1);
     reftable_publish(&rt->refs, ref, a);
+    ax_ctx ctx = {rt, a, NULL, thr, 0, prev_reason, restarts};
+    void *saved = thr->current;
+    thr->current = a;
+    int rc = b->init ? b->init(&ctx, a->state, arg) : 0;
+    thr->current = saved;
+    if (rc != 0) {
+        actor_stop_ex(rt, thr, a, AX_REASON_FAILED, true);
+        return AX_EINIT;
+    }
+    if (!internal) stats_add(&thr->stats, STAT_SPAWNED, 1);
     *out = ref;
+    release_after_init(rt, thr, a);
     return 0;
 }
 
@@ -108,14 +120,19 @@ int ax_spawn(ax_runtime *rt, const ax_behavior *b, const void *arg, const ax_spa
     bool outside;
     struct sched_thread *thr = rt_enter(rt, &outside);
     if (!thr) return AX_ENOMEM;
-    int rc = spawn_in(rt, thr, b, arg, opts, false, out);
+    int rc = spawn_in(rt, thr, b, arg, opts, false, 0, 0, out);
     rt_leave(thr, outside);
     return rc;
 }
 
 int actor_spawn_internal(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
                          ax_ref *out) {
-    return spawn_in(rt, thr, b, NULL, NULL, true, out);
+    return spawn_in(rt, thr, b, NULL, NULL, true, 0, 0, out);
+}
+
+int actor_spawn_restart(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
+                        const void *arg, int prev_reason, uint64_t restarts, ax_ref *out) {
+    return spawn_in(rt, thr, b, arg, NULL, false, prev_reason, restarts, out);
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
@@ -168,7 +185,7 @@ void actor_run(struct sched_task *t, struct sched_thread *thr) {
     if (ax_unlikely(!thr)) return; /* discarded at destroy: the actor is freed elsewhere */
     struct actor *a = actor_from_task(t);
     ax_runtime *rt = (ax_runtime *)thr->s;
-    ax_ctx ctx = {rt, a, NULL, thr, 0};
+    ax_ctx ctx = {rt, a, NULL, thr, 0, 0, 0};
     thr->current = a;
     for (int n = rt->batch; n > 0; n--) {
         if (ax_unlikely(atomic_load_explicit(&a->sys, memory_order_relaxed) != NULL) &&
@@ -222,9 +239,16 @@ static void release_all(ax_runtime *rt, struct sched_thread *thr, struct actor *
 }
 
 static void actor_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a, int reason) {
+    actor_stop_ex(rt, thr, a, reason, false);
+}
+
+/* failed_init: init failed inside ax_spawn: no stopped hook, not counted as spawned/stopped;
+ * links and monitors made by init get their exit signals like any stop. */
+static void actor_stop_ex(ax_runtime *rt, struct sched_thread *thr, struct actor *a, int reason,
+                          bool failed_init) {
     reftable_clear(&rt->refs, a->ref); /* from here on, sends fail with AX_ENOACTOR */
-    if (a->behavior->stopped) {
-        ax_ctx ctx = {rt, a, NULL, thr, 0};
+    if (a->behavior->stopped && !failed_init) {
+        ax_ctx ctx = {rt, a, NULL, thr, 0, 0, 0};
         a->behavior->stopped(&ctx, a->state, reason);
     }
     /* seq_cst: pairs with ax_register's store of named (see registry.c). */
@@ -233,7 +257,7 @@ static void actor_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a
     ask_discard_all(rt, thr, a);
     actor_ext_free(rt, thr, a);
     release_all(rt, thr, a, true, false);
-    if (!a->sink) stats_add(&thr->stats, STAT_STOPPED, 1);
+    if (!a->sink && !failed_init) stats_add(&thr->stats, STAT_STOPPED, 1);
     epoch_retire(&rt->sched.epoch, &thr->limbo, &a->u.retire);
     /* seq_cst: shutdown waits for this count to reach zero. */
     atomic_fetch_sub_explicit(&rt->live_actors, 1, memory_order_seq_cst);

@@ -107,6 +107,8 @@ struct ax_ctx {
     struct msg *cur; /* the message being handled, or NULL (init, stopped) */
     struct sched_thread *thr;
     int failed;      /* ax_fail was called during this hook */
+    int prev_reason; /* init of a restarted child: how its predecessor stopped */
+    uint64_t restarts;
 };
 
 /* ---- shared between the actor files ------------------------------------------------------ */
@@ -216,6 +218,9 @@ void registry_release_ref(ax_runtime *rt, ax_ref ref);
 
 /* Actor lifecycle (actor.c). */
 void actor_run(struct sched_task *t, struct sched_thread *thr);
+/* A supervisor's (re)started child: init sees restarts and prev_reason via ax_restarts. */
+int actor_spawn_restart(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
+                        const void *arg, int prev_reason, uint64_t restarts, ax_ref *out);
 /* Spawns a runtime-internal actor (the ask sink): not counted in the stats. */
 int actor_spawn_internal(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
                          ax_ref *out);

@@ -35,6 +35,19 @@ static inline void mailbox_init(struct mailbox *mb) {
     atomic_store_explicit(&mb->tail, (uintptr_t)&mb->stub | MAILBOX_IDLE, memory_order_relaxed);
 }
 
+/* Not thread-safe: a new mailbox owned by its creator (not idle: pushes schedule nobody) until
+ * the creator calls mailbox_try_idle or schedules the actor itself. */
+static inline void mailbox_init_owned(struct mailbox *mb) {
+    atomic_store_explicit(&mb->stub.next, NULL, memory_order_relaxed);
+    mb->head = &mb->stub;
+    atomic_store_explicit(&mb->tail, (uintptr_t)&mb->stub, memory_order_relaxed);
+}
+
+/* Any thread; a snapshot. */
+static inline bool mailbox_is_idle(struct mailbox *mb) {
+    return (atomic_load_explicit(&mb->tail, memory_order_seq_cst) & MAILBOX_IDLE) != 0;
+}
+
 /* Any thread. Returns true if the mailbox was idle: the caller must schedule the actor. */
 static inline bool mailbox_push(struct mailbox *mb, struct mpsc_node *n) {
     atomic_store_explicit(&n->next, NULL, memory_order_relaxed);

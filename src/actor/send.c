@@ -154,3 +154,9 @@ int ax_reply(ax_ctx *ctx, uint32_t type, const void *data, size_t size) {
 ax_ref ax_self(const ax_ctx *ctx) { return ctx && ctx->self ? ctx->self->ref : AX_REF_NONE; }
 
 ax_runtime *ax_ctx_runtime(const ax_ctx *ctx) { return ctx ? ctx->rt : NULL; }
+
+uint64_t ax_restarts(const ax_ctx *ctx, int *prev_reason) {
+    if (!ctx) return 0;
+    if (prev_reason) *prev_reason = ctx->prev_reason;
+    return ctx->restarts;
+}
