@@ -91,6 +91,7 @@ enum ax_reason {
     AX_REASON_SHUTDOWN = 1, /* the runtime shut down */
     AX_REASON_FAILED = 2,   /* its receive hook (or an ask continuation) returned non-zero */
     AX_REASON_NOPROC = 3,   /* the actor linked or monitored was not alive ("no such actor") */
+    AX_REASON_ESCALATED = 4, /* a supervisor exceeded its restart intensity (OTP: shutdown) */
     AX_REASON_USER = 16     /* first reason free for programs */
 };
 
@@ -289,6 +290,75 @@ int ax_monitor(ax_ctx *ctx, ax_ref target, uint64_t *monitor);
 int ax_demonitor(ax_ctx *ctx, uint64_t monitor);
 
 /* ------------------------------------------------------------------------------------------
+ * Supervisors (Erlang/OTP supervisor semantics; differences in docs/guide.md). A supervisor is
+ * an actor that starts children, links to them, traps their exits and restarts them.
+ * ---------------------------------------------------------------------------------------- */
+
+typedef enum ax_strategy {
+    AX_ONE_FOR_ONE = 0,       /* restart the child that stopped */
+    AX_ONE_FOR_ALL = 1,       /* stop the others (reverse start order), restart all in order */
+    AX_REST_FOR_ONE = 2,      /* stop those started after it (reverse), restart it and them */
+    AX_SIMPLE_ONE_FOR_ONE = 3 /* dynamic children from one template, started at run time */
+} ax_strategy;
+
+typedef enum ax_restart {
+    AX_PERMANENT = 0, /* always restarted */
+    AX_TRANSIENT = 1, /* restarted only after an abnormal stop (not NORMAL, not SHUTDOWN) */
+    AX_TEMPORARY = 2  /* never restarted */
+} ax_restart;
+
+typedef enum ax_child_kind { AX_CHILD_WORKER = 0, AX_CHILD_SUPERVISOR = 1 } ax_child_kind;
+
+#define AX_SHUTDOWN_KILL 0       /* stop at once */
+#define AX_SHUTDOWN_INFINITY (-1) /* wait as long as it takes (the default for supervisors) */
+
+typedef struct ax_child_spec {
+    const char *id;              /* unique among the supervisor's children; copied */
+    const ax_behavior *behavior; /* must outlive the supervisor; for a nested supervisor:
+                                    &ax_supervisor_behavior with arg an ax_sup_spec */
+    const void *arg;             /* passed to init at every start: copied if arg_size > 0,
+                                    else the pointer itself is passed (it must outlive) */
+    size_t arg_size;
+    ax_restart restart;
+    int64_t shutdown_ms;         /* AX_SHUTDOWN_KILL, a wait in ms, or AX_SHUTDOWN_INFINITY */
+    ax_child_kind kind;
+    const char *name;            /* optional: registered name, moved to each incarnation */
+} ax_child_spec;
+
+typedef struct ax_sup_spec {
+    ax_strategy strategy;
+    int intensity;               /* restarts allowed per period; 0 means the default, 1 */
+    int64_t period_ms;           /* 0 means the default, 5000 */
+    int64_t backoff_min_ms;      /* 0: restart at once (OTP); else exponential backoff with */
+    int64_t backoff_max_ms;      /*    jitter between restarts of one child, from min to max, */
+    int64_t backoff_reset_ms;    /*    back to min after this long without a restart */
+    const ax_child_spec *children; /* started in order; for AX_SIMPLE_ONE_FOR_ONE exactly one:
+                                      the template (its id and name are ignored) */
+    size_t nchildren;
+} ax_sup_spec;
+
+/* The supervisor behavior, for nested supervisors in child specs (arg: an ax_sup_spec that,
+ * with its children, must outlive the parent, as behaviors do). */
+extern const ax_behavior ax_supervisor_behavior;
+
+/* Starts a supervisor and, in order, its children (any thread). If a child cannot start, the
+ * ones started are stopped and the call fails with that child's error. Errors: AX_EINVAL (NULL,
+ * bad spec, duplicate ids, simple_one_for_one without exactly one template), AX_EINIT (a child
+ * failed to start), AX_ESHUTDOWN, AX_ENOMEM. */
+int ax_supervisor_start(ax_runtime *rt, const ax_sup_spec *spec, ax_ref *out);
+/* AX_SIMPLE_ONE_FOR_ONE: starts a child from the template with this arg (copied if arg_size >
+ * 0). From a thread outside the runtime (it waits for the supervisor). Errors: AX_EINVAL,
+ * AX_ECONTEXT (from a handler), AX_ENOACTOR (not a live supervisor), AX_EINIT, AX_ESHUTDOWN. */
+int ax_supervisor_start_child(ax_runtime *rt, ax_ref sup, const void *arg, size_t arg_size,
+                              ax_ref *out);
+/* The current ref of the child with this id (any thread). Errors: AX_EINVAL, AX_ENOACTOR
+ * (sup is not a live supervisor, or the child is not running right now), AX_ENOENT (no such
+ * id). */
+int ax_supervisor_child(ax_runtime *rt, ax_ref sup, const char *id, ax_ref *out);
+/* How many times the child with this id was restarted (any thread). Errors: as above. */
+int ax_supervisor_child_restarts(ax_runtime *rt, ax_ref sup, const char *id, uint64_t *out);
+
+/* ------------------------------------------------------------------------------------------
  * Timers: a message sent later, once or at an interval. Any thread. Timers live on the workers'
  * timing wheels (1 ms ticks); a timer never fires before its deadline. A timer armed inside a
  * handler is owned by that actor: when the owner stops, its timers fire no more.
@@ -369,6 +439,8 @@ typedef struct ax_stats {
     uint64_t dead_letters; /* messages that became dead letters */
     uint64_t spawned;      /* actors spawned */
     uint64_t stopped;      /* actors stopped */
+    uint64_t restarts;     /* children restarted by supervisors */
+    uint64_t escalations;  /* supervisors that gave up (restart intensity exceeded) */
     uint64_t steals;       /* tasks taken from another worker's deque */
     uint64_t parks;        /* times a worker went to sleep */
 } ax_stats;

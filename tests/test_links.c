@@ -50,6 +50,7 @@ struct rec {
     _Atomic int reason;       /* the stopped hook's reason (stored before stop_calls) */
     _Atomic int handled;      /* user messages handled */
     _Atomic int exit_action;  /* on AX_MSG_EXIT: 0 keep going, -1 return -1, else ax_fail */
+    _Atomic uint64_t last_monitor; /* the id the last CMD_MONITOR got */
     _Atomic int nexits;       /* entries in exits (stored after the entry) */
     ax_exit exits[EXIT_LOG];
     _Atomic int ndowns;
@@ -204,6 +205,7 @@ static int probe_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
         uint64_t id = 0;
         rep.a = ax_monitor(ctx, ref_arg(msg), &id);
         rep.b = (int64_t)id;
+        atomic_store(&r->last_monitor, id);
         break;
     }
     case CMD_DEMONITOR:
@@ -890,16 +892,46 @@ static void test_race(void) {
             CHECK(0);
         }
     }
-    settle(rt, (uint64_t)(2 * RACE_ITERS + RACE_TRAP_ITERS), NULL, 0);
+    /* A monitor racing with the target's stop: exactly one DOWN, NORMAL or NOPROC. */
+    int mfirst = g_nrec, down_normal = 0, down_noproc = 0;
     for (int it = 0; it < RACE_TRAP_ITERS; it++) {
-        int b = first + 2 * it + 1;
+        int a = spawn_probe(rt), w = spawn_probe(rt);
+        ax_ref ra = R(a);
+        if (it & 1) {
+            CHECK_OK(ax_send(rt, R(w), CMD_MONITOR, &ra, sizeof ra));
+            CHECK_OK(ax_stop(rt, ra));
+        } else {
+            CHECK_OK(ax_stop(rt, ra));
+            CHECK_OK(ax_send(rt, R(w), CMD_MONITOR, &ra, sizeof ra));
+        }
+        CHECK_EQ(wait_stopped(a), AX_REASON_NORMAL);
+        WAIT_ATOMIC(g_rec[w].ndowns, 1);
+        CHECK_EQ(g_rec[w].downs[0].ref, ra);
+        CHECK_EQ(g_rec[w].downs[0].monitor, atomic_load(&g_rec[w].last_monitor));
+        int rx = g_rec[w].downs[0].reason;
+        if (rx == AX_REASON_NORMAL) down_normal++;
+        else if (rx == AX_REASON_NOPROC) down_noproc++;
+        else {
+            fprintf(stderr, "monitor race iteration %d: DOWN reason %d\n", it, rx);
+            CHECK(0);
+        }
+    }
+    settle(rt, (uint64_t)(2 * RACE_ITERS + 2 * RACE_TRAP_ITERS), NULL, 0);
+    for (int it = 0; it < RACE_TRAP_ITERS; it++) {
+        int b = first + 2 * it + 1, w = mfirst + 2 * it + 1;
         ping(rt, b);
         ping(rt, b);
         CHECK_EQ(atomic_load(&g_rec[b].nexits), 1);
         check_alive(b);
+        ping(rt, w);
+        ping(rt, w);
+        CHECK_EQ(atomic_load(&g_rec[w].ndowns), 1);
+        check_alive(w);
     }
-    fprintf(stderr, "test_links: race: %d propagated, %d noproc; trapped: %d normal, %d noproc\n",
-            propagated, noproc, normal, trapped_noproc);
+    fprintf(stderr,
+            "test_links: race: %d propagated, %d noproc; trapped: %d normal, %d noproc; "
+            "monitor: %d normal, %d noproc\n",
+            propagated, noproc, normal, trapped_noproc, down_normal, down_noproc);
     finish(rt);
 }
 

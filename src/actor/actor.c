@@ -64,9 +64,16 @@ static void release_after_init(ax_runtime *rt, struct sched_thread *thr, struct 
 }
 
 /* Spawns; restarts > 0 marks a supervisor's replacement (init can ask ax_restarts). */
+struct spawn_extra {
+    bool internal;   /* the ask sink: not counted */
+    bool supervised; /* started by a supervisor */
+    int prev_reason; /* how the previous incarnation stopped */
+    uint64_t restarts;
+};
+
 static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
-                    const void *arg, const ax_spawn_opts *opts, bool internal, int prev_reason,
-                    uint64_t restarts, ax_ref *out) {
+                    const void *arg, const ax_spawn_opts *opts, struct spawn_extra x,
+                    ax_ref *out) {
     int phase = atomic_load_explicit(&rt->phase, memory_order_acquire);
     if (phase >= RT_STOPPING || (phase == RT_DRAINING && !thr->worker)) return AX_ESHUTDOWN;
     size_t bytes = sizeof(struct actor) + b->state_size;
@@ -88,7 +95,8 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
     a->ref = ref;
     a->owner = thr->id;
     a->cls = (uint8_t)cls;
-    a->sink = internal;
+    a->sink = x.internal;
+    a->supervised = x.supervised;
     if (opts) {
         a->mbox_cap = opts->mailbox_capacity;
         a->overflow = (uint8_t)opts->overflow;
@@ -97,7 +105,7 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
      * monitor and register it; what others send meanwhile waits in the mailbox. */
     atomic_fetch_add_explicit(&rt->live_actors, 1, memory_order_seq_cst);
     reftable_publish(&rt->refs, ref, a);
-    ax_ctx ctx = {rt, a, NULL, thr, 0, prev_reason, restarts};
+    ax_ctx ctx = {rt, a, NULL, thr, 0, x.prev_reason, x.restarts};
     void *saved = thr->current;
     thr->current = a;
     int rc = b->init ? b->init(&ctx, a->state, arg) : 0;
@@ -106,7 +114,7 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
         actor_stop_ex(rt, thr, a, AX_REASON_FAILED, true);
         return AX_EINIT;
     }
-    if (!internal) stats_add(&thr->stats, STAT_SPAWNED, 1);
+    if (!x.internal) stats_add(&thr->stats, STAT_SPAWNED, 1);
     *out = ref;
     release_after_init(rt, thr, a);
     return 0;
@@ -120,19 +128,20 @@ int ax_spawn(ax_runtime *rt, const ax_behavior *b, const void *arg, const ax_spa
     bool outside;
     struct sched_thread *thr = rt_enter(rt, &outside);
     if (!thr) return AX_ENOMEM;
-    int rc = spawn_in(rt, thr, b, arg, opts, false, 0, 0, out);
+    int rc = spawn_in(rt, thr, b, arg, opts, (struct spawn_extra){0}, out);
     rt_leave(thr, outside);
     return rc;
 }
 
 int actor_spawn_internal(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
                          ax_ref *out) {
-    return spawn_in(rt, thr, b, NULL, NULL, true, 0, 0, out);
+    return spawn_in(rt, thr, b, NULL, NULL, (struct spawn_extra){.internal = true}, out);
 }
 
 int actor_spawn_restart(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
                         const void *arg, int prev_reason, uint64_t restarts, ax_ref *out) {
-    return spawn_in(rt, thr, b, arg, NULL, false, prev_reason, restarts, out);
+    struct spawn_extra x = {false, true, prev_reason, restarts};
+    return spawn_in(rt, thr, b, arg, NULL, x, out);
 }
 
 /* ---- running ----------------------------------------------------------------------------- */
@@ -172,6 +181,28 @@ static void actor_fail(ax_runtime *rt, struct sched_thread *thr, struct actor *a
     actor_stop(rt, thr, a, (int)atomic_load(&a->stop_req) - 1);
 }
 
+/* A supervisor's stop request arrives as an exit from itself, once: it stops its children in
+ * order, then stops itself for good. Returns 0 (delivered), 1 (its receive failed: the actor
+ * has stopped), -1 (no memory: stop it now). */
+static int deliver_stop_as_exit(ax_ctx *ctx, struct actor *a, int reason) {
+    struct msg *m = msg_new(ctx->thr, sizeof(ax_exit));
+    if (!m) return -1;
+    a->trap_stop = 0;
+    atomic_store_explicit(&a->stop_req, 0, memory_order_relaxed);
+    ax_exit x = {a->ref, reason, 0};
+    memcpy(m->pub.data, &x, sizeof x);
+    m->pub.sender = a->ref;
+    m->pub.type = AX_MSG_EXIT;
+    m->pub.size = sizeof x;
+    ctx->cur = m;
+    int rc = a->behavior->receive(ctx, a->state, &m->pub);
+    ctx->cur = NULL;
+    msg_release(ctx->rt, ctx->thr, m);
+    if (rc == 0) return 0;
+    actor_fail(ctx->rt, ctx->thr, a);
+    return 1;
+}
+
 /* The actor just went idle: if a signal or stop request arrived meanwhile, take it back. */
 static bool reclaim_if_signalled(struct actor *a) {
     /* seq_cst: the second half of the Dekker pair with signal_send / actor_request_stop. */
@@ -195,7 +226,9 @@ void actor_run(struct sched_task *t, struct sched_thread *thr) {
         }
         uint32_t stop = atomic_load_explicit(&a->stop_req, memory_order_acquire);
         if (ax_unlikely(stop)) {
-            actor_stop(rt, thr, a, (int)stop - 1);
+            int d = a->trap_stop ? deliver_stop_as_exit(&ctx, a, (int)stop - 1) : -1;
+            if (d == 0) continue;
+            if (d < 0) actor_stop(rt, thr, a, (int)stop - 1);
             goto out;
         }
         struct mpsc_node *done;
@@ -266,6 +299,7 @@ static void actor_stop_ex(ax_runtime *rt, struct sched_thread *thr, struct actor
 void actor_reclaim(struct sched *s, struct epoch_node *n, struct sched_thread *self) {
     ax_runtime *rt = (ax_runtime *)s;
     struct actor *a = (struct actor *)((char *)n - offsetof(struct actor, u.retire));
+    if (a->behavior == &ax_supervisor_behavior) supervisor_reclaim(a->state);
     signals_drain(rt, self, a);           /* late signals get their NOPROC answers */
     release_all(rt, self, a, true, true); /* late messages become dead letters */
     if (self) reftable_free(&rt->refs, &self->ref_slots, a->ref);

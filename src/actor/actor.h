@@ -74,7 +74,9 @@ struct actor {
     _Atomic uint8_t named;             /* has a registry name */
     uint8_t sink;                      /* the runtime's ax_ask_wait reply sink */
     uint8_t trap_exits;
-    uint8_t pad_[5];
+    uint8_t trap_stop;  /* a supervisor: a stop request first reaches receive as an exit */
+    uint8_t supervised; /* started by a supervisor: runtime shutdown leaves it to it */
+    uint8_t pad_[3];
     _Alignas(16) unsigned char state[];
 };
 
@@ -211,6 +213,9 @@ bool signals_take_monitor(ax_ctx *ctx, const struct msg *m);
 /* Makes an idle actor runnable after a signal or a stop request was published to it. */
 void actor_wake(ax_runtime *rt, struct sched_thread *thr, struct actor *a);
 
+/* Supervisors (supervise/supervisor.c): frees a supervisor's child table with its memory. */
+void supervisor_reclaim(void *state);
+
 /* Registry (registry.c). */
 int registry_create(struct registry **out);
 void registry_destroy(struct registry *r);
@@ -221,6 +226,11 @@ void actor_run(struct sched_task *t, struct sched_thread *thr);
 /* A supervisor's (re)started child: init sees restarts and prev_reason via ax_restarts. */
 int actor_spawn_restart(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
                         const void *arg, int prev_reason, uint64_t restarts, ax_ref *out);
+/* ax_ask_wait without the check on reserved types (for the runtime's own requests). */
+int ask_wait_any(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
+                 int64_t timeout_ms, ax_msg **reply);
+/* Sends a runtime message type (>= AX_MSG_RESERVED) from the calling thread; as ax_send. */
+int actor_send_any(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size);
 /* Spawns a runtime-internal actor (the ask sink): not counted in the stats. */
 int actor_spawn_internal(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
                          ax_ref *out);

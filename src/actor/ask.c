@@ -221,8 +221,13 @@ static int send_request(ax_runtime *rt, ax_ref to, uint32_t type, const void *da
 
 int ax_ask_wait(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
                 int64_t timeout_ms, ax_msg **reply) {
-    if (!rt || !reply || timeout_ms <= 0 || type >= AX_MSG_RESERVED || (size && !data))
-        return AX_EINVAL;
+    if (type >= AX_MSG_RESERVED) return AX_EINVAL;
+    return ask_wait_any(rt, to, type, data, size, timeout_ms, reply);
+}
+
+int ask_wait_any(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
+                 int64_t timeout_ms, ax_msg **reply) {
+    if (!rt || !reply || timeout_ms <= 0 || (size && !data)) return AX_EINVAL;
     if (size > AX_MSG_MAX) return AX_EMSGSIZE;
     if (sched_worker_self(&rt->sched)) return AX_ECONTEXT;
     *reply = NULL;

@@ -75,23 +75,27 @@ static void wait_outside_quiet(ax_runtime *rt, int64_t deadline) {
     }
 }
 
-/* Asks every live actor to stop (reason shutdown). Actors already stopping are skipped. */
-static void stop_all_pass(ax_runtime *rt) {
+/* Asks every live actor to stop (reason shutdown). Actors already stopping are skipped, and
+ * so are supervised children unless `all`: their supervisors stop them in reverse start order
+ * (top-down through the tree). */
+static void stop_all_pass(ax_runtime *rt, bool all) {
     struct sched_thread *thr = sched_outside_enter(&rt->sched);
     if (!thr) return;
     uint32_t hwm = atomic_load_explicit(&rt->refs.slots.hwm, memory_order_acquire);
     for (uint32_t i = 1; i < hwm; i++) {
         struct actor *a = reftable_get(&rt->refs, ref_make(0, i));
-        if (a) actor_request_stop(rt, thr, a->ref, AX_REASON_SHUTDOWN);
+        if (a && (all || !a->supervised)) actor_request_stop(rt, thr, a->ref, AX_REASON_SHUTDOWN);
     }
     sched_outside_leave(thr);
 }
 
 /* Phase 3 and the end: stop everything, join the workers, dead-letter what late senders left. */
 static int finish_shutdown(ax_runtime *rt, int64_t deadline) {
+    /* Supervision trees get the first half of the time to stop themselves top-down. */
+    int64_t all_after = core_now_ns() + (deadline - core_now_ns()) / 2;
     while (atomic_load_explicit(&rt->live_actors, memory_order_seq_cst) > 0) {
         if (core_now_ns() >= deadline) return AX_ETIMEDOUT;
-        stop_all_pass(rt);
+        stop_all_pass(rt, core_now_ns() >= all_after);
         for (int i = 0; i < 20 && atomic_load(&rt->live_actors) > 0; i++) nap_us(100);
     }
     sched_stop(&rt->sched);
@@ -154,6 +158,8 @@ static void fill_stats(const uint64_t *v, ax_stats *out) {
     out->dead_letters = v[STAT_DEAD_LETTERS];
     out->spawned = v[STAT_SPAWNED];
     out->stopped = v[STAT_STOPPED];
+    out->restarts = v[STAT_RESTARTS];
+    out->escalations = v[STAT_ESCALATIONS];
     out->steals = v[STAT_STEALS];
     out->parks = v[STAT_PARKS];
 }

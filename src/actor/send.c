@@ -73,6 +73,11 @@ int ax_send(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t s
     if (ax_unlikely(!rt)) return AX_EINVAL;
     int rc = check_payload(type, data, size);
     if (ax_unlikely(rc)) return rc;
+    return actor_send_any(rt, to, type, data, size);
+}
+
+int actor_send_any(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size) {
+    int rc;
     struct sched_thread *thr = sched_worker_self(&rt->sched);
     if (ax_likely(thr)) return send_copy(rt, thr, to, type, data, size);
     if (!(thr = sched_outside_enter(&rt->sched))) return AX_ENOMEM;

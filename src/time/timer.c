@@ -160,9 +160,9 @@ ax_timer timer_arm_ask(ax_runtime *rt, struct sched_thread *thr, ax_ref asker, u
     return arm(rt, thr, r, gen, delay_ms > AX_TIMER_MAX_MS ? AX_TIMER_MAX_MS : delay_ms);
 }
 
-static int send_later(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
-                      int64_t delay_ms, int64_t period_ms, ax_timer *out) {
-    if (!rt || type >= AX_MSG_RESERVED || (size && !data) || delay_ms < 0 ||
+int timer_send_later(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
+                     int64_t delay_ms, int64_t period_ms, ax_timer *out) {
+    if (!rt || (size && !data) || delay_ms < 0 ||
         delay_ms > AX_TIMER_MAX_MS || period_ms < 0 || period_ms > AX_TIMER_MAX_MS)
         return AX_EINVAL;
     if (size > AX_MSG_MAX) return AX_EMSGSIZE;
@@ -208,13 +208,14 @@ out:
 
 int ax_send_after(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
                   int64_t delay_ms, ax_timer *out) {
-    return send_later(rt, to, type, data, size, delay_ms, 0, out);
+    if (type >= AX_MSG_RESERVED) return AX_EINVAL;
+    return timer_send_later(rt, to, type, data, size, delay_ms, 0, out);
 }
 
 int ax_send_interval(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
                      int64_t period_ms, ax_timer *out) {
-    if (period_ms < 1) return AX_EINVAL;
-    return send_later(rt, to, type, data, size, period_ms, period_ms, out);
+    if (period_ms < 1 || type >= AX_MSG_RESERVED) return AX_EINVAL;
+    return timer_send_later(rt, to, type, data, size, period_ms, period_ms, out);
 }
 
 int timer_cancel(ax_runtime *rt, ax_timer t) {

@@ -1,0 +1,463 @@
+/* supervisor.c: OTP supervisors as an ordinary actor: it starts its children in order, links to
+ * them, traps their exits, and restarts them by strategy, restart type, intensity and backoff.
+ * Stopping (for a restart group, on escalation, or when the supervisor itself is stopped) goes
+ * child by child in reverse start order, each awaited up to its shutdown timeout.
+ *
+ * Everything runs in the supervisor's own handler, so its state needs no locks; the only thing
+ * other threads read is each static child's current ref and restart count (atomics, in an
+ * array that lives until the supervisor's memory is reclaimed). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "actor/actor.h"
+#include "time/timer.h"
+
+enum {
+    SUP_MSG_RESTART = AX_MSG_RESERVED + 0x10, /* backoff timer: {index, epoch} */
+    SUP_MSG_TIMEOUT,                          /* a child did not stop in time: {index, epoch} */
+    SUP_MSG_START_CHILD                       /* simple_one_for_one: payload = init arg */
+};
+enum { CH_RUNNING, CH_STOPPING, CH_DOWN, CH_GONE };
+enum { OP_NONE, OP_RESTART, OP_SHUTDOWN };
+
+struct sup_child {
+    char id[AX_NAME_MAX + 1];
+    char name[AX_NAME_MAX + 1];
+    const ax_behavior *behavior;
+    const void *arg;     /* owned (malloc) when arg_size > 0 */
+    size_t arg_size;
+    ax_restart restart;
+    int64_t shutdown_ms;
+    _Atomic ax_ref ref;  /* AX_REF_NONE while not running; read by other threads */
+    _Atomic uint64_t restarts;
+    int state;
+    int last_reason;
+    int64_t backoff_ms, last_restart_ns;
+    uint32_t epoch;      /* bumped whenever a pending timer for it becomes stale */
+};
+
+struct sup {
+    ax_strategy strategy;
+    int intensity;
+    int64_t period_ns;
+    int64_t backoff_min_ms, backoff_max_ms, backoff_reset_ms;
+    struct sup_child *children; /* static: fixed after init; dynamic: grows */
+    size_t n, cap;
+    struct sup_child tmpl;      /* simple_one_for_one */
+    int64_t *log;               /* ring of the last `intensity` restart times */
+    size_t log_len, log_head;
+    uint64_t rng;
+    int op, op_reason;
+    size_t op_first, cursor;    /* stopping children cursor..op_first (downwards) */
+};
+
+static struct sup *sup_of(void *state) { return state; }
+
+/* ---- children ------------------------------------------------------------------------------ */
+
+static int copy_spec(struct sup_child *c, const ax_child_spec *spec) {
+    memset(c, 0, sizeof *c);
+    if (!spec->behavior || !spec->behavior->receive) return AX_EINVAL;
+    if (spec->id && strlen(spec->id) > AX_NAME_MAX) return AX_ENAMETOOLONG;
+    if (spec->name && (strlen(spec->name) > AX_NAME_MAX || !spec->name[0])) return AX_ENAMETOOLONG;
+    if ((unsigned)spec->restart > AX_TEMPORARY) return AX_EINVAL;
+    if (spec->id) strcpy(c->id, spec->id);
+    if (spec->name) strcpy(c->name, spec->name);
+    c->behavior = spec->behavior;
+    c->restart = spec->restart;
+    c->shutdown_ms = spec->shutdown_ms;
+    c->arg = spec->arg;
+    c->arg_size = spec->arg_size;
+    if (spec->arg_size) {
+        void *copy = malloc(spec->arg_size);
+        if (!copy) return AX_ENOMEM;
+        memcpy(copy, spec->arg, spec->arg_size);
+        c->arg = copy;
+    }
+    c->state = CH_DOWN;
+    return 0;
+}
+
+static void free_child(struct sup_child *c) {
+    if (c->arg_size) free((void *)c->arg);
+    c->arg = NULL;
+    c->arg_size = 0;
+}
+
+static int start_child(ax_ctx *ctx, struct sup_child *c, int prev_reason) {
+    ax_ref ref;
+    uint64_t restarts = atomic_load_explicit(&c->restarts, memory_order_relaxed);
+    int rc = actor_spawn_restart(ctx->rt, ctx->thr, c->behavior, c->arg, prev_reason, restarts,
+                                 &ref);
+    if (rc != 0) return rc;
+    ax_link(ctx, ref); /* if it already died, its exit (NOPROC) arrives like any other */
+    if (c->name[0] && (rc = ax_register(ctx->rt, c->name, ref)) != 0 && rc != AX_ENOACTOR) {
+        ax_unlink(ctx, ref); /* the name is taken (OTP: already_started): undo the start */
+        actor_request_stop(ctx->rt, ctx->thr, ref, AX_REASON_SHUTDOWN);
+        return rc;
+    }
+    atomic_store_explicit(&c->ref, ref, memory_order_release);
+    c->state = CH_RUNNING;
+    return 0;
+}
+
+static struct sup_child *find_child(struct sup *s, ax_ref ref, size_t *index) {
+    for (size_t i = 0; i < s->n; i++) {
+        if (atomic_load_explicit(&s->children[i].ref, memory_order_relaxed) == ref &&
+            s->children[i].state != CH_GONE) {
+            *index = i;
+            return &s->children[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- restart policy ------------------------------------------------------------------------ */
+
+static bool should_restart(const struct sup_child *c, int reason) {
+    if (c->restart == AX_PERMANENT) return true;
+    if (c->restart == AX_TEMPORARY) return false;
+    return reason != AX_REASON_NORMAL && reason != AX_REASON_SHUTDOWN;
+}
+
+/* Records a restart; false if that exceeds the intensity within the period. */
+static bool note_restart(struct sup *s) {
+    int64_t now = core_now_ns();
+    if (s->log_len == (size_t)s->intensity) {
+        int64_t oldest = s->log[s->log_head];
+        if (now - oldest < s->period_ns) return false;
+        s->log[s->log_head] = now;
+        s->log_head = (s->log_head + 1) % (size_t)s->intensity;
+    } else {
+        s->log[(s->log_head + s->log_len++) % (size_t)s->intensity] = now;
+    }
+    return true;
+}
+
+static void begin_shutdown(ax_ctx *ctx, struct sup *s, int reason);
+static void handle_down(ax_ctx *ctx, struct sup *s, size_t i, int reason);
+
+struct sup_timer_msg {
+    uint32_t index, epoch;
+};
+
+static void arm(ax_ctx *ctx, uint32_t type, size_t i, uint32_t epoch, int64_t ms) {
+    struct sup_timer_msg t = {(uint32_t)i, epoch};
+    timer_send_later(ctx->rt, ax_self(ctx), type, &t, sizeof t, ms, 0, NULL);
+}
+
+/* Restarts child i now, or after its backoff. */
+static void restart_one(ax_ctx *ctx, struct sup *s, size_t i) {
+    struct sup_child *c = &s->children[i];
+    atomic_fetch_add_explicit(&c->restarts, 1, memory_order_relaxed);
+    stats_add(&ctx->thr->stats, STAT_RESTARTS, 1);
+    if (s->backoff_min_ms > 0) {
+        int64_t now = core_now_ns();
+        if (c->backoff_ms == 0 || now - c->last_restart_ns > s->backoff_reset_ms * 1000000)
+            c->backoff_ms = s->backoff_min_ms;
+        else if ((c->backoff_ms *= 2) > s->backoff_max_ms)
+            c->backoff_ms = s->backoff_max_ms;
+        c->last_restart_ns = now;
+        s->rng ^= s->rng << 13, s->rng ^= s->rng >> 7, s->rng ^= s->rng << 17;
+        int64_t delay = c->backoff_ms / 2 + (int64_t)(s->rng % (uint64_t)(c->backoff_ms / 2 + 1));
+        arm(ctx, SUP_MSG_RESTART, i, ++c->epoch, delay);
+        return;
+    }
+    if (start_child(ctx, c, c->last_reason) != 0) handle_down(ctx, s, i, AX_REASON_FAILED);
+}
+
+/* ---- stopping children in order ------------------------------------------------------------ */
+
+static void finish_op(ax_ctx *ctx, struct sup *s);
+
+/* Stops the next running child downwards from cursor; finishes the op when none is left. */
+static void stop_next(ax_ctx *ctx, struct sup *s) {
+    while (s->cursor != (size_t)-1 && s->cursor >= s->op_first) {
+        struct sup_child *c = &s->children[s->cursor];
+        if (c->state == CH_RUNNING) {
+            ax_ref ref = atomic_load_explicit(&c->ref, memory_order_relaxed);
+            c->state = CH_STOPPING;
+            actor_request_stop(ctx->rt, ctx->thr, ref, AX_REASON_SHUTDOWN);
+            if (c->shutdown_ms > 0) arm(ctx, SUP_MSG_TIMEOUT, s->cursor, ++c->epoch, c->shutdown_ms);
+            return; /* wait for its exit */
+        }
+        s->cursor--;
+    }
+    finish_op(ctx, s);
+}
+
+static void child_stopped(ax_ctx *ctx, struct sup *s, struct sup_child *c) {
+    atomic_store_explicit(&c->ref, AX_REF_NONE, memory_order_release);
+    c->state = CH_DOWN;
+    c->epoch++;
+    s->cursor--;
+    stop_next(ctx, s);
+}
+
+static void finish_op(ax_ctx *ctx, struct sup *s) {
+    int op = s->op;
+    s->op = OP_NONE;
+    if (op == OP_SHUTDOWN) {
+        ctx->self->trap_stop = 0;
+        actor_request_stop(ctx->rt, ctx->thr, ctx->self->ref, s->op_reason);
+        return;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        struct sup_child *c = &s->children[i];
+        /* The group restarts in start order; a child outside it that stopped meanwhile
+         * restarts too if its own restart type says so. */
+        if (c->state != CH_DOWN || (i < s->op_first && !should_restart(c, c->last_reason)))
+            continue;
+        if (c->restart == AX_TEMPORARY) {
+            c->state = CH_GONE;
+            continue;
+        }
+        if (start_child(ctx, c, c->last_reason) != 0) {
+            handle_down(ctx, s, i, AX_REASON_FAILED);
+            return;
+        }
+    }
+}
+
+static void begin_op(ax_ctx *ctx, struct sup *s, int op, size_t first, int reason) {
+    s->op = op;
+    s->op_first = first;
+    s->op_reason = reason;
+    s->cursor = s->n ? s->n - 1 : (size_t)-1;
+    stop_next(ctx, s);
+}
+
+static void begin_shutdown(ax_ctx *ctx, struct sup *s, int reason) {
+    for (size_t i = 0; i < s->n; i++) s->children[i].epoch++; /* no more restarts */
+    begin_op(ctx, s, OP_SHUTDOWN, 0, reason);
+}
+
+/* Child i stopped by itself (not at our request) with reason. */
+static void handle_down(ax_ctx *ctx, struct sup *s, size_t i, int reason) {
+    struct sup_child *c = &s->children[i];
+    atomic_store_explicit(&c->ref, AX_REF_NONE, memory_order_release);
+    c->state = CH_DOWN;
+    c->last_reason = reason;
+    if (s->op == OP_SHUTDOWN) return;
+    if (!should_restart(c, reason)) {
+        c->state = CH_GONE;
+        free_child(c);
+        return;
+    }
+    if (!note_restart(s)) { /* intensity exceeded: stop everything and fail upwards */
+        stats_add(&ctx->thr->stats, STAT_ESCALATIONS, 1);
+        begin_shutdown(ctx, s, AX_REASON_ESCALATED);
+        return;
+    }
+    if (s->op == OP_RESTART) return; /* the running group restart brings it back if in range */
+    if (s->strategy == AX_ONE_FOR_ALL || s->strategy == AX_REST_FOR_ONE) {
+        for (size_t k = s->strategy == AX_ONE_FOR_ALL ? 0 : i; k < s->n; k++)
+            if (k != i && s->children[k].state == CH_RUNNING) {
+                atomic_fetch_add_explicit(&s->children[k].restarts, 1, memory_order_relaxed);
+                stats_add(&ctx->thr->stats, STAT_RESTARTS, 1);
+            }
+        atomic_fetch_add_explicit(&c->restarts, 1, memory_order_relaxed);
+        stats_add(&ctx->thr->stats, STAT_RESTARTS, 1);
+        begin_op(ctx, s, OP_RESTART, s->strategy == AX_ONE_FOR_ALL ? 0 : i, 0);
+        return;
+    }
+    restart_one(ctx, s, i);
+}
+
+/* ---- the supervisor actor ------------------------------------------------------------------ */
+
+static int add_dynamic(struct sup *s, size_t *index) {
+    for (size_t i = 0; i < s->n; i++)
+        if (s->children[i].state == CH_GONE) return (int)(*index = i, 0);
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        struct sup_child *c = realloc(s->children, cap * sizeof *c);
+        if (!c) return AX_ENOMEM;
+        s->children = c;
+        s->cap = cap;
+    }
+    *index = s->n++;
+    return 0;
+}
+
+struct start_reply {
+    int32_t rc;
+    uint32_t pad;
+    ax_ref ref;
+};
+
+static int start_dynamic(ax_ctx *ctx, struct sup *s, const ax_msg *msg) {
+    struct start_reply r = {0, 0, AX_REF_NONE};
+    size_t i;
+    if (s->strategy != AX_SIMPLE_ONE_FOR_ONE) {
+        r.rc = AX_EINVAL;
+    } else if ((r.rc = add_dynamic(s, &i)) == 0) {
+        struct sup_child *c = &s->children[i];
+        /* No arg: the template's (a pointer the template owns or the caller keeps alive). */
+        ax_child_spec spec = {NULL, s->tmpl.behavior, msg->size ? msg->data : s->tmpl.arg,
+                              msg->size, s->tmpl.restart, s->tmpl.shutdown_ms, AX_CHILD_WORKER,
+                              NULL};
+        if ((r.rc = copy_spec(c, &spec)) == 0 && (r.rc = start_child(ctx, c, 0)) != 0)
+            free_child(c);
+        if (r.rc != 0) c->state = CH_GONE;
+        else r.ref = atomic_load_explicit(&c->ref, memory_order_relaxed);
+    }
+    ax_reply(ctx, 0, &r, sizeof r); /* if the caller gave up, the reply is a dead letter */
+    return 0;
+}
+
+static int sup_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    struct sup *s = sup_of(state);
+    size_t i;
+    struct sup_child *c;
+    switch (msg->type) {
+    case AX_MSG_EXIT: {
+        ax_exit x;
+        memcpy(&x, msg->data, sizeof x);
+        if (x.from == ax_self(ctx)) { /* we were asked to stop: children first */
+            begin_shutdown(ctx, s, x.reason);
+        } else if ((c = find_child(s, x.from, &i)) != NULL) {
+            if (c->state == CH_STOPPING && s->op != OP_NONE && i == s->cursor) {
+                c->last_reason = x.reason;
+                child_stopped(ctx, s, c);
+            } else {
+                handle_down(ctx, s, i, x.reason);
+            }
+        } else if (x.reason != AX_REASON_NORMAL && s->op != OP_SHUTDOWN) {
+            begin_shutdown(ctx, s, x.reason); /* our parent (or another link) failed */
+        }
+        return 0;
+    }
+    case SUP_MSG_RESTART:
+    case SUP_MSG_TIMEOUT: {
+        struct sup_timer_msg t;
+        if (msg->size != sizeof t) return 0;
+        memcpy(&t, msg->data, sizeof t);
+        if (t.index >= s->n || s->children[t.index].epoch != t.epoch) return 0; /* stale */
+        c = &s->children[t.index];
+        if (msg->type == SUP_MSG_TIMEOUT && c->state == CH_STOPPING && t.index == s->cursor)
+            child_stopped(ctx, s, c); /* it did not stop in time: go on without it */
+        else if (msg->type == SUP_MSG_RESTART && c->state == CH_DOWN && s->op == OP_NONE &&
+                 start_child(ctx, c, c->last_reason) != 0)
+            handle_down(ctx, s, t.index, AX_REASON_FAILED);
+        return 0;
+    }
+    case SUP_MSG_START_CHILD:
+        return start_dynamic(ctx, s, msg);
+    default:
+        return 0; /* supervisors have no user protocol */
+    }
+}
+
+static int sup_init(ax_ctx *ctx, void *state, const void *arg) {
+    const ax_sup_spec *spec = arg;
+    struct sup *s = sup_of(state);
+    if (!spec || (unsigned)spec->strategy > AX_SIMPLE_ONE_FOR_ONE || spec->intensity < 0 ||
+        spec->period_ms < 0 || (spec->nchildren && !spec->children) ||
+        (spec->strategy == AX_SIMPLE_ONE_FOR_ONE && spec->nchildren != 1) ||
+        spec->backoff_min_ms < 0 || spec->backoff_max_ms < spec->backoff_min_ms)
+        return AX_EINVAL;
+    s->strategy = spec->strategy;
+    s->intensity = spec->intensity ? spec->intensity : 1;
+    s->period_ns = (spec->period_ms ? spec->period_ms : 5000) * 1000000;
+    s->backoff_min_ms = spec->backoff_min_ms;
+    s->backoff_max_ms = spec->backoff_max_ms;
+    s->backoff_reset_ms = spec->backoff_reset_ms;
+    s->rng = ax_self(ctx) | 1;
+    s->log = calloc((size_t)s->intensity, sizeof *s->log);
+    if (!s->log) return AX_ENOMEM;
+    ax_trap_exits(ctx, 1);
+    ctx->self->trap_stop = 1;
+    if (s->strategy == AX_SIMPLE_ONE_FOR_ONE) return copy_spec(&s->tmpl, &spec->children[0]);
+    s->children = calloc(spec->nchildren ? spec->nchildren : 1, sizeof *s->children);
+    if (!s->children) return AX_ENOMEM;
+    for (size_t i = 0; i < spec->nchildren; i++) {
+        int rc = copy_spec(&s->children[i], &spec->children[i]);
+        if (rc == 0 && !s->children[i].id[0]) rc = AX_EINVAL;
+        for (size_t k = 0; rc == 0 && k < i; k++)
+            if (strcmp(s->children[k].id, s->children[i].id) == 0) rc = AX_EINVAL;
+        s->n = i + 1;
+        /* A failing start fails init: the children already linked get its exit and stop. */
+        if (rc == 0) rc = start_child(ctx, &s->children[i], 0);
+        if (rc != 0) return rc;
+    }
+    return 0;
+}
+
+static void sup_stopped(ax_ctx *ctx, void *state, int reason) {
+    (void)ctx, (void)state, (void)reason; /* the arrays go at reclaim: readers may hold them */
+}
+
+const ax_behavior ax_supervisor_behavior = {"supervisor", sizeof(struct sup), sup_init,
+                                            sup_receive, sup_stopped};
+
+void supervisor_reclaim(void *state) {
+    struct sup *s = sup_of(state);
+    for (size_t i = 0; i < s->n; i++)
+        if (s->children[i].state != CH_GONE) free_child(&s->children[i]);
+    free_child(&s->tmpl);
+    free(s->children);
+    free(s->log);
+    s->children = NULL;
+    s->log = NULL;
+}
+
+/* ---- the API ------------------------------------------------------------------------------- */
+
+int ax_supervisor_start(ax_runtime *rt, const ax_sup_spec *spec, ax_ref *out) {
+    if (!rt || !spec || !out) return AX_EINVAL;
+    return ax_spawn(rt, &ax_supervisor_behavior, spec, NULL, out);
+}
+
+int ax_supervisor_start_child(ax_runtime *rt, ax_ref sup, const void *arg, size_t arg_size,
+                              ax_ref *out) {
+    if (!rt || !out || (arg_size && !arg)) return AX_EINVAL;
+    if (arg_size > AX_MSG_MAX) return AX_EMSGSIZE;
+    ax_msg *reply;
+    int rc = ask_wait_any(rt, sup, SUP_MSG_START_CHILD, arg, arg_size, 60000, &reply);
+    if (rc != 0) return rc;
+    struct start_reply r;
+    memcpy(&r, reply->data, sizeof r);
+    ax_msg_free(rt, reply);
+    if (r.rc == 0) *out = r.ref;
+    return r.rc;
+}
+
+/* Finds static child id of a live supervisor; the caller is inside rt_enter. */
+static struct sup_child *lookup(ax_runtime *rt, ax_ref sup, const char *id, int *rc) {
+    struct actor *a = actor_lookup(rt, sup);
+    *rc = AX_ENOACTOR;
+    if (!a || a->behavior != &ax_supervisor_behavior) return NULL;
+    struct sup *s = sup_of(a->state);
+    *rc = AX_ENOENT;
+    if (s->strategy == AX_SIMPLE_ONE_FOR_ONE) return NULL;
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->children[i].id, id) == 0) return (*rc = 0, &s->children[i]);
+    return NULL;
+}
+
+int ax_supervisor_child(ax_runtime *rt, ax_ref sup, const char *id, ax_ref *out) {
+    if (!rt || !id || !out) return AX_EINVAL;
+    bool outside;
+    struct sched_thread *thr = rt_enter(rt, &outside);
+    if (!thr) return AX_ENOMEM;
+    int rc;
+    struct sup_child *c = lookup(rt, sup, id, &rc);
+    ax_ref ref = c ? atomic_load_explicit(&c->ref, memory_order_acquire) : AX_REF_NONE;
+    rt_leave(thr, outside);
+    if (rc == 0 && ref == AX_REF_NONE) rc = AX_ENOACTOR;
+    if (rc == 0) *out = ref;
+    return rc;
+}
+
+int ax_supervisor_child_restarts(ax_runtime *rt, ax_ref sup, const char *id, uint64_t *out) {
+    if (!rt || !id || !out) return AX_EINVAL;
+    bool outside;
+    struct sched_thread *thr = rt_enter(rt, &outside);
+    if (!thr) return AX_ENOMEM;
+    int rc;
+    struct sup_child *c = lookup(rt, sup, id, &rc);
+    if (c) *out = atomic_load_explicit(&c->restarts, memory_order_relaxed);
+    rt_leave(thr, outside);
+    return rc;
+}
