@@ -6,11 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+static uint32_t *link_of(struct slots *t, char *rec) {
+    return (uint32_t *)(void *)(rec + t->link_offset);
+}
+
 int slots_init(struct slots *t, uint32_t rec_size, uint32_t link_offset) {
     t->chunks = calloc(SLOTS_CHUNKS, sizeof *t->chunks);
     if (!t->chunks) return -ENOMEM;
     t->rec_size = rec_size;
     t->link_offset = link_offset;
+    pthread_mutex_init(&t->spill_lock, NULL);
+    t->spill = (struct slot_cache){0, 0};
+    atomic_store_explicit(&t->spilled, 0, memory_order_relaxed);
     atomic_store_explicit(&t->hwm, 1, memory_order_relaxed); /* index 0 is never valid */
     return 0;
 }
@@ -20,11 +27,23 @@ void slots_destroy(struct slots *t) {
     for (uint32_t i = 0; i < SLOTS_CHUNKS; i++) free(atomic_load(&t->chunks[i]));
     free(t->chunks);
     t->chunks = NULL;
+    pthread_mutex_destroy(&t->spill_lock);
 }
 
-static uint32_t *link_of(struct slots *t, char *rec) {
-    return (uint32_t *)(void *)(rec + t->link_offset);
+/* Moves up to n records from the front of `from` to the front of `to`. */
+static void move_batch(struct slots *t, struct slot_cache *from, struct slot_cache *to,
+                       uint32_t n) {
+    while (n-- > 0 && from->count > 0) {
+        uint32_t index = from->head;
+        uint32_t *link = link_of(t, slots_at(t, index));
+        from->head = *link;
+        from->count--;
+        *link = to->head;
+        to->head = index;
+        to->count++;
+    }
 }
+
 
 static int ensure_chunk(struct slots *t, uint32_t index) {
     _Atomic(char *) *slot = &t->chunks[index >> SLOTS_CHUNK_BITS];
@@ -39,6 +58,12 @@ static int ensure_chunk(struct slots *t, uint32_t index) {
 }
 
 uint32_t slots_alloc(struct slots *t, struct slot_cache *c) {
+    if (c->count == 0 && atomic_load_explicit(&t->spilled, memory_order_relaxed) > 0) {
+        pthread_mutex_lock(&t->spill_lock);
+        move_batch(t, &t->spill, c, SLOTS_BATCH);
+        atomic_store_explicit(&t->spilled, t->spill.count, memory_order_relaxed);
+        pthread_mutex_unlock(&t->spill_lock);
+    }
     if (c->count == 0) {
         /* A CAS rather than an add: a full table must not move hwm past the last record, or
          * lookups would index past the chunk array and hwm could wrap to reissue index 1. */
@@ -71,4 +96,10 @@ void slots_free(struct slots *t, struct slot_cache *c, uint32_t index) {
     *link_of(t, slots_at(t, index)) = c->head;
     c->head = index;
     c->count++;
+    if (c->count > 2 * SLOTS_BATCH) {
+        pthread_mutex_lock(&t->spill_lock);
+        move_batch(t, c, &t->spill, SLOTS_BATCH);
+        atomic_store_explicit(&t->spilled, t->spill.count, memory_order_relaxed);
+        pthread_mutex_unlock(&t->spill_lock);
+    }
 }

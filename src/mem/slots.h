@@ -4,6 +4,7 @@
 #ifndef AX_MEM_SLOTS_H
 #define AX_MEM_SLOTS_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "core/platform.h"
@@ -25,6 +26,11 @@ struct slots {
     uint32_t rec_size;       /* bytes per record */
     uint32_t link_offset;    /* where a free record keeps the uint32_t index of the next */
     AX_ALIGNED_LINE _Atomic uint32_t hwm; /* indexes below it have been handed out; starts at 1 */
+    /* Records freed on one thread and needed on another (armed or spawned from main, freed on
+     * a worker) meet here, a batch at a time, so the table does not grow without bound. */
+    pthread_mutex_t spill_lock;
+    struct slot_cache spill;     /* under spill_lock */
+    _Atomic uint32_t spilled;    /* spill.count, readable without the lock */
 };
 
 /* rec_size and link_offset describe the record; new records are zeroed. 0 or -ENOMEM. */
@@ -44,7 +50,7 @@ static inline void *slots_at(struct slots *t, uint32_t index) {
  * the table is full or out of memory. */
 uint32_t slots_alloc(struct slots *t, struct slot_cache *c);
 /* Owner of c: gives index back (its record must no longer be reachable through a handle that
- * could still validate). */
+ * could still validate). A cache above two batches spills one batch to the shared list. */
 void slots_free(struct slots *t, struct slot_cache *c, uint32_t index);
 
 #endif
