@@ -38,6 +38,7 @@ typedef struct bench_result {
     double bytes_per_actor;
     int has_bytes_per_actor;
     bench_counts delta;    /* counters during the measured part */
+    char extra[512];       /* more JSON fields, appended as is: ",\"key\":value..." ("" for none) */
     int64_t t0_ns;         /* internal: start of the measured part */
     bench_counts c0;       /* internal: counters at its start */
 } bench_result;
@@ -84,5 +85,8 @@ void bench_ring(ax_runtime *rt, const bench_params *p, bench_result *r);
 void bench_fjthroughput(ax_runtime *rt, const bench_params *p, bench_result *r);
 void bench_spawn_actors(ax_runtime *rt, const bench_params *p, bench_result *r);
 void bench_big(ax_runtime *rt, const bench_params *p, bench_result *r);
+/* workloads_timers.c */
+void bench_timers(ax_runtime *rt, const bench_params *p, bench_result *r);
+void bench_supervise(ax_runtime *rt, const bench_params *p, bench_result *r);
 
 #endif

@@ -140,6 +140,8 @@ static const struct workload {
     {"fjthroughput", bench_fjthroughput},
     {"spawn", bench_spawn_actors},
     {"big", bench_big},
+    {"timers", bench_timers},
+    {"supervise", bench_supervise},
 };
 #define WORKLOAD_COUNT (sizeof workloads / sizeof workloads[0])
 
@@ -159,6 +161,7 @@ static void print_json(const struct workload *w, const bench_params *p, const be
     else
         printf(",\"locks\":null");
     if (r->has_bytes_per_actor) printf(",\"bytes_per_actor\":%.1f", r->bytes_per_actor);
+    if (r->extra[0]) fputs(r->extra, stdout);
     if (p->spin_us) printf(",\"spin_us\":%d", p->spin_us);
     if (p->pin) printf(",\"pinned\":true");
     printf(",\"checksum\":%llu,\"scale\":%g}\n", (unsigned long long)r->checksum, p->scale);

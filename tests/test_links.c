@@ -312,11 +312,22 @@ static void fail_with(ax_runtime *rt, int i, int reason) {
     CHECK_OK(ax_send(rt, R(i), CMD_FAIL, &reason, sizeof reason));
 }
 
-/* Waits for actor i's stopped hook and returns its reason. */
-static int wait_stopped(int i) {
-    WAIT_ATOMIC(g_rec[i].stop_calls, 1);
+/* Waits for actor i's stopped hook and returns its reason; names the caller's line if the
+ * hang guard expires. */
+static int wait_stopped_at(int i, int line) {
+    int64_t deadline = check_now_ms() + CHECK_HANG_GUARD_MS;
+    long spins = 0;
+    while (atomic_load(&g_rec[i].stop_calls) < 1) {
+        if (check_now_ms() > deadline) {
+            fprintf(stderr, "%s:%d: hang guard: actor %d did not stop in %d ms\n", __FILE__, line,
+                    i, CHECK_HANG_GUARD_MS);
+            exit(1);
+        }
+        check_sleep_us(spins++ < 100 ? 10 : 200);
+    }
     return atomic_load(&g_rec[i].reason);
 }
+#define wait_stopped(i) wait_stopped_at((i), __LINE__)
 
 static uint64_t stats_stopped(ax_runtime *rt) {
     ax_stats st;

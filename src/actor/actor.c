@@ -187,8 +187,9 @@ static void actor_fail(ax_runtime *rt, struct sched_thread *thr, struct actor *a
 static int deliver_stop_as_exit(ax_ctx *ctx, struct actor *a, int reason) {
     struct msg *m = msg_new(ctx->thr, sizeof(ax_exit));
     if (!m) return -1;
-    a->trap_stop = 0;
-    atomic_store_explicit(&a->stop_req, 0, memory_order_relaxed);
+    /* The request stays set, so that repeated requests are refused as "already stopping"; the
+     * supervisor clears trap_stop when its children are down, and the stop then happens. */
+    a->trap_stop = TRAP_STOP_DELIVERED;
     ax_exit x = {a->ref, reason, 0};
     memcpy(m->pub.data, &x, sizeof x);
     m->pub.sender = a->ref;
@@ -226,11 +227,15 @@ void actor_run(struct sched_task *t, struct sched_thread *thr) {
         }
         uint32_t stop = atomic_load_explicit(&a->stop_req, memory_order_acquire);
         if (ax_unlikely(stop)) {
-            int d = a->trap_stop ? deliver_stop_as_exit(&ctx, a, (int)stop - 1) : -1;
-            if (d == 0) continue;
+            int d = a->trap_stop == TRAP_STOP_ARMED ? deliver_stop_as_exit(&ctx, a, (int)stop - 1)
+                    : a->trap_stop == TRAP_STOP_DELIVERED ? 0 /* stopping its children */
+                                                          : -1;
             if (d < 0) actor_stop(rt, thr, a, (int)stop - 1);
-            goto out;
+            if (d != 0) goto out;
+            if (a->trap_stop == TRAP_STOP_DELIVERED) goto handle_mail;
+            continue;
         }
+    handle_mail:;
         struct mpsc_node *done;
         struct msg *m = (struct msg *)mailbox_pop(&a->mbox, &done);
         if (done) msg_release(rt, thr, (struct msg *)done);

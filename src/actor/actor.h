@@ -74,13 +74,17 @@ struct actor {
     _Atomic uint8_t named;             /* has a registry name */
     uint8_t sink;                      /* the runtime's ax_ask_wait reply sink */
     uint8_t trap_exits;
-    uint8_t trap_stop;  /* a supervisor: a stop request first reaches receive as an exit */
+    uint8_t trap_stop;  /* TRAP_STOP_*: a supervisor's stop request first reaches receive */
     uint8_t supervised; /* started by a supervisor: runtime shutdown leaves it to it */
     uint8_t pad_[3];
     _Alignas(16) unsigned char state[];
 };
 
 _Static_assert(sizeof(struct actor) == 96, "an actor header is 96 bytes");
+
+/* A supervisor gets its stop request as an exit from itself (ARMED), then keeps running while
+ * it stops its children (DELIVERED), then clears the flag and stops. */
+enum { TRAP_STOP_OFF = 0, TRAP_STOP_ARMED = 1, TRAP_STOP_DELIVERED = 2 };
 
 /* ---- the runtime ------------------------------------------------------------------------- */
 

@@ -198,7 +198,7 @@ static void finish_op(ax_ctx *ctx, struct sup *s) {
     int op = s->op;
     s->op = OP_NONE;
     if (op == OP_SHUTDOWN) {
-        ctx->self->trap_stop = 0;
+        ctx->self->trap_stop = TRAP_STOP_OFF;
         actor_request_stop(ctx->rt, ctx->thr, ctx->self->ref, s->op_reason);
         return;
     }
@@ -210,6 +210,7 @@ static void finish_op(ax_ctx *ctx, struct sup *s) {
             continue;
         if (c->restart == AX_TEMPORARY) {
             c->state = CH_GONE;
+            free_child(c);
             continue;
         }
         if (start_child(ctx, c, c->last_reason) != 0) {
@@ -252,7 +253,8 @@ static void handle_down(ax_ctx *ctx, struct sup *s, size_t i, int reason) {
     if (s->op == OP_RESTART) return; /* the running group restart brings it back if in range */
     if (s->strategy == AX_ONE_FOR_ALL || s->strategy == AX_REST_FOR_ONE) {
         for (size_t k = s->strategy == AX_ONE_FOR_ALL ? 0 : i; k < s->n; k++)
-            if (k != i && s->children[k].state == CH_RUNNING) {
+            if (k != i && s->children[k].state == CH_RUNNING &&
+                s->children[k].restart != AX_TEMPORARY) {
                 atomic_fetch_add_explicit(&s->children[k].restarts, 1, memory_order_relaxed);
                 stats_add(&ctx->thr->stats, STAT_RESTARTS, 1);
             }
@@ -335,8 +337,11 @@ static int sup_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
         memcpy(&t, msg->data, sizeof t);
         if (t.index >= s->n || s->children[t.index].epoch != t.epoch) return 0; /* stale */
         c = &s->children[t.index];
-        if (msg->type == SUP_MSG_TIMEOUT && c->state == CH_STOPPING && t.index == s->cursor)
-            child_stopped(ctx, s, c); /* it did not stop in time: go on without it */
+        if (msg->type == SUP_MSG_TIMEOUT && c->state == CH_STOPPING && t.index == s->cursor) {
+            /* It did not stop in time: go on without it, and let its late exit go unheard. */
+            ax_unlink(ctx, atomic_load_explicit(&c->ref, memory_order_relaxed));
+            child_stopped(ctx, s, c);
+        }
         else if (msg->type == SUP_MSG_RESTART && c->state == CH_DOWN && s->op == OP_NONE &&
                  start_child(ctx, c, c->last_reason) != 0)
             handle_down(ctx, s, t.index, AX_REASON_FAILED);
@@ -367,7 +372,7 @@ static int sup_init(ax_ctx *ctx, void *state, const void *arg) {
     s->log = calloc((size_t)s->intensity, sizeof *s->log);
     if (!s->log) return AX_ENOMEM;
     ax_trap_exits(ctx, 1);
-    ctx->self->trap_stop = 1;
+    ctx->self->trap_stop = TRAP_STOP_ARMED;
     if (s->strategy == AX_SIMPLE_ONE_FOR_ONE) return copy_spec(&s->tmpl, &spec->children[0]);
     s->children = calloc(spec->nchildren ? spec->nchildren : 1, sizeof *s->children);
     if (!s->children) return AX_ENOMEM;
