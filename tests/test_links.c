@@ -81,6 +81,7 @@ enum {
     CMD_EXIT_ACTION,  /* int: set exit_action; reply 0 */
     CMD_MISUSE,       /* reply: number of wrong return codes */
     CMD_NOP,
+    CMD_STOP_SELF,    /* ax_stop on itself */
     CMD_REPLY = 100
 };
 
@@ -232,6 +233,9 @@ static int probe_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
         rep.a = misuse_in_handler(ctx);
         break;
     case CMD_NOP:
+        return 0;
+    case CMD_STOP_SELF:
+        HCHECK(ax_stop(ax_ctx_runtime(ctx), ax_self(ctx)) == 0);
         return 0;
     default:
         HCHECK(!"unknown command");
@@ -447,7 +451,7 @@ static void test_normal_exit(void) {
     int a2 = spawn_probe(rt), b2 = spawn_probe(rt);
     link_to(rt, b2, a2);
     link_to(rt, c, a2);
-    CHECK_OK(ax_stop(rt, R(a2)));
+    CHECK_OK(ax_send(rt, R(a2), CMD_STOP_SELF, NULL, 0));
     CHECK_EQ(wait_stopped(a2), AX_REASON_NORMAL);
     int alive2[] = {b2, c};
     settle(rt, 2, alive2, 2);

@@ -4,8 +4,10 @@
  * a correctness property, not a timing assumption), cancellation and its race with firing,
  * volume, intervals (cancel and owner stop), actors migrating between workers, dead letters,
  * ask timeouts, idle CPU with a far timer (a resource check: CPU time, not wall time), misuse
- * and payload sizes. No assertion bounds how late a timer may be. */
+ * and payload sizes (the largest, AX_MSG_MAX, last). No assertion bounds how late a timer may
+ * be. Sizes shrink under ThreadSanitizer and AddressSanitizer. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -910,8 +912,8 @@ static void test_dead_letters(void) {
     await_marker(rt, dl, 5);
     fprintf(stderr, "dead letters: %d handled by the target before its stop, %llu dead letters\n",
             handled, (unsigned long long)(dead_letters_of(rt) - base));
-    CHECK_EQ(handled, 0); /* 30 ms is long enough for ax_stop to win; a stamp it handled is
-                             fine for the count above but would mean a surprising delay */
+    /* handled is 0 unless main was descheduled for 30 ms between arming and ax_stop; the
+     * counts below allow for it either way. */
     CHECK_EQ(dead_letters_of(rt), want);
     CHECK_EQ(atomic_load(&g_dl_notices), K1 + K2 + K3 - handled);
     CHECK_EQ(atomic_load(&g_dl_bad), 0);
@@ -1068,12 +1070,9 @@ static void test_idle_cpu(void) {
     CHECK_OK(ax_stats_get(rt, &st));
     fprintf(stderr, "idle: %.2f ms CPU over %.0f ms with a timer 10 s away (%llu parks)\n",
             (double)used / 1e6, (double)wall / 1e6, (unsigned long long)st.parks);
-#ifdef AX_TSAN
-    const int64_t limit = wall / 20; /* 5%: ThreadSanitizer's own threads add a little */
-#else
-    const int64_t limit = wall / 100; /* 1% of one core */
-#endif
-    CHECK(used < limit);
+    /* 1% of one core, sanitizers included (TSan's own background thread measured ~1.5 ms over
+     * the 3 s window). */
+    CHECK(used < wall / 100);
     CHECK_OK(ax_timer_cancel(rt, h));
     CHECK_OK(ax_runtime_destroy(rt));
 }

@@ -7,7 +7,8 @@
  * Setting one up sends a signal to the other side; if that side is gone, the answer
  * (an exit or a DOWN with AX_REASON_NOPROC) comes back at once. A stopping actor answers every
  * record and every signal still queued, including those that arrive during its grace period,
- * so no link or monitor waits forever. */
+ * so no link or monitor waits forever; after the stop its signal stack is closed, so a late
+ * link or monitor is refused (and answered with NOPROC) at once. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,10 @@ struct relation {
     uint64_t id; /* monitors and watchers: the monitor id */
     uint32_t kind;
 };
+
+/* The signal stack of a stopped actor: pushes fail, so a link or monitor that races the stop
+ * gets its NOPROC answer at once instead of after the grace period. */
+#define SIGNALS_CLOSED ((struct mpsc_node *)(uintptr_t)1)
 
 static struct msg *carrier_of(void *payload) {
     return (struct msg *)((char *)payload - offsetof(struct msg, pub.data));
@@ -67,11 +72,16 @@ static int signal_send(ax_runtime *rt, struct sched_thread *thr, ax_ref to, uint
     struct signal *sg = (struct signal *)m->pub.data;
     *sg = (struct signal){from, id, reason, kind};
     struct mpsc_node *head = atomic_load_explicit(&a->sys, memory_order_relaxed);
-    do atomic_store_explicit(&m->node.next, head, memory_order_relaxed);
-    /* seq_cst: publishes the signal (release, pairs with signals_process's acquire exchange)
-     * and is the first half of the Dekker pair with the actor going idle (mailbox_unidle). */
-    while (!atomic_compare_exchange_weak_explicit(&a->sys, &head, &m->node, memory_order_seq_cst,
-                                                  memory_order_relaxed));
+    do {
+        if (head == SIGNALS_CLOSED) { /* it stopped since the lookup */
+            msg_release(rt, thr, m);
+            return AX_ENOACTOR;
+        }
+        atomic_store_explicit(&m->node.next, head, memory_order_relaxed);
+        /* seq_cst: publishes the signal (release, pairs with take_signals's acquire
+         * exchange) and is the first half of the Dekker pair with the actor going idle. */
+    } while (!atomic_compare_exchange_weak_explicit(&a->sys, &head, &m->node,
+                                                    memory_order_seq_cst, memory_order_relaxed));
     actor_wake(rt, thr, a);
     return 0;
 }
@@ -260,10 +270,12 @@ static int handle_signal(ax_ctx *ctx, struct actor *a, struct msg *m, bool may_r
     }
 }
 
-/* Takes the whole stack at once and returns it oldest first. */
-static struct mpsc_node *take_signals(struct actor *a) {
+/* Takes the whole stack at once and returns it oldest first; close: no push succeeds after. */
+static struct mpsc_node *take_signals(struct actor *a, bool close) {
     /* acquire: pairs with the seq_cst CAS in signal_send (the signal's contents). */
-    struct mpsc_node *n = atomic_exchange_explicit(&a->sys, NULL, memory_order_acquire);
+    struct mpsc_node *n = atomic_exchange_explicit(&a->sys, close ? SIGNALS_CLOSED : NULL,
+                                                   memory_order_acquire);
+    if (n == SIGNALS_CLOSED) return NULL;
     struct mpsc_node *fifo = NULL;
     while (n) {
         struct mpsc_node *next = atomic_load_explicit(&n->next, memory_order_relaxed);
@@ -276,7 +288,7 @@ static struct mpsc_node *take_signals(struct actor *a) {
 
 int signals_process(ax_ctx *ctx, struct actor *a) {
     int rc = 0;
-    struct mpsc_node *n = take_signals(a);
+    struct mpsc_node *n = take_signals(a, false);
     while (n) {
         struct mpsc_node *next = atomic_load_explicit(&n->next, memory_order_relaxed);
         struct msg *m = (struct msg *)n;
@@ -299,7 +311,7 @@ static void answer_dead(ax_runtime *rt, struct sched_thread *thr, ax_ref self, s
 
 void signals_on_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a, int reason) {
     /* Queued signals first: a link or monitor set up just before the stop gets its answer. */
-    for (struct mpsc_node *n = take_signals(a), *next; n; n = next) {
+    for (struct mpsc_node *n = take_signals(a, true), *next; n; n = next) {
         next = atomic_load_explicit(&n->next, memory_order_relaxed);
         answer_dead(rt, thr, a->ref, (struct msg *)n, reason);
     }
@@ -313,7 +325,7 @@ void signals_on_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a, 
 }
 
 void signals_drain(ax_runtime *rt, struct sched_thread *thr, struct actor *a) {
-    for (struct mpsc_node *n = take_signals(a), *next; n; n = next) {
+    for (struct mpsc_node *n = take_signals(a, true), *next; n; n = next) {
         next = atomic_load_explicit(&n->next, memory_order_relaxed);
         answer_dead(rt, thr, a->ref, (struct msg *)n, AX_REASON_NOPROC);
     }
