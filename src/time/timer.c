@@ -22,7 +22,7 @@ struct timer_rec {
     /* The payload inline, or (big) a pooled message holding it, or (TIMER_ASK) the corr; the
      * pointer and corr are stored with memcpy (see get_msg), the bytes are 8-aligned. */
     unsigned char data[TIMER_INLINE];
-    uint16_t size;
+    uint16_t size;          /* inline payloads only */
     uint8_t kind;           /* TIMER_SEND or TIMER_ASK */
     uint8_t big;
     _Atomic uint32_t state; /* gen << 2 | ST_* */
@@ -75,12 +75,13 @@ static void deliver(ax_runtime *rt, struct sched_thread *self, struct timer_rec 
         if (actor_deliver(rt, self, r->to, m, true) != 0) msg_release(rt, self, m);
         return;
     }
-    struct msg *m = msg_new(self, r->size);
+    size_t size = r->big ? get_msg(r)->pub.size : r->size; /* AX_MSG_MAX needs 17 bits */
+    struct msg *m = msg_new(self, size);
     if (!m) return;
     m->pub.sender = r->owner;
     m->pub.type = r->type;
-    m->pub.size = r->size;
-    memcpy(m->pub.data, r->big ? get_msg(r)->pub.data : r->data, r->size);
+    m->pub.size = (uint32_t)size;
+    memcpy(m->pub.data, r->big ? get_msg(r)->pub.data : r->data, size);
     int rc = actor_deliver(rt, self, r->to, m, false);
     if (rc == AX_ENOACTOR) deadletter_post(rt, self, r->to, m, AX_DEAD_STOPPED);
     else if (rc != 0) deadletter_post(rt, self, r->to, m, AX_DEAD_FULL);
@@ -188,6 +189,7 @@ int timer_send_later(ax_runtime *rt, ax_ref to, uint32_t type, const void *data,
             goto out;
         }
         memcpy(m->pub.data, data, size);
+        m->pub.size = (uint32_t)size;
         set_msg(r, m);
         r->big = 1;
     } else if (size) {
@@ -197,7 +199,7 @@ int timer_send_later(ax_runtime *rt, ax_ref to, uint32_t type, const void *data,
     r->owner = thr->current ? ((struct actor *)thr->current)->ref : AX_REF_NONE;
     r->kind = TIMER_SEND;
     r->type = type;
-    r->size = (uint16_t)size;
+    r->size = size > TIMER_INLINE ? 0 : (uint16_t)size; /* big: the message holds its size */
     r->period_ms = (uint32_t)period_ms;
     ax_timer h = arm(rt, thr, r, gen, delay_ms);
     if (out) *out = h;
