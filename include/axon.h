@@ -100,9 +100,9 @@ enum ax_reason {
 typedef struct ax_behavior {
     const char *name;  /* for people reading the code and, later, diagnostics; may be NULL */
     size_t state_size; /* bytes of state allocated with the actor, zeroed; may be 0 */
-    /* Optional. Runs once, inside ax_spawn, on the spawning thread, before anyone can send to
-     * the actor. arg is ax_spawn's arg, valid only during this call. Non-zero fails the spawn
-     * with AX_EINIT (stopped is then not called). */
+    /* Optional. Runs once, inside ax_spawn, on the spawning thread; messages sent to the actor
+     * meanwhile wait until it returns. arg is ax_spawn's arg, valid only during this call.
+     * Non-zero fails the spawn with AX_EINIT (stopped is then not called). */
     int (*init)(ax_ctx *ctx, void *state, const void *arg);
     /* Required. Handles one message. Returning non-zero fails the actor: it stops with
      * AX_REASON_FAILED. Must not block (it holds a worker thread). */
@@ -309,8 +309,10 @@ typedef enum ax_restart {
 
 typedef enum ax_child_kind { AX_CHILD_WORKER = 0, AX_CHILD_SUPERVISOR = 1 } ax_child_kind;
 
-#define AX_SHUTDOWN_KILL 0       /* stop at once */
-#define AX_SHUTDOWN_INFINITY (-1) /* wait as long as it takes (the default for supervisors) */
+/* How a supervisor stops a child: always a stop request (reason AX_REASON_SHUTDOWN), which takes
+ * effect when the child's current handler returns (running C code is never interrupted). */
+#define AX_SHUTDOWN_KILL 0        /* do not wait for it to finish stopping */
+#define AX_SHUTDOWN_INFINITY (-1) /* wait for its exit as long as it takes */
 
 typedef struct ax_child_spec {
     const char *id;              /* unique among the supervisor's children; copied */
@@ -320,8 +322,9 @@ typedef struct ax_child_spec {
                                     else the pointer itself is passed (it must outlive) */
     size_t arg_size;
     ax_restart restart;
-    int64_t shutdown_ms;         /* AX_SHUTDOWN_KILL, a wait in ms, or AX_SHUTDOWN_INFINITY */
-    ax_child_kind kind;
+    int64_t shutdown_ms;         /* AX_SHUTDOWN_KILL, a wait in ms (then go on without it), or
+                                    AX_SHUTDOWN_INFINITY; nested supervisors usually want INFINITY */
+    ax_child_kind kind;          /* informational (OTP's worker | supervisor) */
     const char *name;            /* optional: registered name, moved to each incarnation */
 } ax_child_spec;
 
@@ -329,9 +332,11 @@ typedef struct ax_sup_spec {
     ax_strategy strategy;
     int intensity;               /* restarts allowed per period; 0 means the default, 1 */
     int64_t period_ms;           /* 0 means the default, 5000 */
-    int64_t backoff_min_ms;      /* 0: restart at once (OTP); else exponential backoff with */
-    int64_t backoff_max_ms;      /*    jitter between restarts of one child, from min to max, */
-    int64_t backoff_reset_ms;    /*    back to min after this long without a restart */
+    int64_t backoff_min_ms;      /* 0: restart at once (OTP); else one_for_one and simple
+                                    restarts wait a random delay in [b/2, b], b doubling from */
+    int64_t backoff_max_ms;      /*    min up to max, */
+    int64_t backoff_reset_ms;    /*    and back to min after this long without a restart
+                                       (0: never) */
     const ax_child_spec *children; /* started in order; for AX_SIMPLE_ONE_FOR_ONE exactly one:
                                       the template (its id and name are ignored) */
     size_t nchildren;
@@ -346,9 +351,10 @@ extern const ax_behavior ax_supervisor_behavior;
  * bad spec, duplicate ids, simple_one_for_one without exactly one template), AX_EINIT (a child
  * failed to start), AX_ESHUTDOWN, AX_ENOMEM. */
 int ax_supervisor_start(ax_runtime *rt, const ax_sup_spec *spec, ax_ref *out);
-/* AX_SIMPLE_ONE_FOR_ONE: starts a child from the template with this arg (copied if arg_size >
- * 0). From a thread outside the runtime (it waits for the supervisor). Errors: AX_EINVAL,
- * AX_ECONTEXT (from a handler), AX_ENOACTOR (not a live supervisor), AX_EINIT, AX_ESHUTDOWN. */
+/* AX_SIMPLE_ONE_FOR_ONE: starts a child from the template with this arg (copied; arg_size 0:
+ * the template's arg). From a thread outside the runtime (it waits for the supervisor).
+ * Errors: AX_EINVAL (also: not a simple_one_for_one supervisor), AX_ECONTEXT (from a handler),
+ * AX_ENOACTOR (not a live supervisor), AX_EINIT, AX_ESHUTDOWN (it is stopping). */
 int ax_supervisor_start_child(ax_runtime *rt, ax_ref sup, const void *arg, size_t arg_size,
                               ax_ref *out);
 /* The current ref of the child with this id (any thread). Errors: AX_EINVAL, AX_ENOACTOR
@@ -378,7 +384,7 @@ typedef uint64_t ax_timer;
  * AX_ENOMEM. */
 int ax_send_after(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
                   int64_t delay_ms, ax_timer *out);
-/* As ax_send_after, again every period_ms (>= 1) until cancelled or its owner stops. */
+/* As ax_send_after, again every period_ms (1 to 2^32 - 1) until cancelled or its owner stops. */
 int ax_send_interval(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
                      int64_t period_ms, ax_timer *out);
 /* Cancels a timer. 0: it will not fire (again). AX_ENOENT: it already fired (one-shot), was

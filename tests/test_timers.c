@@ -1156,10 +1156,11 @@ static void test_misuse_payloads(void) {
     CHECK_RC(ax_send_after(rt, p, T_PAYLOAD, g_pay_buf, AX_MSG_MAX + 1, 1, &h), AX_EMSGSIZE);
     CHECK_RC(ax_send_interval(rt, p, T_PAYLOAD, g_pay_buf, AX_MSG_MAX + 1, 1, &h), AX_EMSGSIZE);
 
-    /* The longest delay and period are accepted (and cancelled). */
+    /* The longest delay and period are accepted (and cancelled); a longer period is not. */
     ax_timer far1 = AX_TIMER_NONE, far2 = AX_TIMER_NONE;
     CHECK_OK(ax_send_after(rt, p, T_PAYLOAD, NULL, 0, AX_TIMER_MAX_MS, &far1));
-    CHECK_OK(ax_send_interval(rt, p, T_PAYLOAD, NULL, 0, AX_TIMER_MAX_MS, &far2));
+    CHECK_RC(ax_send_interval(rt, p, T_PAYLOAD, NULL, 0, (int64_t)UINT32_MAX + 1, &h), AX_EINVAL);
+    CHECK_OK(ax_send_interval(rt, p, T_PAYLOAD, NULL, 0, UINT32_MAX, &far2));
     CHECK(far1 != AX_TIMER_NONE && far2 != AX_TIMER_NONE && far1 != far2);
     CHECK_OK(ax_timer_cancel(rt, far1));
     CHECK_OK(ax_timer_cancel(rt, far2));

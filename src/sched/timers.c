@@ -50,13 +50,16 @@ void sched_timer_arm(struct sched *s, struct sched_thread *self, struct wheel_en
                              : &s->workers[atomic_fetch_add_explicit(&s->timer_rr, 1,
                                                                      memory_order_relaxed) %
                                            (unsigned)s->nworkers];
+    /* Read before the insert: once the lock is released, a worker may fire the entry and
+     * re-arm (or reuse) its record. */
+    uint64_t deadline = e->deadline;
     wheel_lock(w);
     uint64_t before = atomic_load_explicit(&w->wheel_next, memory_order_relaxed);
     wheel_insert(&w->wheel, e);
-    if (e->deadline < before) publish_next(w);
+    if (deadline < before) publish_next(w);
     wheel_unlock(w);
     /* A parked worker sleeps until the earliest deadline it saw: wake one to look again. */
-    if (e->deadline < before && atomic_load_explicit(&s->parked, memory_order_seq_cst))
+    if (deadline < before && atomic_load_explicit(&s->parked, memory_order_seq_cst))
         sched_notify(s);
 }
 

@@ -153,7 +153,8 @@ static void restart_one(ax_ctx *ctx, struct sup *s, size_t i) {
     stats_add(&ctx->thr->stats, STAT_RESTARTS, 1);
     if (s->backoff_min_ms > 0) {
         int64_t now = core_now_ns();
-        if (c->backoff_ms == 0 || now - c->last_restart_ns > s->backoff_reset_ms * 1000000)
+        if (c->backoff_ms == 0 || (s->backoff_reset_ms > 0 &&
+                                   now - c->last_restart_ns > s->backoff_reset_ms * 1000000))
             c->backoff_ms = s->backoff_min_ms;
         else if ((c->backoff_ms *= 2) > s->backoff_max_ms)
             c->backoff_ms = s->backoff_max_ms;
@@ -176,10 +177,18 @@ static void stop_next(ax_ctx *ctx, struct sup *s) {
         struct sup_child *c = &s->children[s->cursor];
         if (c->state == CH_RUNNING) {
             ax_ref ref = atomic_load_explicit(&c->ref, memory_order_relaxed);
-            c->state = CH_STOPPING;
             actor_request_stop(ctx->rt, ctx->thr, ref, AX_REASON_SHUTDOWN);
-            if (c->shutdown_ms > 0) arm(ctx, SUP_MSG_TIMEOUT, s->cursor, ++c->epoch, c->shutdown_ms);
-            return; /* wait for its exit */
+            if (c->shutdown_ms == AX_SHUTDOWN_KILL) { /* no wait: it stops on its own worker */
+                ax_unlink(ctx, ref);
+                atomic_store_explicit(&c->ref, AX_REF_NONE, memory_order_release);
+                c->state = CH_DOWN;
+                c->epoch++;
+            } else {
+                c->state = CH_STOPPING;
+                if (c->shutdown_ms > 0)
+                    arm(ctx, SUP_MSG_TIMEOUT, s->cursor, ++c->epoch, c->shutdown_ms);
+                return; /* wait for its exit */
+            }
         }
         s->cursor--;
     }
@@ -197,9 +206,10 @@ static void child_stopped(ax_ctx *ctx, struct sup *s, struct sup_child *c) {
 static void finish_op(ax_ctx *ctx, struct sup *s) {
     int op = s->op;
     s->op = OP_NONE;
-    if (op == OP_SHUTDOWN) {
+    if (op == OP_SHUTDOWN) { /* our own reason wins over a stop requested meanwhile */
         ctx->self->trap_stop = TRAP_STOP_OFF;
-        actor_request_stop(ctx->rt, ctx->thr, ctx->self->ref, s->op_reason);
+        atomic_store_explicit(&ctx->self->stop_req, (uint32_t)s->op_reason + 1,
+                              memory_order_release);
         return;
     }
     for (size_t i = 0; i < s->n; i++) {
@@ -230,6 +240,7 @@ static void begin_op(ax_ctx *ctx, struct sup *s, int op, size_t first, int reaso
 
 static void begin_shutdown(ax_ctx *ctx, struct sup *s, int reason) {
     for (size_t i = 0; i < s->n; i++) s->children[i].epoch++; /* no more restarts */
+    ctx->self->trap_stop = TRAP_STOP_DELIVERED; /* a stop request now changes nothing */
     begin_op(ctx, s, OP_SHUTDOWN, 0, reason);
 }
 
@@ -293,6 +304,8 @@ static int start_dynamic(ax_ctx *ctx, struct sup *s, const ax_msg *msg) {
     size_t i;
     if (s->strategy != AX_SIMPLE_ONE_FOR_ONE) {
         r.rc = AX_EINVAL;
+    } else if (s->op == OP_SHUTDOWN) {
+        r.rc = AX_ESHUTDOWN;
     } else if ((r.rc = add_dynamic(s, &i)) == 0) {
         struct sup_child *c = &s->children[i];
         /* No arg: the template's (a pointer the template owns or the caller keeps alive). */
@@ -354,14 +367,12 @@ static int sup_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     }
 }
 
+static bool spec_valid(const ax_sup_spec *spec);
+
 static int sup_init(ax_ctx *ctx, void *state, const void *arg) {
     const ax_sup_spec *spec = arg;
     struct sup *s = sup_of(state);
-    if (!spec || (unsigned)spec->strategy > AX_SIMPLE_ONE_FOR_ONE || spec->intensity < 0 ||
-        spec->period_ms < 0 || (spec->nchildren && !spec->children) ||
-        (spec->strategy == AX_SIMPLE_ONE_FOR_ONE && spec->nchildren != 1) ||
-        spec->backoff_min_ms < 0 || spec->backoff_max_ms < spec->backoff_min_ms)
-        return AX_EINVAL;
+    if (!spec || !spec_valid(spec)) return AX_EINVAL;
     s->strategy = spec->strategy;
     s->intensity = spec->intensity ? spec->intensity : 1;
     s->period_ns = (spec->period_ms ? spec->period_ms : 5000) * 1000000;
@@ -409,8 +420,25 @@ void supervisor_reclaim(void *state) {
 
 /* ---- the API ------------------------------------------------------------------------------- */
 
+static bool spec_valid(const ax_sup_spec *spec) {
+    if ((unsigned)spec->strategy > AX_SIMPLE_ONE_FOR_ONE || spec->intensity < 0 ||
+        spec->period_ms < 0 || (spec->nchildren && !spec->children) ||
+        (spec->strategy == AX_SIMPLE_ONE_FOR_ONE && spec->nchildren != 1) ||
+        spec->backoff_min_ms < 0 || spec->backoff_max_ms < spec->backoff_min_ms)
+        return false;
+    for (size_t i = 0; spec->strategy != AX_SIMPLE_ONE_FOR_ONE && i < spec->nchildren; i++) {
+        const ax_child_spec *c = &spec->children[i];
+        if (!c->id || !c->id[0] || !c->behavior || !c->behavior->receive ||
+            (unsigned)c->restart > AX_TEMPORARY || (c->arg_size && !c->arg))
+            return false;
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(spec->children[k].id, c->id) == 0) return false;
+    }
+    return true;
+}
+
 int ax_supervisor_start(ax_runtime *rt, const ax_sup_spec *spec, ax_ref *out) {
-    if (!rt || !spec || !out) return AX_EINVAL;
+    if (!rt || !spec || !out || !spec_valid(spec)) return AX_EINVAL;
     return ax_spawn(rt, &ax_supervisor_behavior, spec, NULL, out);
 }
 
@@ -418,6 +446,13 @@ int ax_supervisor_start_child(ax_runtime *rt, ax_ref sup, const void *arg, size_
                               ax_ref *out) {
     if (!rt || !out || (arg_size && !arg)) return AX_EINVAL;
     if (arg_size > AX_MSG_MAX) return AX_EMSGSIZE;
+    bool outside;
+    struct sched_thread *thr = rt_enter(rt, &outside);
+    if (!thr) return AX_ENOMEM;
+    struct actor *a = actor_lookup(rt, sup);
+    bool is_sup = a && a->behavior == &ax_supervisor_behavior;
+    rt_leave(thr, outside);
+    if (!is_sup) return AX_ENOACTOR;
     ax_msg *reply;
     int rc = ask_wait_any(rt, sup, SUP_MSG_START_CHILD, arg, arg_size, 60000, &reply);
     if (rc != 0) return rc;

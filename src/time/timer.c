@@ -216,7 +216,7 @@ int ax_send_after(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, si
 
 int ax_send_interval(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
                      int64_t period_ms, ax_timer *out) {
-    if (period_ms < 1 || type >= AX_MSG_RESERVED) return AX_EINVAL;
+    if (period_ms < 1 || period_ms > UINT32_MAX || type >= AX_MSG_RESERVED) return AX_EINVAL;
     return timer_send_later(rt, to, type, data, size, period_ms, period_ms, out);
 }
 
