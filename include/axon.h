@@ -366,7 +366,7 @@ int ax_supervisor_child_restarts(ax_runtime *rt, ax_ref sup, const char *id, uin
 
 /* ------------------------------------------------------------------------------------------
  * Timers: a message sent later, once or at an interval. Any thread. Timers live on the workers'
- * timing wheels (1 ms ticks); a timer never fires before its deadline. A timer armed inside a
+ * timing wheels (0.25 ms ticks); a timer never fires before its deadline. A timer armed inside a
  * handler is owned by that actor: when the owner stops, its timers fire no more.
  * ---------------------------------------------------------------------------------------- */
 

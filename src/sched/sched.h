@@ -120,8 +120,12 @@ void sched_yield_task(struct sched_thread *self, struct sched_task *t);
 /* From any thread: through the inject queue. */
 void sched_inject(struct sched *s, struct sched_task *t);
 
-/* Timers (timers.c): ticks of SCHED_TICK_NS since the scheduler started. */
-#define SCHED_TICK_NS 1000000
+/* Timers (timers.c): ticks of SCHED_TICK_NS since the scheduler started. A quarter of a
+ * millisecond: a timer fires at most one tick after its deadline (plus wake-up), and the
+ * wheel's 2^36 ticks still cover half a year before its overflow list takes over. */
+#define SCHED_TICK_NS 250000
+/* Ticks in a millisecond. */
+#define SCHED_TICKS_PER_MS (1000000 / SCHED_TICK_NS)
 uint64_t sched_tick_now(const struct sched *s);
 /* The first tick at or after now + delay_ms: a timer armed for it is never early. */
 uint64_t sched_tick_after_ms(const struct sched *s, int64_t delay_ms);

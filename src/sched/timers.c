@@ -41,7 +41,7 @@ uint64_t sched_tick_now(const struct sched *s) {
 
 uint64_t sched_tick_after_ms(const struct sched *s, int64_t delay_ms) {
     /* Rounded up: the timer is due at the first tick that starts at or after its deadline. */
-    int64_t at = core_now_ns() - s->t0_ns + delay_ms * (SCHED_TICK_NS / 1000000) * 1000000;
+    int64_t at = core_now_ns() - s->t0_ns + delay_ms * 1000000;
     return ((uint64_t)at + SCHED_TICK_NS - 1) / SCHED_TICK_NS;
 }
 
@@ -90,8 +90,10 @@ static bool fire_due(struct sched *s, struct sched_worker *w, uint64_t now,
 
 void sched_timers_run_due(struct sched *s, struct sched_thread *self) {
     struct sched_worker *w = self->worker;
+    uint64_t next = atomic_load_explicit(&w->wheel_next, memory_order_relaxed);
+    if (next == UINT64_MAX) return; /* no timer here: not even a clock read */
     uint64_t now = sched_tick_now(s);
-    if (atomic_load_explicit(&w->wheel_next, memory_order_relaxed) > now) return;
+    if (next > now) return;
     wheel_lock(w);
     fire_due(s, w, now, self);
 }

@@ -158,7 +158,6 @@ static void collect_garbage(struct sched_worker *w) {
 
 static void maintain(struct sched_worker *w) {
     sched_timers_run_due(w->thr.s, &w->thr);
-    sched_timers_steal(w->thr.s, &w->thr);
     if (w->thr.limbo.head) collect_garbage(w);
 }
 
@@ -247,10 +246,12 @@ static struct sched_task *search(struct sched_worker *w) {
         if ((i & 63) == 63 || until == 0) {
             if (until == 0 || core_now_ns() >= until) break;
             maintain(w);
+            sched_timers_steal(s, &w->thr); /* idle: fire what busy workers cannot */
         }
         for (int k = 0; k < 8; k++) core_cpu_relax();
     }
     maintain(w);
+    sched_timers_steal(s, &w->thr);
     if (w->lifo || deque_size(&w->dq) > 0) return NULL; /* a timer or reclaim made work */
     park(w);
     return NULL;

@@ -106,7 +106,7 @@ static void timer_fire(struct sched *s, struct wheel_entry *e, struct sched_thre
     if (!owner_gone) deliver(rt, self, r);
     if (r->period_ms && !owner_gone) {
         uint64_t now = sched_tick_now(s);
-        e->deadline += r->period_ms;
+        e->deadline += (uint64_t)r->period_ms * SCHED_TICKS_PER_MS;
         if (e->deadline <= now) e->deadline = now + 1; /* fell behind: no burst of catch-ups */
         /* release: the re-armed record is complete before a cancel can win it. */
         atomic_store_explicit(&r->state, (st & ~3u) | ST_ARMED, memory_order_release);
