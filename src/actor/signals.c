@@ -52,6 +52,7 @@ struct actor_ext *actor_ext_get(struct sched_thread *thr, struct actor *a) {
 
 void actor_ext_free(ax_runtime *rt, struct sched_thread *thr, struct actor *a) {
     if (!a->ext) return;
+    free(a->ext->rels); /* the relations themselves went with the stop */
     msg_release(rt, thr, carrier_of(a->ext));
     a->ext = NULL;
 }
@@ -108,27 +109,68 @@ static void self_exit(ax_ctx *ctx, ax_ref from) {
 
 /* ---- relations --------------------------------------------------------------------------- */
 
+/* Relations hash on the other actor's ref, so that a supervisor with thousands of children
+ * finds the link of the one that stopped in O(1). */
+static uint32_t rel_hash(ax_ref r) {
+    r ^= r >> 29;
+    r *= 0xbf58476d1ce4e5b9ull;
+    return (uint32_t)(r ^ (r >> 32));
+}
+
 static struct relation **find_rel(struct actor_ext *e, uint32_t kind, ax_ref other, uint64_t id) {
-    struct relation **p = &e->rels;
+    static struct relation *none = NULL;
+    if (!e->rels) return &none;
+    struct relation **p = &e->rels[rel_hash(other) & e->rel_mask];
     while (*p && !((*p)->kind == kind && (*p)->other == other && (kind == REL_LINK || (*p)->id == id)))
         p = &(*p)->next;
     return p;
 }
 
+/* Doubles the bucket array (or creates it). Returns false when out of memory. */
+static bool grow_rels(struct actor_ext *e) {
+    uint32_t n = e->rels ? (e->rel_mask + 1) * 2 : 4;
+    struct relation **b = calloc(n, sizeof *b);
+    if (!b) return false;
+    for (uint32_t i = 0; e->rels && i <= e->rel_mask; i++) {
+        for (struct relation *r = e->rels[i], *next; r; r = next) {
+            next = r->next;
+            r->next = b[rel_hash(r->other) & (n - 1)];
+            b[rel_hash(r->other) & (n - 1)] = r;
+        }
+    }
+    free(e->rels);
+    e->rels = b;
+    e->rel_mask = n - 1;
+    return true;
+}
+
 static int add_rel(struct sched_thread *thr, struct actor_ext *e, uint32_t kind, ax_ref other,
                    uint64_t id) {
+    if ((!e->rels || e->rel_count > e->rel_mask) && !grow_rels(e) && !e->rels) return AX_ENOMEM;
     struct msg *m = msg_new(thr, sizeof(struct relation));
     if (!m) return AX_ENOMEM;
     struct relation *r = (struct relation *)m->pub.data;
-    *r = (struct relation){e->rels, other, id, kind};
-    e->rels = r;
+    struct relation **head = &e->rels[rel_hash(other) & e->rel_mask];
+    *r = (struct relation){*head, other, id, kind};
+    *head = r;
+    e->rel_count++;
     return 0;
 }
 
-static void drop_rel(ax_runtime *rt, struct sched_thread *thr, struct relation **p) {
+static void drop_rel(ax_runtime *rt, struct sched_thread *thr, struct actor_ext *e,
+                     struct relation **p) {
     struct relation *r = *p;
     *p = r->next;
+    e->rel_count--;
     msg_release(rt, thr, carrier_of(r));
+}
+
+/* The monitor with this id (monitors are looked up by id only on demonitor: a full scan). */
+static struct relation **find_monitor(struct actor_ext *e, uint64_t id) {
+    for (uint32_t i = 0; e && e->rels && i <= e->rel_mask; i++)
+        for (struct relation **p = &e->rels[i]; *p; p = &(*p)->next)
+            if ((*p)->kind == REL_MONITOR && (*p)->id == id) return p;
+    return NULL;
 }
 
 /* ---- the API ----------------------------------------------------------------------------- */
@@ -141,11 +183,11 @@ int ax_link(ax_ctx *ctx, ax_ref other) {
     if (add_rel(ctx->thr, e, REL_LINK, other, 0) != 0) return AX_ENOMEM;
     int rc = signal_send(ctx->rt, ctx->thr, other, SIG_LINK, ctx->self->ref, 0, 0);
     if (rc == AX_ENOACTOR) {
-        drop_rel(ctx->rt, ctx->thr, find_rel(e, REL_LINK, other, 0));
+        drop_rel(ctx->rt, ctx->thr, e, find_rel(e, REL_LINK, other, 0));
         self_exit(ctx, other);
         return 0;
     }
-    if (rc != 0) drop_rel(ctx->rt, ctx->thr, find_rel(e, REL_LINK, other, 0));
+    if (rc != 0) drop_rel(ctx->rt, ctx->thr, e, find_rel(e, REL_LINK, other, 0));
     return rc;
 }
 
@@ -154,7 +196,7 @@ int ax_unlink(ax_ctx *ctx, ax_ref other) {
     struct actor_ext *e = ctx->self->ext;
     struct relation **p = e ? find_rel(e, REL_LINK, other, 0) : NULL;
     if (!p || !*p) return 0;
-    drop_rel(ctx->rt, ctx->thr, p);
+    drop_rel(ctx->rt, ctx->thr, e, p);
     signal_send(ctx->rt, ctx->thr, other, SIG_UNLINK, ctx->self->ref, 0, 0);
     return 0;
 }
@@ -173,7 +215,7 @@ int ax_monitor(ax_ctx *ctx, ax_ref target, uint64_t *monitor) {
     if (add_rel(ctx->thr, e, REL_MONITOR, target, id) != 0) return AX_ENOMEM;
     int rc = signal_send(ctx->rt, ctx->thr, target, SIG_MONITOR, ctx->self->ref, id, 0);
     if (rc == AX_ENOMEM) {
-        drop_rel(ctx->rt, ctx->thr, find_rel(e, REL_MONITOR, target, id));
+        drop_rel(ctx->rt, ctx->thr, e, find_rel(e, REL_MONITOR, target, id));
         return rc;
     }
     if (rc == AX_ENOACTOR) send_down(ctx->rt, ctx->thr, ctx->self->ref, target, id, AX_REASON_NOPROC);
@@ -184,11 +226,10 @@ int ax_monitor(ax_ctx *ctx, ax_ref target, uint64_t *monitor) {
 int ax_demonitor(ax_ctx *ctx, uint64_t monitor) {
     if (!ctx || !ctx->self) return AX_EINVAL;
     struct actor_ext *e = ctx->self->ext;
-    struct relation **p = e ? &e->rels : NULL;
-    while (p && *p && !((*p)->kind == REL_MONITOR && (*p)->id == monitor)) p = &(*p)->next;
-    if (!p || !*p) return AX_ENOENT;
+    struct relation **p = find_monitor(e, monitor);
+    if (!p) return AX_ENOENT;
     ax_ref target = (*p)->other;
-    drop_rel(ctx->rt, ctx->thr, p);
+    drop_rel(ctx->rt, ctx->thr, e, p);
     signal_send(ctx->rt, ctx->thr, target, SIG_DEMONITOR, ctx->self->ref, monitor, 0);
     return 0;
 }
@@ -209,7 +250,7 @@ bool signals_take_monitor(ax_ctx *ctx, const struct msg *m) {
     struct actor_ext *e = ctx->self->ext;
     struct relation **p = e ? find_rel(e, REL_MONITOR, d.ref, d.monitor) : NULL;
     if (!p || !*p) return false;
-    drop_rel(ctx->rt, ctx->thr, p);
+    drop_rel(ctx->rt, ctx->thr, e, p);
     return true;
 }
 
@@ -229,7 +270,7 @@ static int handle_signal(ax_ctx *ctx, struct actor *a, struct msg *m, bool may_r
         return 0;
     case SIG_UNLINK:
         if (a->ext && *find_rel(a->ext, REL_LINK, sg.from, 0))
-            drop_rel(ctx->rt, ctx->thr, find_rel(a->ext, REL_LINK, sg.from, 0));
+            drop_rel(ctx->rt, ctx->thr, a->ext, find_rel(a->ext, REL_LINK, sg.from, 0));
         return 0;
     case SIG_MONITOR:
         if (!(e = actor_ext_get(ctx->thr, a)) || add_rel(ctx->thr, e, REL_WATCHER, sg.from, sg.id))
@@ -237,13 +278,13 @@ static int handle_signal(ax_ctx *ctx, struct actor *a, struct msg *m, bool may_r
         return 0;
     case SIG_DEMONITOR:
         if (a->ext && *find_rel(a->ext, REL_WATCHER, sg.from, sg.id))
-            drop_rel(ctx->rt, ctx->thr, find_rel(a->ext, REL_WATCHER, sg.from, sg.id));
+            drop_rel(ctx->rt, ctx->thr, a->ext, find_rel(a->ext, REL_WATCHER, sg.from, sg.id));
         return 0;
     case SIG_EXIT: {
         /* An exit over a link we removed meanwhile is void; NOPROC answers a link attempt,
          * whose record may already be gone. */
         struct relation **p = a->ext ? find_rel(a->ext, REL_LINK, sg.from, 0) : NULL;
-        if (p && *p) drop_rel(ctx->rt, ctx->thr, p);
+        if (p && *p) drop_rel(ctx->rt, ctx->thr, a->ext, p);
         else if (sg.reason != AX_REASON_NOPROC) return 0;
         if (a->trap_exits) {
             if (!may_receive) return 0;
@@ -316,11 +357,13 @@ void signals_on_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a, 
         answer_dead(rt, thr, a->ref, (struct msg *)n, reason);
     }
     struct actor_ext *e = a->ext;
-    while (e && e->rels) {
-        struct relation *r = e->rels;
-        if (r->kind == REL_LINK) signal_send(rt, thr, r->other, SIG_EXIT, a->ref, 0, reason);
-        if (r->kind == REL_WATCHER) send_down(rt, thr, r->other, a->ref, r->id, reason);
-        drop_rel(rt, thr, &e->rels);
+    for (uint32_t i = 0; e && e->rels && i <= e->rel_mask; i++) {
+        while (e->rels[i]) {
+            struct relation *r = e->rels[i];
+            if (r->kind == REL_LINK) signal_send(rt, thr, r->other, SIG_EXIT, a->ref, 0, reason);
+            if (r->kind == REL_WATCHER) send_down(rt, thr, r->other, a->ref, r->id, reason);
+            drop_rel(rt, thr, e, &e->rels[i]);
+        }
     }
 }
 

@@ -43,6 +43,9 @@ struct sup {
     int64_t backoff_min_ms, backoff_max_ms, backoff_reset_ms;
     struct sup_child *children; /* static: fixed after init; dynamic: grows */
     size_t n, cap;
+    uint32_t *by_ref;           /* open addressing: child index + 1 by current ref (0: empty) */
+    uint32_t *by_id;            /* static children: index + 1 by id; immutable after init */
+    size_t ref_mask, id_mask;
     struct sup_child tmpl;      /* simple_one_for_one */
     int64_t *log;               /* ring of the last `intensity` restart times */
     size_t log_len, log_head;
@@ -52,6 +55,69 @@ struct sup {
 };
 
 static struct sup *sup_of(void *state) { return state; }
+
+/* ---- indexes: by ref (the supervisor's own, changes with restarts) and by id (read by other
+ * threads, built once in init). Open addressing with linear probing. ---------------------- */
+
+static size_t hash64(uint64_t x) {
+    x ^= x >> 31;
+    x *= 0x7fb5d329728ea185ull;
+    return (size_t)(x ^ (x >> 27));
+}
+
+static size_t hash_id(const char *id) { /* FNV-1a */
+    uint64_t h = 1469598103934665603ull;
+    for (; *id; id++) h = (h ^ (unsigned char)*id) * 1099511628211ull;
+    return (size_t)h;
+}
+
+static ax_ref ref_at(struct sup *s, uint32_t slot_value) {
+    return atomic_load_explicit(&s->children[slot_value - 1].ref, memory_order_relaxed);
+}
+
+static void ref_index_put(struct sup *s, ax_ref ref, size_t index) {
+    size_t i = hash64(ref) & s->ref_mask;
+    while (s->by_ref[i]) i = (i + 1) & s->ref_mask;
+    s->by_ref[i] = (uint32_t)index + 1;
+}
+
+static void ref_index_del(struct sup *s, ax_ref ref) {
+    size_t i = hash64(ref) & s->ref_mask;
+    while (s->by_ref[i] && ref_at(s, s->by_ref[i]) != ref) i = (i + 1) & s->ref_mask;
+    if (!s->by_ref[i]) return;
+    s->by_ref[i] = 0;
+    /* Backward shift: re-place the rest of the cluster so no lookup stops early. */
+    for (size_t j = (i + 1) & s->ref_mask; s->by_ref[j]; j = (j + 1) & s->ref_mask) {
+        uint32_t v = s->by_ref[j];
+        s->by_ref[j] = 0;
+        ref_index_put(s, ref_at(s, v), v - 1);
+    }
+}
+
+/* Sizes the ref index for cap children (at least twice as many slots) and refills it. */
+static int ref_index_resize(struct sup *s, size_t cap) {
+    size_t n = 16;
+    while (n < 2 * cap) n *= 2;
+    uint32_t *t = calloc(n, sizeof *t);
+    if (!t) return AX_ENOMEM;
+    free(s->by_ref);
+    s->by_ref = t;
+    s->ref_mask = n - 1;
+    for (size_t i = 0; i < s->n; i++) {
+        ax_ref r = atomic_load_explicit(&s->children[i].ref, memory_order_relaxed);
+        if (r != AX_REF_NONE && s->children[i].state != CH_GONE) ref_index_put(s, r, i);
+    }
+    return 0;
+}
+
+/* Every change of a child's current ref goes through here. */
+static void set_child_ref(struct sup *s, struct sup_child *c, ax_ref ref) {
+    ax_ref old = atomic_load_explicit(&c->ref, memory_order_relaxed);
+    if (old != AX_REF_NONE) ref_index_del(s, old);
+    /* release: the child's ref is published to ax_supervisor_child readers. */
+    atomic_store_explicit(&c->ref, ref, memory_order_release);
+    if (ref != AX_REF_NONE) ref_index_put(s, ref, (size_t)(c - s->children));
+}
 
 /* ---- children ------------------------------------------------------------------------------ */
 
@@ -84,7 +150,7 @@ static void free_child(struct sup_child *c) {
     c->arg_size = 0;
 }
 
-static int start_child(ax_ctx *ctx, struct sup_child *c, int prev_reason) {
+static int start_child(ax_ctx *ctx, struct sup *s, struct sup_child *c, int prev_reason) {
     ax_ref ref;
     uint64_t restarts = atomic_load_explicit(&c->restarts, memory_order_relaxed);
     int rc = actor_spawn_restart(ctx->rt, ctx->thr, c->behavior, c->arg, prev_reason, restarts,
@@ -96,17 +162,17 @@ static int start_child(ax_ctx *ctx, struct sup_child *c, int prev_reason) {
         actor_request_stop(ctx->rt, ctx->thr, ref, AX_REASON_SHUTDOWN);
         return rc;
     }
-    atomic_store_explicit(&c->ref, ref, memory_order_release);
+    set_child_ref(s, c, ref);
     c->state = CH_RUNNING;
     return 0;
 }
 
 static struct sup_child *find_child(struct sup *s, ax_ref ref, size_t *index) {
-    for (size_t i = 0; i < s->n; i++) {
-        if (atomic_load_explicit(&s->children[i].ref, memory_order_relaxed) == ref &&
-            s->children[i].state != CH_GONE) {
-            *index = i;
-            return &s->children[i];
+    if (!s->by_ref || ref == AX_REF_NONE) return NULL;
+    for (size_t i = hash64(ref) & s->ref_mask; s->by_ref[i]; i = (i + 1) & s->ref_mask) {
+        if (ref_at(s, s->by_ref[i]) == ref) {
+            *index = s->by_ref[i] - 1;
+            return &s->children[*index];
         }
     }
     return NULL;
@@ -164,7 +230,7 @@ static void restart_one(ax_ctx *ctx, struct sup *s, size_t i) {
         arm(ctx, SUP_MSG_RESTART, i, ++c->epoch, delay);
         return;
     }
-    if (start_child(ctx, c, c->last_reason) != 0) handle_down(ctx, s, i, AX_REASON_FAILED);
+    if (start_child(ctx, s, c, c->last_reason) != 0) handle_down(ctx, s, i, AX_REASON_FAILED);
 }
 
 /* ---- stopping children in order ------------------------------------------------------------ */
@@ -180,7 +246,7 @@ static void stop_next(ax_ctx *ctx, struct sup *s) {
             actor_request_stop(ctx->rt, ctx->thr, ref, AX_REASON_SHUTDOWN);
             if (c->shutdown_ms == AX_SHUTDOWN_KILL) { /* no wait: it stops on its own worker */
                 ax_unlink(ctx, ref);
-                atomic_store_explicit(&c->ref, AX_REF_NONE, memory_order_release);
+                set_child_ref(s, c, AX_REF_NONE);
                 c->state = CH_DOWN;
                 c->epoch++;
             } else {
@@ -196,7 +262,7 @@ static void stop_next(ax_ctx *ctx, struct sup *s) {
 }
 
 static void child_stopped(ax_ctx *ctx, struct sup *s, struct sup_child *c) {
-    atomic_store_explicit(&c->ref, AX_REF_NONE, memory_order_release);
+    set_child_ref(s, c, AX_REF_NONE);
     c->state = CH_DOWN;
     c->epoch++;
     s->cursor--;
@@ -223,7 +289,7 @@ static void finish_op(ax_ctx *ctx, struct sup *s) {
             free_child(c);
             continue;
         }
-        if (start_child(ctx, c, c->last_reason) != 0) {
+        if (start_child(ctx, s, c, c->last_reason) != 0) {
             handle_down(ctx, s, i, AX_REASON_FAILED);
             return;
         }
@@ -247,7 +313,7 @@ static void begin_shutdown(ax_ctx *ctx, struct sup *s, int reason) {
 /* Child i stopped by itself (not at our request) with reason. */
 static void handle_down(ax_ctx *ctx, struct sup *s, size_t i, int reason) {
     struct sup_child *c = &s->children[i];
-    atomic_store_explicit(&c->ref, AX_REF_NONE, memory_order_release);
+    set_child_ref(s, c, AX_REF_NONE);
     c->state = CH_DOWN;
     c->last_reason = reason;
     if (s->op == OP_SHUTDOWN) return;
@@ -288,6 +354,7 @@ static int add_dynamic(struct sup *s, size_t *index) {
         if (!c) return AX_ENOMEM;
         s->children = c;
         s->cap = cap;
+        if (ref_index_resize(s, cap) != 0) return AX_ENOMEM;
     }
     *index = s->n++;
     return 0;
@@ -312,7 +379,7 @@ static int start_dynamic(ax_ctx *ctx, struct sup *s, const ax_msg *msg) {
         ax_child_spec spec = {NULL, s->tmpl.behavior, msg->size ? msg->data : s->tmpl.arg,
                               msg->size, s->tmpl.restart, s->tmpl.shutdown_ms, AX_CHILD_WORKER,
                               NULL};
-        if ((r.rc = copy_spec(c, &spec)) == 0 && (r.rc = start_child(ctx, c, 0)) != 0)
+        if ((r.rc = copy_spec(c, &spec)) == 0 && (r.rc = start_child(ctx, s, c, 0)) != 0)
             free_child(c);
         if (r.rc != 0) c->state = CH_GONE;
         else r.ref = atomic_load_explicit(&c->ref, memory_order_relaxed);
@@ -356,7 +423,7 @@ static int sup_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
             child_stopped(ctx, s, c);
         }
         else if (msg->type == SUP_MSG_RESTART && c->state == CH_DOWN && s->op == OP_NONE &&
-                 start_child(ctx, c, c->last_reason) != 0)
+                 start_child(ctx, s, c, c->last_reason) != 0)
             handle_down(ctx, s, t.index, AX_REASON_FAILED);
         return 0;
     }
@@ -384,17 +451,27 @@ static int sup_init(ax_ctx *ctx, void *state, const void *arg) {
     if (!s->log) return AX_ENOMEM;
     ax_trap_exits(ctx, 1);
     ctx->self->trap_stop = TRAP_STOP_ARMED;
-    if (s->strategy == AX_SIMPLE_ONE_FOR_ONE) return copy_spec(&s->tmpl, &spec->children[0]);
-    s->children = calloc(spec->nchildren ? spec->nchildren : 1, sizeof *s->children);
-    if (!s->children) return AX_ENOMEM;
-    for (size_t i = 0; i < spec->nchildren; i++) {
+    if (s->strategy == AX_SIMPLE_ONE_FOR_ONE) {
+        if (ref_index_resize(s, 8) != 0) return AX_ENOMEM;
+        return copy_spec(&s->tmpl, &spec->children[0]);
+    }
+    size_t n = spec->nchildren, slots = 16;
+    while (slots < 2 * n) slots *= 2;
+    s->children = calloc(n ? n : 1, sizeof *s->children);
+    s->by_id = calloc(slots, sizeof *s->by_id);
+    if (!s->children || !s->by_id || ref_index_resize(s, n) != 0) return AX_ENOMEM;
+    s->id_mask = slots - 1;
+    for (size_t i = 0; i < n; i++) { /* ids are checked unique by spec_valid */
         int rc = copy_spec(&s->children[i], &spec->children[i]);
-        if (rc == 0 && !s->children[i].id[0]) rc = AX_EINVAL;
-        for (size_t k = 0; rc == 0 && k < i; k++)
-            if (strcmp(s->children[k].id, s->children[i].id) == 0) rc = AX_EINVAL;
+        if (rc != 0) return rc;
+        size_t h = hash_id(s->children[i].id) & s->id_mask;
+        while (s->by_id[h]) h = (h + 1) & s->id_mask;
+        s->by_id[h] = (uint32_t)i + 1;
         s->n = i + 1;
+    }
+    for (size_t i = 0; i < n; i++) {
         /* A failing start fails init: the children already linked get its exit and stop. */
-        if (rc == 0) rc = start_child(ctx, &s->children[i], 0);
+        int rc = start_child(ctx, s, &s->children[i], 0);
         if (rc != 0) return rc;
     }
     return 0;
@@ -414,6 +491,9 @@ void supervisor_reclaim(void *state) {
     free_child(&s->tmpl);
     free(s->children);
     free(s->log);
+    free(s->by_ref);
+    free(s->by_id);
+    s->by_ref = s->by_id = NULL;
     s->children = NULL;
     s->log = NULL;
 }
@@ -470,9 +550,11 @@ static struct sup_child *lookup(ax_runtime *rt, ax_ref sup, const char *id, int 
     if (!a || a->behavior != &ax_supervisor_behavior) return NULL;
     struct sup *s = sup_of(a->state);
     *rc = AX_ENOENT;
-    if (s->strategy == AX_SIMPLE_ONE_FOR_ONE) return NULL;
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->children[i].id, id) == 0) return (*rc = 0, &s->children[i]);
+    if (s->strategy == AX_SIMPLE_ONE_FOR_ONE || !s->by_id) return NULL;
+    for (size_t h = hash_id(id) & s->id_mask; s->by_id[h]; h = (h + 1) & s->id_mask) {
+        struct sup_child *c = &s->children[s->by_id[h] - 1];
+        if (strcmp(c->id, id) == 0) return (*rc = 0, c);
+    }
     return NULL;
 }
 
