@@ -32,6 +32,7 @@ struct sched_thread {
     struct slot_cache timer_slots; /* free timer records (time/timer) */
     uint16_t id;                  /* index in s->threads; message pools are found by it */
     int nest;                     /* outside threads: depth of sched_outside_enter */
+    unsigned timer_rr;            /* outside threads: the next worker wheel to arm on */
     struct epoch_limbo limbo;     /* retired objects waiting for a grace period */
     struct epoch_record epoch;
     AX_ALIGNED_LINE _Atomic int claimed; /* outside records: owned by a live thread */
@@ -66,7 +67,6 @@ struct sched {
     /* Fires an expired timer entry (self NULL at destroy: release it without firing). */
     void (*timer_fire)(struct sched *s, struct wheel_entry *e, struct sched_thread *self);
     int64_t t0_ns;                 /* tick 0 */
-    _Atomic unsigned timer_rr;     /* outside threads arm timers round-robin */
     /* Reclaims a retired object after its grace period (self may be NULL at destroy). */
     void (*reclaim)(struct sched *s, struct epoch_node *n, struct sched_thread *self);
 

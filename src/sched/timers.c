@@ -46,10 +46,10 @@ uint64_t sched_tick_after_ms(const struct sched *s, int64_t delay_ms) {
 }
 
 void sched_timer_arm(struct sched *s, struct sched_thread *self, struct wheel_entry *e) {
-    struct sched_worker *w = self && self->worker ? self->worker
-                             : &s->workers[atomic_fetch_add_explicit(&s->timer_rr, 1,
-                                                                     memory_order_relaxed) %
-                                           (unsigned)s->nworkers];
+    struct sched_worker *w =
+        self && self->worker ? self->worker
+        : self               ? &s->workers[self->timer_rr++ % (unsigned)s->nworkers]
+                             : &s->workers[0];
     /* Read before the insert: once the lock is released, a worker may fire the entry and
      * re-arm (or reuse) its record. */
     uint64_t deadline = e->deadline;
