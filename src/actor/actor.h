@@ -50,7 +50,8 @@ struct relation;
  * carrier message, see ask.c), so that a plain actor stays at 96 bytes. Owner: the actor. */
 struct actor_ext {
     struct ask_pending *asks; /* outstanding asks */
-    struct relation **rels;   /* links, monitors held, watchers (signals.c): hash buckets */
+    struct relation **rels;   /* links, monitors held, watchers (signals.c): hash buckets, */
+    struct relation *few[4];  /*   first these (no malloc for an actor with a few links) */
     uint32_t rel_mask;        /* buckets - 1 (a power of two minus one), 0 before the first */
     uint32_t rel_count;
     uint64_t next_monitor;

@@ -52,7 +52,7 @@ struct actor_ext *actor_ext_get(struct sched_thread *thr, struct actor *a) {
 
 void actor_ext_free(ax_runtime *rt, struct sched_thread *thr, struct actor *a) {
     if (!a->ext) return;
-    free(a->ext->rels); /* the relations themselves went with the stop */
+    if (a->ext->rels != a->ext->few) free(a->ext->rels); /* the relations went with the stop */
     msg_release(rt, thr, carrier_of(a->ext));
     a->ext = NULL;
 }
@@ -128,7 +128,12 @@ static struct relation **find_rel(struct actor_ext *e, uint32_t kind, ax_ref oth
 
 /* Doubles the bucket array (or creates it). Returns false when out of memory. */
 static bool grow_rels(struct actor_ext *e) {
-    uint32_t n = e->rels ? (e->rel_mask + 1) * 2 : 4;
+    if (!e->rels) {
+        e->rels = e->few;
+        e->rel_mask = 3;
+        return true;
+    }
+    uint32_t n = (e->rel_mask + 1) * 2;
     struct relation **b = calloc(n, sizeof *b);
     if (!b) return false;
     for (uint32_t i = 0; e->rels && i <= e->rel_mask; i++) {
@@ -138,7 +143,7 @@ static bool grow_rels(struct actor_ext *e) {
             b[rel_hash(r->other) & (n - 1)] = r;
         }
     }
-    free(e->rels);
+    if (e->rels != e->few) free(e->rels);
     e->rels = b;
     e->rel_mask = n - 1;
     return true;
