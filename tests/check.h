@@ -110,6 +110,19 @@ static inline int check_spin_until_set(_Atomic int *flag) {
     return 0;
 }
 
+/* Handlers cannot CHECK (exiting from a worker would hide the cause): they count failures with
+ * HCHECK, and main asserts none happened with CHECK_NO_HANDLER_FAILURES. */
+static atomic_int g_handler_failures;
+#define HCHECK(cond)                                                                        \
+    do {                                                                                    \
+        if (!(cond)) {                                                                      \
+            fprintf(stderr, "%s:%d: handler check failed: %s\n", __FILE__, __LINE__, #cond); \
+            atomic_fetch_add(&g_handler_failures, 1);                                       \
+        }                                                                                   \
+    } while (0)
+static inline int check_handler_failures(void) { return atomic_load(&g_handler_failures); }
+#define CHECK_NO_HANDLER_FAILURES() CHECK_EQ(check_handler_failures(), 0)
+
 /* A small deterministic generator (xorshift64*); seed must be non-zero. */
 static inline uint64_t check_rand(uint64_t *s) {
     uint64_t x = *s;

@@ -32,19 +32,6 @@ static ax_runtime *new_runtime(int workers, int batch, int spin_us) {
     return rt;
 }
 
-/* Handlers cannot CHECK (exit from a worker would hide the cause); they count failures here
- * with a line number, and main checks the count at the end of each section. */
-static atomic_int g_handler_failures;
-static atomic_int g_handler_fail_line;
-#define HCHECK(cond)                                                                    \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "%s:%d: handler check failed: %s\n", __FILE__, __LINE__, #cond); \
-            atomic_fetch_add(&g_handler_failures, 1);                                   \
-            atomic_store(&g_handler_fail_line, __LINE__);                               \
-        }                                                                               \
-    } while (0)
-#define CHECK_NO_HANDLER_FAILURES() CHECK_EQ(atomic_load(&g_handler_failures), 0)
 
 /* ---- a dead-letter actor that records what it receives ---------------------------------- */
 

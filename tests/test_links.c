@@ -27,16 +27,6 @@
 #endif
 #define HUB_LINKS 100
 
-/* Handlers cannot CHECK (exit from a worker would hide the cause); they count failures here. */
-static atomic_int g_handler_failures;
-#define HCHECK(cond)                                                                    \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "%s:%d: handler check failed: %s\n", __FILE__, __LINE__, #cond); \
-            atomic_fetch_add(&g_handler_failures, 1);                                   \
-        }                                                                               \
-    } while (0)
-#define CHECK_NO_HANDLER_FAILURES() CHECK_EQ(atomic_load(&g_handler_failures), 0)
 
 /* ---- probe records ---------------------------------------------------------------------- */
 

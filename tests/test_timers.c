@@ -70,16 +70,6 @@ static ax_runtime *new_runtime(int workers, int spin_us) {
     return rt;
 }
 
-/* Handlers cannot CHECK (exit from a worker would hide the cause): they count failures. */
-static atomic_int g_handler_failures;
-#define HCHECK(cond)                                                                    \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "%s:%d: handler check failed: %s\n", __FILE__, __LINE__, #cond); \
-            atomic_fetch_add(&g_handler_failures, 1);                                   \
-        }                                                                               \
-    } while (0)
-#define CHECK_NO_HANDLER_FAILURES() CHECK_EQ(atomic_load(&g_handler_failures), 0)
 
 /* ---- stamps: timers that carry their arm time, delay and id ------------------------------ */
 
