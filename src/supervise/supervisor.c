@@ -558,28 +558,34 @@ static struct sup_child *lookup(ax_runtime *rt, ax_ref sup, const char *id, int 
     return NULL;
 }
 
-int ax_supervisor_child(ax_runtime *rt, ax_ref sup, const char *id, ax_ref *out) {
-    if (!rt || !id || !out) return AX_EINVAL;
+/* Reads static child id's current ref and restart count (any thread). */
+static int read_child(ax_runtime *rt, ax_ref sup, const char *id, ax_ref *ref,
+                      uint64_t *restarts) {
     bool outside;
     struct sched_thread *thr = rt_enter(rt, &outside);
     if (!thr) return AX_ENOMEM;
     int rc;
     struct sup_child *c = lookup(rt, sup, id, &rc);
-    ax_ref ref = c ? atomic_load_explicit(&c->ref, memory_order_acquire) : AX_REF_NONE;
+    if (c) {
+        *ref = atomic_load_explicit(&c->ref, memory_order_acquire);
+        *restarts = atomic_load_explicit(&c->restarts, memory_order_relaxed);
+    }
     rt_leave(thr, outside);
-    if (rc == 0 && ref == AX_REF_NONE) rc = AX_ENOACTOR;
+    return rc;
+}
+
+int ax_supervisor_child(ax_runtime *rt, ax_ref sup, const char *id, ax_ref *out) {
+    if (!rt || !id || !out) return AX_EINVAL;
+    ax_ref ref = AX_REF_NONE;
+    uint64_t restarts;
+    int rc = read_child(rt, sup, id, &ref, &restarts);
+    if (rc == 0 && ref == AX_REF_NONE) rc = AX_ENOACTOR; /* between incarnations */
     if (rc == 0) *out = ref;
     return rc;
 }
 
 int ax_supervisor_child_restarts(ax_runtime *rt, ax_ref sup, const char *id, uint64_t *out) {
     if (!rt || !id || !out) return AX_EINVAL;
-    bool outside;
-    struct sched_thread *thr = rt_enter(rt, &outside);
-    if (!thr) return AX_ENOMEM;
-    int rc;
-    struct sup_child *c = lookup(rt, sup, id, &rc);
-    if (c) *out = atomic_load_explicit(&c->restarts, memory_order_relaxed);
-    rt_leave(thr, outside);
-    return rc;
+    ax_ref ref;
+    return read_child(rt, sup, id, &ref, out);
 }
