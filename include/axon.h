@@ -347,9 +347,9 @@ typedef struct ax_sup_spec {
 extern const ax_behavior ax_supervisor_behavior;
 
 /* Starts a supervisor and, in order, its children (any thread). If a child cannot start, the
- * ones started are stopped and the call fails with that child's error. Errors: AX_EINVAL (NULL,
- * bad spec, duplicate ids, simple_one_for_one without exactly one template), AX_EINIT (a child
- * failed to start), AX_ESHUTDOWN, AX_ENOMEM. */
+ * call fails with AX_EINIT and the children already started get the supervisor's exit
+ * (AX_REASON_FAILED) over their links. Errors: AX_EINVAL (NULL, bad spec, missing or duplicate
+ * ids, simple_one_for_one without exactly one template), AX_EINIT, AX_ESHUTDOWN, AX_ENOMEM. */
 int ax_supervisor_start(ax_runtime *rt, const ax_sup_spec *spec, ax_ref *out);
 /* AX_SIMPLE_ONE_FOR_ONE: starts a child from the template with this arg (copied; arg_size 0:
  * the template's arg). From a thread outside the runtime (it waits for the supervisor).

@@ -506,9 +506,10 @@ static bool spec_valid(const ax_sup_spec *spec) {
         (spec->strategy == AX_SIMPLE_ONE_FOR_ONE && spec->nchildren != 1) ||
         spec->backoff_min_ms < 0 || spec->backoff_max_ms < spec->backoff_min_ms)
         return false;
-    for (size_t i = 0; spec->strategy != AX_SIMPLE_ONE_FOR_ONE && i < spec->nchildren; i++) {
+    bool simple = spec->strategy == AX_SIMPLE_ONE_FOR_ONE;
+    for (size_t i = 0; i < spec->nchildren; i++) {
         const ax_child_spec *c = &spec->children[i];
-        if (!c->id || !c->id[0] || !c->behavior || !c->behavior->receive ||
+        if ((!simple && (!c->id || !c->id[0])) || !c->behavior || !c->behavior->receive ||
             (unsigned)c->restart > AX_TEMPORARY || (c->arg_size && !c->arg))
             return false;
         for (size_t k = 0; k < i; k++)
