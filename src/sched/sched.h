@@ -32,7 +32,6 @@ struct sched_thread {
     struct slot_cache timer_slots; /* free timer records (time/timer) */
     uint16_t id;                  /* index in s->threads; message pools are found by it */
     int nest;                     /* outside threads: depth of sched_outside_enter */
-    unsigned timer_rr;            /* outside threads: the next worker wheel to arm on */
     struct epoch_limbo limbo;     /* retired objects waiting for a grace period */
     struct epoch_record epoch;
     AX_ALIGNED_LINE _Atomic int claimed; /* outside records: owned by a live thread */
