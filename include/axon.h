@@ -273,8 +273,8 @@ typedef struct ax_down {
  * AX_REASON_NOPROC (so, not trapping, it stops). Errors: AX_EINVAL (ctx NULL, other == self),
  * AX_ENOMEM. */
 int ax_link(ax_ctx *ctx, ax_ref other);
-/* Removes the link, if any (both ways); signals already sent may still arrive from an actor
- * that stopped before the unlink reached it. Errors: AX_EINVAL. */
+/* Removes the link, if any (both ways). An exit signal that the peer sent before the unlink
+ * reached it is ignored on arrival (the caller no longer holds the link). Errors: AX_EINVAL. */
 int ax_unlink(ax_ctx *ctx, ax_ref other);
 /* on non-zero: exit signals from linked actors arrive as AX_MSG_EXIT messages instead of
  * stopping the caller. Errors: AX_EINVAL. */

@@ -82,10 +82,11 @@ int ask_dispatch(ax_ctx *ctx, struct msg *m, bool *handled) {
     void *user = p->user;
     ax_timer timeout = p->timeout;
     msg_release(ctx->rt, ctx->thr, carrier_of(p));
-    if (m->flags & MSG_REPLY) {
+    if (m->flags & MSG_REPLY) { /* the reply is a user message: processed, or failed */
         timer_cancel(ctx->rt, timeout);
-        stats_add(&ctx->thr->stats, STAT_PROCESSED, 1);
-        return fn(ctx, a->state, 0, &m->pub, user);
+        int rc = fn(ctx, a->state, 0, &m->pub, user);
+        stats_add(&ctx->thr->stats, rc == 0 && !ctx->failed ? STAT_PROCESSED : STAT_FAILED, 1);
+        return rc;
     }
     return fn(ctx, a->state, AX_ETIMEDOUT, NULL, user);
 }
