@@ -204,6 +204,15 @@ static int deliver_stop_as_exit(ax_ctx *ctx, struct actor *a, int reason) {
     return 1;
 }
 
+/* A stop was requested: true if the actor is now gone. A supervisor (trap_stop) gets it once as
+ * an exit and keeps running while it stops its children; then it clears trap_stop and stops. */
+static bool stop_takes_effect(ax_ctx *ctx, struct actor *a, int reason) {
+    if (a->trap_stop == TRAP_STOP_DELIVERED) return false;
+    int d = a->trap_stop == TRAP_STOP_ARMED ? deliver_stop_as_exit(ctx, a, reason) : -1;
+    if (d < 0) actor_stop(ctx->rt, ctx->thr, a, reason);
+    return d != 0;
+}
+
 /* The actor just went idle: if a signal or stop request arrived meanwhile, take it back. */
 static bool reclaim_if_signalled(struct actor *a) {
     /* seq_cst: the second half of the Dekker pair with signal_send / actor_request_stop. */
@@ -226,16 +235,7 @@ void actor_run(struct sched_task *t, struct sched_thread *thr) {
             goto out;
         }
         uint32_t stop = atomic_load_explicit(&a->stop_req, memory_order_acquire);
-        if (ax_unlikely(stop)) {
-            int d = a->trap_stop == TRAP_STOP_ARMED ? deliver_stop_as_exit(&ctx, a, (int)stop - 1)
-                    : a->trap_stop == TRAP_STOP_DELIVERED ? 0 /* stopping its children */
-                                                          : -1;
-            if (d < 0) actor_stop(rt, thr, a, (int)stop - 1);
-            if (d != 0) goto out;
-            if (a->trap_stop == TRAP_STOP_DELIVERED) goto handle_mail;
-            continue;
-        }
-    handle_mail:;
+        if (ax_unlikely(stop) && stop_takes_effect(&ctx, a, (int)stop - 1)) goto out;
         struct mpsc_node *done;
         struct msg *m = (struct msg *)mailbox_pop(&a->mbox, &done);
         if (done) msg_release(rt, thr, (struct msg *)done);

@@ -4,6 +4,7 @@
 #define AX_ACTOR_ACTOR_H
 
 #include <stdbool.h>
+#include <string.h>
 
 #include "actor/mailbox.h"
 #include "actor/reftable.h"
@@ -174,6 +175,24 @@ static inline int actor_deliver(ax_runtime *rt, struct sched_thread *thr, ax_ref
     }
     if (mailbox_push(&a->mbox, &m->node)) actor_schedule(rt, thr, a);
     return 0;
+}
+
+/* Sends a copy of size bytes at data from `sender`, with an ask correlation and flags (0, or
+ * MSG_REPLY). Returns as actor_deliver; on any error nothing was sent. */
+static inline int msg_send_copy(ax_runtime *rt, struct sched_thread *thr, ax_ref to,
+                                ax_ref sender, uint32_t type, const void *data, size_t size,
+                                uint32_t corr, uint8_t flags) {
+    struct msg *m = msg_new(thr, size);
+    if (ax_unlikely(!m)) return AX_ENOMEM;
+    m->pub.sender = sender;
+    m->pub.type = type;
+    m->pub.size = (uint32_t)size;
+    if (size) memcpy(m->pub.data, data, size);
+    m->corr = corr;
+    m->flags = flags;
+    int rc = actor_deliver(rt, thr, to, m, false);
+    if (ax_unlikely(rc != 0)) msg_release(rt, thr, m);
+    return rc;
 }
 
 /* ---- shared between the actor files, out of line ----------------------------------------- */

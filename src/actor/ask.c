@@ -34,26 +34,15 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
     struct actor *a = ctx->self;
     struct actor_ext *e = actor_ext_get(thr, a);
     if (!e) return AX_ENOMEM;
-    struct msg *req = msg_new(thr, size);
     struct msg *pm = msg_new(thr, sizeof(struct ask_pending));
-    if (!req || !pm) {
-        if (req) msg_release(ctx->rt, thr, req);
-        if (pm) msg_release(ctx->rt, thr, pm);
-        return AX_ENOMEM;
-    }
+    if (!pm) return AX_ENOMEM;
     if (++e->next_corr == 0) ++e->next_corr;
     uint32_t corr = e->next_corr;
-    req->pub.sender = a->ref;
-    req->pub.type = type;
-    req->pub.size = (uint32_t)size;
-    if (size) memcpy(req->pub.data, data, size);
-    req->corr = corr;
     /* The reply cannot overtake us: it is handled on this actor, after this handler. */
-    int rc = actor_deliver(ctx->rt, thr, to, req, false);
+    int rc = msg_send_copy(ctx->rt, thr, to, a->ref, type, data, size, corr, 0);
     ax_timer timeout = rc ? AX_TIMER_NONE : timer_arm_ask(ctx->rt, thr, a->ref, corr, timeout_ms);
     if (rc == 0 && timeout == AX_TIMER_NONE) rc = AX_ENOMEM; /* sent, but cont would hang */
     if (rc != 0) {
-        if (timeout == AX_TIMER_NONE && rc != AX_ENOMEM) msg_release(ctx->rt, thr, req);
         msg_release(ctx->rt, thr, pm);
         return rc;
     }
@@ -203,19 +192,8 @@ static int send_request(ax_runtime *rt, ax_ref to, uint32_t type, const void *da
     struct sched_thread *thr = sched_outside_enter(&rt->sched);
     if (!thr) return AX_ENOMEM;
     int rc = AX_ESHUTDOWN;
-    if (atomic_load_explicit(&rt->phase, memory_order_acquire) == RT_RUNNING) {
-        struct msg *m = msg_new(thr, size);
-        rc = AX_ENOMEM;
-        if (m) {
-            m->pub.sender = rt->ask_sink;
-            m->pub.type = type;
-            m->pub.size = (uint32_t)size;
-            if (size) memcpy(m->pub.data, data, size);
-            m->corr = corr;
-            rc = actor_deliver(rt, thr, to, m, false);
-            if (rc) msg_release(rt, thr, m);
-        }
-    }
+    if (atomic_load_explicit(&rt->phase, memory_order_acquire) == RT_RUNNING)
+        rc = msg_send_copy(rt, thr, to, rt->ask_sink, type, data, size, corr, 0);
     sched_outside_leave(thr);
     return rc;
 }

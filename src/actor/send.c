@@ -52,15 +52,7 @@ static int check_phase(ax_runtime *rt, const struct sched_thread *thr) {
 
 static int send_copy(ax_runtime *rt, struct sched_thread *thr, ax_ref to, uint32_t type,
                      const void *data, size_t size) {
-    struct msg *m = msg_new(thr, size);
-    if (ax_unlikely(!m)) return AX_ENOMEM;
-    m->pub.sender = current_ref(thr);
-    m->pub.type = type;
-    m->pub.size = (uint32_t)size;
-    if (size) memcpy(m->pub.data, data, size);
-    int rc = actor_deliver(rt, thr, to, m, false);
-    if (ax_unlikely(rc != 0)) msg_release(rt, thr, m);
-    return rc;
+    return msg_send_copy(rt, thr, to, current_ref(thr), type, data, size, 0, 0);
 }
 
 static int check_payload(uint32_t type, const void *data, size_t size) {
@@ -141,19 +133,9 @@ int ax_reply(ax_ctx *ctx, uint32_t type, const void *data, size_t size) {
     if (rc) return rc;
     struct msg *cur = ctx->cur;
     if (cur->pub.sender == AX_REF_NONE) return AX_ENOACTOR;
-    struct msg *m = msg_new(ctx->thr, size);
-    if (!m) return AX_ENOMEM;
-    m->pub.sender = ctx->self->ref;
-    m->pub.type = type;
-    m->pub.size = (uint32_t)size;
-    if (size) memcpy(m->pub.data, data, size);
-    if (cur->corr && !(cur->flags & MSG_REPLY)) { /* answering an ax_ask */
-        m->corr = cur->corr;
-        m->flags = MSG_REPLY;
-    }
-    rc = actor_deliver(ctx->rt, ctx->thr, cur->pub.sender, m, false);
-    if (rc) msg_release(ctx->rt, ctx->thr, m);
-    return rc;
+    bool answers_ask = cur->corr && !(cur->flags & MSG_REPLY);
+    return msg_send_copy(ctx->rt, ctx->thr, cur->pub.sender, ctx->self->ref, type, data, size,
+                         answers_ask ? cur->corr : 0, answers_ask ? MSG_REPLY : 0);
 }
 
 ax_ref ax_self(const ax_ctx *ctx) { return ctx && ctx->self ? ctx->self->ref : AX_REF_NONE; }
