@@ -20,17 +20,17 @@ static struct actor *actor_from_task(struct sched_task *t) {
 /* ---- delivery ---------------------------------------------------------------------------- */
 
 int actor_deliver_bounded(ax_runtime *rt, struct sched_thread *thr, struct actor *a,
-                          struct msg *m) {
+                          struct msg *m, ax_overflow overflow) {
     uint32_t n = atomic_fetch_add_explicit(&a->mbox_len, 1, memory_order_relaxed);
     if (n >= a->mbox_cap) {
         atomic_fetch_sub_explicit(&a->mbox_len, 1, memory_order_relaxed);
-        if (a->overflow == AX_OVERFLOW_REFUSE) return AX_EFULL;
+        if (overflow == AX_OVERFLOW_REFUSE) return AX_EFULL;
         stats_add(&thr->stats, STAT_SENT, 1);
         deadletter_post(rt, thr, a->ref, m, AX_DEAD_FULL);
         return 0;
     }
     stats_add(&thr->stats, STAT_SENT, 1);
-    if (mailbox_push(&a->mbox, &m->node)) actor_schedule(rt, thr, a);
+    actor_push(rt, thr, a, m);
     return 0;
 }
 
@@ -76,8 +76,9 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
                     ax_ref *out) {
     int phase = atomic_load_explicit(&rt->phase, memory_order_acquire);
     if (phase >= RT_STOPPING || (phase == RT_DRAINING && !thr->worker)) return AX_ESHUTDOWN;
+    /* Bounded so that neither the sum nor the rounding up to 16 below can wrap. */
+    if (b->state_size > PTRDIFF_MAX - sizeof(struct actor) - 15) return AX_ENOMEM;
     size_t bytes = sizeof(struct actor) + b->state_size;
-    if (bytes < b->state_size) return AX_ENOMEM;
     unsigned cls = pool_class_of(bytes);
     struct actor *a = cls == POOL_CLASS_LARGE ? aligned_alloc(16, (bytes + 15) & ~(size_t)15)
                                               : pool_alloc(&thr->pool, cls);
@@ -176,9 +177,9 @@ static void actor_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a
 /* The actor failed (rc != 0 or ax_fail): it stops with its requested reason or FAILED. */
 static void actor_fail(ax_runtime *rt, struct sched_thread *thr, struct actor *a) {
     uint32_t none = 0; /* a stop requested meanwhile keeps its reason */
-    atomic_compare_exchange_strong_explicit(&a->stop_req, &none, AX_REASON_FAILED + 1,
+    atomic_compare_exchange_strong_explicit(&a->stop_req, &none, stop_req_of(AX_REASON_FAILED),
                                             memory_order_acq_rel, memory_order_relaxed);
-    actor_stop(rt, thr, a, (int)atomic_load(&a->stop_req) - 1);
+    actor_stop(rt, thr, a, stop_req_reason(atomic_load(&a->stop_req)));
 }
 
 /* A supervisor's stop request arrives as an exit from itself, once: it stops its children in
@@ -235,7 +236,7 @@ void actor_run(struct sched_task *t, struct sched_thread *thr) {
             goto out;
         }
         uint32_t stop = atomic_load_explicit(&a->stop_req, memory_order_acquire);
-        if (ax_unlikely(stop) && stop_takes_effect(&ctx, a, (int)stop - 1)) goto out;
+        if (ax_unlikely(stop) && stop_takes_effect(&ctx, a, stop_req_reason(stop))) goto out;
         struct mpsc_node *done;
         struct msg *m = (struct msg *)mailbox_pop(&a->mbox, &done);
         if (done) msg_release(rt, thr, (struct msg *)done);
@@ -315,7 +316,7 @@ int actor_request_stop(ax_runtime *rt, struct sched_thread *thr, ax_ref ref, int
     struct actor *a = actor_lookup(rt, ref);
     if (!a) return AX_ENOACTOR;
     uint32_t none = 0;
-    if (!atomic_compare_exchange_strong_explicit(&a->stop_req, &none, (uint32_t)reason + 1,
+    if (!atomic_compare_exchange_strong_explicit(&a->stop_req, &none, stop_req_of(reason),
                                                  memory_order_acq_rel, memory_order_relaxed))
         return AX_ENOACTOR; /* already stopping */
     if (thr->current != a) actor_wake(rt, thr, a); /* else it sees the flag after its hook */

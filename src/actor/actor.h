@@ -86,6 +86,11 @@ struct actor {
 
 _Static_assert(sizeof(struct actor) == 96, "an actor header is 96 bytes");
 
+/* stop_req holds 0 or reason + 1, computed unsigned so that every int reason (INT_MAX too)
+ * round-trips without a signed overflow. */
+static inline uint32_t stop_req_of(int reason) { return (uint32_t)reason + 1u; }
+static inline int stop_req_reason(uint32_t req) { return (int)(req - 1u); }
+
 /* A supervisor gets its stop request as an exit from itself (ARMED), then keeps running while
  * it stops its children (DELIVERED), then clears the flag and stops. */
 enum { TRAP_STOP_OFF = 0, TRAP_STOP_ARMED = 1, TRAP_STOP_DELIVERED = 2 };
@@ -159,22 +164,47 @@ static inline void actor_schedule(ax_runtime *rt, struct sched_thread *thr, stru
     else sched_inject(&rt->sched, &a->u.task);
 }
 
+/* Queues m on a's mailbox and schedules a if the mailbox was idle. */
+static inline void actor_push(ax_runtime *rt, struct sched_thread *thr, struct actor *a,
+                              struct msg *m) {
+    if (mailbox_push(&a->mbox, &m->node)) actor_schedule(rt, thr, a);
+}
+
+/* A user message to a bounded mailbox: a full one applies `overflow` (AX_EFULL, or 0 and a
+ * dead letter counted as sent). */
+int actor_deliver_bounded(ax_runtime *rt, struct sched_thread *thr, struct actor *a,
+                          struct msg *m, ax_overflow overflow);
+
+/* A user message to a: counted as sent when accepted. */
+static inline int actor_deliver_user(ax_runtime *rt, struct sched_thread *thr, struct actor *a,
+                                     struct msg *m, ax_overflow overflow) {
+    if (ax_unlikely(a->mbox_cap)) return actor_deliver_bounded(rt, thr, a, m, overflow);
+    stats_add(&thr->stats, STAT_SENT, 1);
+    actor_push(rt, thr, a, m);
+    return 0;
+}
+
 /* Delivers m to the actor behind to (m's pub.type/size/sender set by the caller). On success
  * the runtime owns m. Errors: AX_ENOACTOR, AX_EFULL (caller keeps m). With the dead-letter
  * overflow policy a full mailbox gives 0 and a dead letter. thr may be a worker or an entered
  * outside record. sys: a runtime message (not counted, never refused for capacity). */
-int actor_deliver_bounded(ax_runtime *rt, struct sched_thread *thr, struct actor *a,
-                          struct msg *m);
 static inline int actor_deliver(ax_runtime *rt, struct sched_thread *thr, ax_ref to,
                                 struct msg *m, bool sys) {
     struct actor *a = actor_lookup(rt, to);
     if (ax_unlikely(!a)) return AX_ENOACTOR;
-    if (!sys) {
-        if (ax_unlikely(a->mbox_cap)) return actor_deliver_bounded(rt, thr, a, m);
-        stats_add(&thr->stats, STAT_SENT, 1);
-    }
-    if (mailbox_push(&a->mbox, &m->node)) actor_schedule(rt, thr, a);
+    if (!sys) return actor_deliver_user(rt, thr, a, m, (ax_overflow)a->overflow);
+    actor_push(rt, thr, a, m);
     return 0;
+}
+
+/* As actor_deliver for a user message, but a full mailbox refuses it (AX_EFULL) whatever the
+ * receiver's policy. Timers use it: their undeliverable messages are dead letters that never
+ * counted in `sent`. */
+static inline int actor_deliver_or_refuse(ax_runtime *rt, struct sched_thread *thr, ax_ref to,
+                                          struct msg *m) {
+    struct actor *a = actor_lookup(rt, to);
+    if (ax_unlikely(!a)) return AX_ENOACTOR;
+    return actor_deliver_user(rt, thr, a, m, AX_OVERFLOW_REFUSE);
 }
 
 /* Sends a copy of size bytes at data from `sender`, with an ask correlation and flags (0, or

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "actor/actor.h"
+#include "core/duration.h"
 #include "time/timer.h"
 
 /* Pending records travel as pooled messages (payload = the struct), so that they come from
@@ -221,8 +222,7 @@ int ask_wait_any(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, siz
     pthread_mutex_unlock(&ws->lock);
 
     int rc = send_request(rt, to, type, data, size, w.corr);
-    int64_t ms = timeout_ms > INT64_MAX / 2000000 ? INT64_MAX / 2000000 : timeout_ms;
-    int64_t deadline = core_now_ns() + ms * 1000000;
+    int64_t deadline = core_deadline_ms(core_now_ns(), timeout_ms);
     /* acquire: pairs with the release store in ask_wait_deliver. */
     while (rc == 0 && atomic_load_explicit(&w.state, memory_order_acquire) == WAIT_PENDING) {
         int64_t left = deadline - core_now_ns();

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "actor/actor.h"
+#include "core/duration.h"
 #include "time/timer.h"
 
 enum { DEFAULT_BATCH = 64, DEFAULT_LIFO_CAP = 32, DEFAULT_SPIN_US = 50, MAX_WORKERS = 256 };
@@ -119,8 +120,9 @@ int ax_runtime_shutdown(ax_runtime *rt, int64_t timeout_ms) {
     int running = RT_RUNNING;
     if (!atomic_compare_exchange_strong(&rt->phase, &running, RT_DRAINING)) return AX_ESHUTDOWN;
     if (timeout_ms <= 0) timeout_ms = DEFAULT_SHUTDOWN_MS;
-    int64_t start = core_now_ns(), deadline = start + timeout_ms * 1000000;
-    int64_t drain_until = start + timeout_ms * 500000;
+    /* Saturating: INT64_MAX ms is a deadline that never comes, not one that already passed. */
+    int64_t start = core_now_ns(), deadline = core_deadline_ms(start, timeout_ms);
+    int64_t drain_until = start + (deadline - start) / 2;
     wait_outside_quiet(rt, deadline);
     /* Drain: idle twice in a row, a little apart, means no task is runnable anywhere. */
     for (int quiet = 0; quiet < 2 && core_now_ns() < drain_until;) {
@@ -138,7 +140,7 @@ int ax_runtime_destroy(ax_runtime *rt) {
     int phase = atomic_load(&rt->phase);
     if (phase == RT_RUNNING && ax_runtime_shutdown(rt, DEFAULT_SHUTDOWN_MS) != 0) return AX_EBUSY;
     if (phase != RT_RUNNING && phase != RT_DOWN &&
-        finish_shutdown(rt, core_now_ns() + DEFAULT_SHUTDOWN_MS * 1000000) != 0)
+        finish_shutdown(rt, core_deadline_ms(core_now_ns(), DEFAULT_SHUTDOWN_MS)) != 0)
         return AX_EBUSY;
     sched_destroy(&rt->sched);
     timer_destroy(rt);

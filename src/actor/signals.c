@@ -243,7 +243,7 @@ int ax_fail(ax_ctx *ctx, int reason) {
     if (!ctx || !ctx->self) return AX_EINVAL;
     if (reason != AX_REASON_FAILED && reason < AX_REASON_USER) return AX_EINVAL;
     uint32_t none = 0;
-    atomic_compare_exchange_strong_explicit(&ctx->self->stop_req, &none, (uint32_t)reason + 1,
+    atomic_compare_exchange_strong_explicit(&ctx->self->stop_req, &none, stop_req_of(reason),
                                             memory_order_acq_rel, memory_order_relaxed);
     ctx->failed = 1;
     return 0;
@@ -306,7 +306,7 @@ static int handle_signal(ax_ctx *ctx, struct actor *a, struct msg *m, bool may_r
         if (sg.reason != AX_REASON_NORMAL) {
             uint32_t none = 0;
             atomic_compare_exchange_strong_explicit(&a->stop_req, &none,
-                                                    (uint32_t)sg.reason + 1,
+                                                    stop_req_of(sg.reason),
                                                     memory_order_acq_rel, memory_order_relaxed);
         }
         return 0;

@@ -1,6 +1,7 @@
 /* outside.c: threads outside the runtime (main, foreign threads) that send or spawn. Each gets
  * a thread record (a message pool, stats, an epoch record) on first use, cached in TLS, and
- * gives it back when the thread exits so that thread churn does not exhaust the table. */
+ * gives it back when the thread exits or the cache evicts it, so that neither thread churn nor
+ * one thread using many runtimes exhausts the table. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -9,7 +10,8 @@
 #include "sched/sched.h"
 
 /* Schedulers alive in this process, so that a thread-exit destructor never touches a record of
- * a destroyed runtime. Only thread exit and runtime create/destroy take this lock. */
+ * a destroyed runtime. Only thread exit, cache misses and runtime create/destroy take
+ * this lock. */
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct live { struct sched *s; uint64_t uid; struct live *next; } *live_list;
 
@@ -74,11 +76,32 @@ static struct sched_thread *claim_record(struct sched *s) {
     return t;
 }
 
+/* Makes room in the cache: forgets entries of runtimes destroyed meanwhile, then returns a
+ * free slot, or gives back the record of the least recently used entry that is not inside a
+ * call (so a thread cycling through more runtimes than it has slots never runs the tables
+ * out). -1 if every entry is inside a call (runtimes nested through init hooks). */
+static int make_room(struct tls_cache *c) {
+    int victim = -1;
+    pthread_mutex_lock(&live_lock);
+    for (int i = 0; i < TLS_SLOTS; i++)
+        if (c->e[i].t && !sched_alive_locked(c->e[i].s, c->e[i].uid)) c->e[i].t = NULL;
+    for (int i = TLS_SLOTS - 1; i >= 0 && victim < 0; i--)
+        if (!c->e[i].t) victim = i;
+    for (int i = TLS_SLOTS - 1; i >= 0 && victim < 0; i--) {
+        if (c->e[i].t->nest == 0) { /* alive (checked above): its record is not freed */
+            /* release: our use of the record happens before the next claimer's. */
+            atomic_store_explicit(&c->e[i].t->claimed, 0, memory_order_release);
+            c->e[i].t = NULL;
+            victim = i;
+        }
+    }
+    pthread_mutex_unlock(&live_lock);
+    return victim;
+}
+
 /* Finds or claims this thread's record for s and moves it to cache slot 0 (the fast path). */
 static struct sched_thread *lookup_slow(struct sched *s) {
     struct tls_cache *c = &tls_cache;
-    int free_slot = TLS_SLOTS - 1; /* evicted if every slot is taken: that record stays
-                                      claimed until this thread exits */
     for (int i = 0; i < TLS_SLOTS; i++) {
         if (c->e[i].t && c->e[i].s == s && c->e[i].uid == s->uid) {
             struct tls_entry hit = c->e[i];
@@ -86,13 +109,17 @@ static struct sched_thread *lookup_slow(struct sched *s) {
             c->e[0] = hit;
             return hit.t;
         }
-        if (!c->e[i].t && free_slot == TLS_SLOTS - 1) free_slot = i;
     }
     struct sched_thread *t = claim_record(s);
     if (!t) return NULL;
     pthread_once(&exit_key_once, make_exit_key);
     pthread_setspecific(exit_key, c);
-    c->e[free_slot] = c->e[0];
+    int slot = make_room(c);
+    if (slot < 0) {
+        t->release_on_leave = true;
+        return t;
+    }
+    c->e[slot] = c->e[0];
     c->e[0] = (struct tls_entry){s, s->uid, t};
     return t;
 }
@@ -106,7 +133,13 @@ struct sched_thread *sched_outside_enter(struct sched *s) {
 }
 
 void sched_outside_leave(struct sched_thread *t) {
-    if (--t->nest == 0) epoch_leave(&t->epoch);
+    if (--t->nest != 0) return;
+    epoch_leave(&t->epoch);
+    if (ax_unlikely(t->release_on_leave)) {
+        t->release_on_leave = false;
+        /* release: our use of the record happens before the next claimer's. */
+        atomic_store_explicit(&t->claimed, 0, memory_order_release);
+    }
 }
 
 void sched_outside_publish(struct sched *s) {

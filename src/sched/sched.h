@@ -32,6 +32,8 @@ struct sched_thread {
     struct slot_cache timer_slots; /* free timer records (time/timer) */
     uint16_t id;                  /* index in s->threads; message pools are found by it */
     int nest;                     /* outside threads: depth of sched_outside_enter */
+    bool release_on_leave;        /* outside threads: not cached (every cache slot was inside
+                                     a call), so given back when the outermost call leaves */
     struct epoch_limbo limbo;     /* retired objects waiting for a grace period */
     struct epoch_record epoch;
     AX_ALIGNED_LINE _Atomic int claimed; /* outside records: owned by a live thread */

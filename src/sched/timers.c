@@ -3,6 +3,7 @@
  * wheel has a spinlock, uncontended unless an idle worker steals overdue timers from a busy
  * one (so a handler that runs long does not hold up the timers its worker armed), and
  * publishes its earliest deadline, which parked workers sleep until. */
+#include "core/duration.h"
 #include "sched/sched.h"
 
 static void wheel_lock(struct sched_worker *w) {
@@ -41,7 +42,7 @@ uint64_t sched_tick_now(const struct sched *s) {
 
 uint64_t sched_tick_after_ms(const struct sched *s, int64_t delay_ms) {
     /* Rounded up: the timer is due at the first tick that starts at or after its deadline. */
-    int64_t at = core_now_ns() - s->t0_ns + delay_ms * 1000000;
+    int64_t at = core_deadline_ms(core_now_ns() - s->t0_ns, delay_ms);
     return ((uint64_t)at + SCHED_TICK_NS - 1) / SCHED_TICK_NS;
 }
 

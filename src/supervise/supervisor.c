@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "actor/actor.h"
+#include "core/duration.h"
 #include "time/timer.h"
 
 enum {
@@ -31,6 +32,8 @@ struct sup_child {
     _Atomic ax_ref ref;  /* AX_REF_NONE while not running; read by other threads */
     _Atomic uint64_t restarts;
     int state;
+    bool pending;        /* stopped on its own during a group restart it is not part of:
+                            decided once that restart is done (OTP reads exits one by one) */
     int last_reason;
     int64_t backoff_ms, last_restart_ns;
     uint32_t epoch;      /* bumped whenever a pending timer for it becomes stale */
@@ -47,8 +50,9 @@ struct sup {
     uint32_t *by_id;            /* static children: index + 1 by id; immutable after init */
     size_t ref_mask, id_mask;
     struct sup_child tmpl;      /* simple_one_for_one */
-    int64_t *log;               /* ring of the last `intensity` restart times */
-    size_t log_len, log_head;
+    int64_t *log;               /* ring of the restart times within the period (at most
+                                   `intensity`), grown on demand */
+    size_t log_len, log_head, log_cap;
     uint64_t rng;
     int op, op_reason;
     size_t op_first, cursor;    /* stopping children cursor..op_first (downwards) */
@@ -121,12 +125,9 @@ static void set_child_ref(struct sup *s, struct sup_child *c, ax_ref ref) {
 
 /* ---- children ------------------------------------------------------------------------------ */
 
+/* Copies a child spec that spec_valid accepted (ids and names fit their buffers). */
 static int copy_spec(struct sup_child *c, const ax_child_spec *spec) {
     memset(c, 0, sizeof *c);
-    if (!spec->behavior || !spec->behavior->receive) return AX_EINVAL;
-    if (spec->id && strlen(spec->id) > AX_NAME_MAX) return AX_ENAMETOOLONG;
-    if (spec->name && (strlen(spec->name) > AX_NAME_MAX || !spec->name[0])) return AX_ENAMETOOLONG;
-    if ((unsigned)spec->restart > AX_TEMPORARY) return AX_EINVAL;
     if (spec->id) strcpy(c->id, spec->id);
     if (spec->name) strcpy(c->name, spec->name);
     c->behavior = spec->behavior;
@@ -180,50 +181,77 @@ static struct sup_child *find_child(struct sup *s, ax_ref ref, size_t *index) {
 
 /* ---- restart policy ------------------------------------------------------------------------ */
 
+/* Counts a restart of child c (at the decision: a delayed or failing start counts too). */
+static void count_restart(ax_ctx *ctx, struct sup_child *c) {
+    atomic_fetch_add_explicit(&c->restarts, 1, memory_order_relaxed);
+    stats_add(&ctx->thr->stats, STAT_RESTARTS, 1);
+}
+
 static bool should_restart(const struct sup_child *c, int reason) {
     if (c->restart == AX_PERMANENT) return true;
     if (c->restart == AX_TEMPORARY) return false;
     return reason != AX_REASON_NORMAL && reason != AX_REASON_SHUTDOWN;
 }
 
-/* Records a restart; false if that exceeds the intensity within the period. */
+/* Doubles the restart log up to intensity entries (kept in order from index 0). */
+static int log_grow(struct sup *s) {
+    size_t cap = s->log_cap ? 2 * s->log_cap : 4;
+    if (cap > (size_t)s->intensity) cap = (size_t)s->intensity;
+    int64_t *log = malloc(cap * sizeof *log);
+    if (!log) return AX_ENOMEM;
+    for (size_t k = 0; k < s->log_len; k++) log[k] = s->log[(s->log_head + k) % s->log_cap];
+    free(s->log);
+    s->log = log;
+    s->log_cap = cap;
+    s->log_head = 0;
+    return 0;
+}
+
+/* Records a restart; false if that exceeds the intensity within the period. Only restarts
+ * within the period are kept, so a huge intensity costs memory only for restarts that happen. */
 static bool note_restart(struct sup *s) {
     int64_t now = core_now_ns();
-    if (s->log_len == (size_t)s->intensity) {
-        int64_t oldest = s->log[s->log_head];
-        if (now - oldest < s->period_ns) return false;
-        s->log[s->log_head] = now;
-        s->log_head = (s->log_head + 1) % (size_t)s->intensity;
-    } else {
-        s->log[(s->log_head + s->log_len++) % (size_t)s->intensity] = now;
+    while (s->log_len && now - s->log[s->log_head] >= s->period_ns) {
+        s->log_head = (s->log_head + 1) % s->log_cap;
+        s->log_len--;
     }
+    if (s->log_len >= (size_t)s->intensity) return false;
+    if (s->log_len == s->log_cap && log_grow(s) != 0) {
+        if (!s->log_cap) return true; /* no memory for even one entry: cannot count */
+        s->log_head = (s->log_head + 1) % s->log_cap; /* forget the oldest instead */
+        s->log_len--;
+    }
+    s->log[(s->log_head + s->log_len++) % s->log_cap] = now;
     return true;
 }
 
 static void begin_shutdown(ax_ctx *ctx, struct sup *s, int reason);
 static void handle_down(ax_ctx *ctx, struct sup *s, size_t i, int reason);
+static void decide_restart(ax_ctx *ctx, struct sup *s, size_t i);
 
 struct sup_timer_msg {
     uint32_t index, epoch;
 };
 
+/* ms is capped at AX_TIMER_MAX_MS (about a year): longer waits are as good as forever. */
 static void arm(ax_ctx *ctx, uint32_t type, size_t i, uint32_t epoch, int64_t ms) {
     struct sup_timer_msg t = {(uint32_t)i, epoch};
-    timer_send_later(ctx->rt, ax_self(ctx), type, &t, sizeof t, ms, 0, NULL);
+    timer_send_later(ctx->rt, ax_self(ctx), type, &t, sizeof t,
+                     ms > AX_TIMER_MAX_MS ? AX_TIMER_MAX_MS : ms, 0, NULL);
 }
 
 /* Restarts child i now, or after its backoff. */
 static void restart_one(ax_ctx *ctx, struct sup *s, size_t i) {
     struct sup_child *c = &s->children[i];
-    atomic_fetch_add_explicit(&c->restarts, 1, memory_order_relaxed);
-    stats_add(&ctx->thr->stats, STAT_RESTARTS, 1);
+    count_restart(ctx, c);
     if (s->backoff_min_ms > 0) {
         int64_t now = core_now_ns();
         if (c->backoff_ms == 0 || (s->backoff_reset_ms > 0 &&
-                                   now - c->last_restart_ns > s->backoff_reset_ms * 1000000))
+                                   now - c->last_restart_ns > core_ms_to_ns(s->backoff_reset_ms)))
             c->backoff_ms = s->backoff_min_ms;
-        else if ((c->backoff_ms *= 2) > s->backoff_max_ms)
-            c->backoff_ms = s->backoff_max_ms;
+        else
+            c->backoff_ms = c->backoff_ms > s->backoff_max_ms / 2 ? s->backoff_max_ms
+                                                                  : c->backoff_ms * 2;
         c->last_restart_ns = now;
         s->rng ^= s->rng << 13, s->rng ^= s->rng >> 7, s->rng ^= s->rng << 17;
         int64_t delay = c->backoff_ms / 2 + (int64_t)(s->rng % (uint64_t)(c->backoff_ms / 2 + 1));
@@ -274,16 +302,13 @@ static void finish_op(ax_ctx *ctx, struct sup *s) {
     s->op = OP_NONE;
     if (op == OP_SHUTDOWN) { /* our own reason wins over a stop requested meanwhile */
         ctx->self->trap_stop = TRAP_STOP_OFF;
-        atomic_store_explicit(&ctx->self->stop_req, (uint32_t)s->op_reason + 1,
+        atomic_store_explicit(&ctx->self->stop_req, stop_req_of(s->op_reason),
                               memory_order_release);
         return;
     }
-    for (size_t i = 0; i < s->n; i++) {
+    for (size_t i = s->op_first; i < s->n; i++) { /* the group restarts in start order */
         struct sup_child *c = &s->children[i];
-        /* The group restarts in start order; a child outside it that stopped meanwhile
-         * restarts too if its own restart type says so. */
-        if (c->state != CH_DOWN || (i < s->op_first && !should_restart(c, c->last_reason)))
-            continue;
+        if (c->state != CH_DOWN) continue;
         if (c->restart == AX_TEMPORARY) {
             c->state = CH_GONE;
             free_child(c);
@@ -294,11 +319,18 @@ static void finish_op(ax_ctx *ctx, struct sup *s) {
             return;
         }
     }
+    /* Then the children before the group that stopped meanwhile, one decision each. */
+    for (size_t i = 0; i < s->op_first && s->op == OP_NONE; i++) {
+        if (!s->children[i].pending) continue;
+        s->children[i].pending = false;
+        decide_restart(ctx, s, i);
+    }
 }
 
 static void begin_op(ax_ctx *ctx, struct sup *s, int op, size_t first, int reason) {
     s->op = op;
     s->op_first = first;
+    for (size_t i = first; i < s->n; i++) s->children[i].pending = false; /* in the group now */
     s->op_reason = reason;
     s->cursor = s->n ? s->n - 1 : (size_t)-1;
     stop_next(ctx, s);
@@ -317,7 +349,21 @@ static void handle_down(ax_ctx *ctx, struct sup *s, size_t i, int reason) {
     c->state = CH_DOWN;
     c->last_reason = reason;
     if (s->op == OP_SHUTDOWN) return;
-    if (!should_restart(c, reason)) {
+    if (s->op == OP_RESTART) {
+        /* OTP handles one exit at a time. A member of the group being restarted is one it would
+         * have terminated (its exit flushed), so it just restarts with the group. A child before
+         * the group is decided when the group restart is done, as OTP reads its exit next. */
+        if (i < s->op_first) c->pending = true;
+        return;
+    }
+    decide_restart(ctx, s, i);
+}
+
+/* The restart decision for child i, which is down with c->last_reason: by restart type,
+ * intensity and strategy. */
+static void decide_restart(ax_ctx *ctx, struct sup *s, size_t i) {
+    struct sup_child *c = &s->children[i];
+    if (!should_restart(c, c->last_reason)) {
         c->state = CH_GONE;
         free_child(c);
         return;
@@ -327,17 +373,12 @@ static void handle_down(ax_ctx *ctx, struct sup *s, size_t i, int reason) {
         begin_shutdown(ctx, s, AX_REASON_ESCALATED);
         return;
     }
-    if (s->op == OP_RESTART) return; /* the running group restart brings it back if in range */
     if (s->strategy == AX_ONE_FOR_ALL || s->strategy == AX_REST_FOR_ONE) {
-        for (size_t k = s->strategy == AX_ONE_FOR_ALL ? 0 : i; k < s->n; k++)
-            if (k != i && s->children[k].state == CH_RUNNING &&
-                s->children[k].restart != AX_TEMPORARY) {
-                atomic_fetch_add_explicit(&s->children[k].restarts, 1, memory_order_relaxed);
-                stats_add(&ctx->thr->stats, STAT_RESTARTS, 1);
-            }
-        atomic_fetch_add_explicit(&c->restarts, 1, memory_order_relaxed);
-        stats_add(&ctx->thr->stats, STAT_RESTARTS, 1);
-        begin_op(ctx, s, OP_RESTART, s->strategy == AX_ONE_FOR_ALL ? 0 : i, 0);
+        size_t first = s->strategy == AX_ONE_FOR_ALL ? 0 : i;
+        for (size_t k = first; k < s->n; k++) /* every member the group restart starts again */
+            if (s->children[k].state != CH_GONE && s->children[k].restart != AX_TEMPORARY)
+                count_restart(ctx, &s->children[k]);
+        begin_op(ctx, s, OP_RESTART, first, 0);
         return;
     }
     restart_one(ctx, s, i);
@@ -442,18 +483,18 @@ static int sup_init(ax_ctx *ctx, void *state, const void *arg) {
     if (!spec || !spec_valid(spec)) return AX_EINVAL;
     s->strategy = spec->strategy;
     s->intensity = spec->intensity ? spec->intensity : 1;
-    s->period_ns = (spec->period_ms ? spec->period_ms : 5000) * 1000000;
+    s->period_ns = core_ms_to_ns(spec->period_ms ? spec->period_ms : 5000);
     s->backoff_min_ms = spec->backoff_min_ms;
     s->backoff_max_ms = spec->backoff_max_ms;
     s->backoff_reset_ms = spec->backoff_reset_ms;
     s->rng = ax_self(ctx) | 1;
-    s->log = calloc((size_t)s->intensity, sizeof *s->log);
-    if (!s->log) return AX_ENOMEM;
     ax_trap_exits(ctx, 1);
     ctx->self->trap_stop = TRAP_STOP_ARMED;
     if (s->strategy == AX_SIMPLE_ONE_FOR_ONE) {
         if (ref_index_resize(s, 8) != 0) return AX_ENOMEM;
-        return copy_spec(&s->tmpl, &spec->children[0]);
+        ax_child_spec tmpl = spec->children[0];
+        tmpl.id = tmpl.name = NULL; /* ignored for dynamic children */
+        return copy_spec(&s->tmpl, &tmpl);
     }
     size_t n = spec->nchildren, slots = 16;
     while (slots < 2 * n) slots *= 2;
@@ -500,18 +541,28 @@ void supervisor_reclaim(void *state) {
 
 /* ---- the API ------------------------------------------------------------------------------- */
 
+static bool name_ok(const char *name, bool required) {
+    if (!name) return !required;
+    size_t len = strnlen(name, AX_NAME_MAX + 1);
+    return len >= 1 && len <= AX_NAME_MAX;
+}
+
+/* Everything about a spec that can be checked before anything starts (AX_EINVAL). */
 static bool spec_valid(const ax_sup_spec *spec) {
     if ((unsigned)spec->strategy > AX_SIMPLE_ONE_FOR_ONE || spec->intensity < 0 ||
         spec->period_ms < 0 || (spec->nchildren && !spec->children) ||
         (spec->strategy == AX_SIMPLE_ONE_FOR_ONE && spec->nchildren != 1) ||
-        spec->backoff_min_ms < 0 || spec->backoff_max_ms < spec->backoff_min_ms)
+        spec->backoff_min_ms < 0 || spec->backoff_max_ms < spec->backoff_min_ms ||
+        spec->backoff_reset_ms < 0)
         return false;
     bool simple = spec->strategy == AX_SIMPLE_ONE_FOR_ONE;
     for (size_t i = 0; i < spec->nchildren; i++) {
         const ax_child_spec *c = &spec->children[i];
-        if ((!simple && (!c->id || !c->id[0])) || !c->behavior || !c->behavior->receive ||
-            (unsigned)c->restart > AX_TEMPORARY || (c->arg_size && !c->arg))
+        if (!c->behavior || !c->behavior->receive || (unsigned)c->restart > AX_TEMPORARY ||
+            (c->arg_size && !c->arg))
             return false;
+        if (simple) continue; /* the template's id and name are ignored */
+        if (!name_ok(c->id, true) || !name_ok(c->name, false)) return false;
         for (size_t k = 0; k < i; k++)
             if (strcmp(spec->children[k].id, c->id) == 0) return false;
     }

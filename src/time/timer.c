@@ -82,7 +82,7 @@ static void deliver(ax_runtime *rt, struct sched_thread *self, struct timer_rec 
     m->pub.type = r->type;
     m->pub.size = (uint32_t)size;
     memcpy(m->pub.data, r->big ? get_msg(r)->pub.data : r->data, size);
-    int rc = actor_deliver(rt, self, r->to, m, false);
+    int rc = actor_deliver_or_refuse(rt, self, r->to, m);
     if (rc == AX_ENOACTOR) deadletter_post(rt, self, r->to, m, AX_DEAD_STOPPED);
     else if (rc != 0) deadletter_post(rt, self, r->to, m, AX_DEAD_FULL);
 }
