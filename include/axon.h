@@ -124,7 +124,7 @@ typedef struct ax_config {
     int lifo_cap;   /* consecutive runs from the LIFO slot before the slot is bypassed
                        (so a ping-pong pair cannot starve others); default 32 */
     int spin_us;    /* how long an idle worker searches before parking; default 50;
-                       negative: park at once */
+                       negative: park at once; at most 1,000,000 (larger means that) */
 } ax_config;
 
 /* Creates a runtime and starts its workers. cfg may be NULL (defaults); it is copied.

@@ -8,7 +8,13 @@
 #include "core/duration.h"
 #include "time/timer.h"
 
-enum { DEFAULT_BATCH = 64, DEFAULT_LIFO_CAP = 32, DEFAULT_SPIN_US = 50, MAX_WORKERS = 256 };
+enum {
+    DEFAULT_BATCH = 64,
+    DEFAULT_LIFO_CAP = 32,
+    DEFAULT_SPIN_US = 50,
+    MAX_SPIN_US = 1000000, /* searching longer than a second before parking only burns CPU */
+    MAX_WORKERS = 256
+};
 static const int64_t DEFAULT_SHUTDOWN_MS = 10000;
 
 int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
@@ -21,7 +27,10 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
         .pin = c.pin,
         .batch = c.batch ? c.batch : DEFAULT_BATCH,
         .lifo_cap = c.lifo_cap ? c.lifo_cap : DEFAULT_LIFO_CAP,
-        .spin_ns = (c.spin_us == 0 ? DEFAULT_SPIN_US : c.spin_us < 0 ? 0 : c.spin_us) * 1000ll,
+        .spin_ns = (c.spin_us == 0    ? DEFAULT_SPIN_US
+                    : c.spin_us < 0   ? 0
+                    : c.spin_us > MAX_SPIN_US ? MAX_SPIN_US
+                                      : c.spin_us) * 1000ll,
     };
     if (sc.workers > MAX_WORKERS) sc.workers = MAX_WORKERS;
     ax_runtime *rt = aligned_alloc(AX_CACHE_LINE, sizeof *rt);
