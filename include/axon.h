@@ -137,19 +137,20 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
  * 3. Every actor is stopped (stopped hooks run, reason AX_REASON_SHUTDOWN); messages still
  *    queued go to dead letters; spawns from handlers now fail with AX_ESHUTDOWN.
  * 4. The workers are joined.
- * timeout_ms bounds the whole call (<= 0 means 10 s). Returns 0, AX_ETIMEDOUT if an actor
- * would not stop in time (a handler that does not return; the runtime stays in its stop phase
- * and ax_runtime_destroy waits for it once more), AX_ESHUTDOWN if shutdown was already
- * called, AX_EINVAL if rt is NULL, AX_ECONTEXT from a handler of this runtime. A handler of
- * another runtime is not detected: calling this there blocks that handler's worker. */
+ * timeout_ms bounds the whole call (<= 0 means 10 s; up to INT64_MAX, which never expires). A
+ * handler of another runtime is not detected: calling this there blocks that handler's worker.
+ * Errors: AX_EINVAL (rt NULL), AX_ECONTEXT (from a handler of this runtime), AX_ESHUTDOWN
+ * (shutdown was already called), AX_ETIMEDOUT (an actor would not stop in time: a handler
+ * that does not return; the runtime stays in its stop phase and ax_runtime_destroy waits for
+ * it once more). */
 int ax_runtime_shutdown(ax_runtime *rt, int64_t timeout_ms);
 
 /* Frees the runtime and everything in it. If it was not shut down, shuts it down first with
  * the default deadline (10 s): destroying a live runtime is allowed and stops every actor. If
  * an earlier shutdown timed out, waits up to 10 s more for its actors to stop. Threads still
- * inside ax_ask_wait on rt are released (AX_ESHUTDOWN) and waited for. Returns 0, AX_EINVAL
- * (NULL), AX_ECONTEXT (called from a handler of rt), or AX_EBUSY (actors would not stop;
- * nothing was freed, call again later). After 0, rt is gone. */
+ * inside ax_ask_wait on rt are released (AX_ESHUTDOWN) and waited for. After 0, rt is gone.
+ * Errors: AX_EINVAL (rt NULL), AX_ECONTEXT (called from a handler of rt), AX_EBUSY (actors
+ * would not stop; nothing was freed, call again later). */
 int ax_runtime_destroy(ax_runtime *rt);
 
 /* The number of worker threads; 0 if rt is NULL. Any thread. */
@@ -176,8 +177,9 @@ typedef struct ax_spawn_opts {
  * link, monitor, register; messages sent to it meanwhile wait until init returned. If init
  * fails, they become dead letters and links/monitors made by init fire (reason
  * AX_REASON_FAILED). Errors: AX_EINVAL (rt, b, b->receive or out NULL, an unknown
- * opts->overflow), AX_ESHUTDOWN, AX_EINIT (init returned non-zero), AX_ENOMEM (also when the
- * ref table (2^28 slots) or the thread-record table (1024 threads) is full). */
+ * opts->overflow), AX_ESHUTDOWN, AX_EINIT (init returned non-zero), AX_ENOMEM (also for a
+ * state_size too large to allocate, and when the ref table (2^28 slots) or the thread-record
+ * table (1024 threads at once) is full). */
 int ax_spawn(ax_runtime *rt, const ax_behavior *b, const void *arg, const ax_spawn_opts *opts,
              ax_ref *out);
 
@@ -191,10 +193,15 @@ int ax_send(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t s
 /* Zero-copy sending: ax_msg_alloc returns a message with size writable bytes at (*out)->data;
  * fill it and pass it to ax_msg_send, which takes ownership on success (0). On any error the
  * caller still owns it: retry, or give it back with ax_msg_free. Any thread.
- * ax_msg_alloc errors: AX_EINVAL, AX_EMSGSIZE, AX_ESHUTDOWN (outside, after shutdown),
- * AX_ENOMEM. ax_msg_send errors: as ax_send. ax_msg_free: AX_EINVAL if either is NULL. */
+ * Errors: AX_EINVAL (rt or out NULL), AX_EMSGSIZE, AX_ESHUTDOWN (outside, after shutdown
+ * began), AX_ENOMEM. */
 int ax_msg_alloc(ax_runtime *rt, size_t size, ax_msg **out);
+/* Errors: AX_EINVAL (rt or msg NULL, type >= AX_MSG_RESERVED), AX_EMSGSIZE (msg->size changed
+ * to more than AX_MSG_MAX), AX_ENOACTOR, AX_EFULL, AX_ESHUTDOWN (outside, after shutdown
+ * began), AX_ENOMEM (no thread record for the calling thread). */
 int ax_msg_send(ax_runtime *rt, ax_ref to, uint32_t type, ax_msg *msg);
+/* Gives back a message the caller owns (unsent, or an ax_ask_wait reply). Errors: AX_EINVAL
+ * (rt or msg NULL). */
 int ax_msg_free(ax_runtime *rt, ax_msg *msg);
 
 /* Asks an actor to stop. Asynchronous: the actor finishes the message it is handling, then
@@ -216,8 +223,9 @@ uint64_t ax_restarts(const ax_ctx *ctx, int *prev_reason);
 ax_runtime *ax_ctx_runtime(const ax_ctx *ctx);   /* NULL if ctx is NULL */
 
 /* Sends a copy of the payload to the sender of the message being handled, answering it if it
- * was an ask. Errors: as ax_send; AX_EINVAL (ctx NULL or not handling a message),
- * AX_ENOACTOR (no sender: it came from outside without ax_ask_wait, or the sender stopped). */
+ * was an ask. Errors: AX_EINVAL (ctx NULL or not handling a message, data NULL with size > 0,
+ * type >= AX_MSG_RESERVED), AX_EMSGSIZE, AX_ENOACTOR (no sender: it came from outside without
+ * ax_ask_wait, or the sender stopped), AX_EFULL, AX_ENOMEM. */
 int ax_reply(ax_ctx *ctx, uint32_t type, const void *data, size_t size);
 
 /* The continuation of an ax_ask. It runs on the asking actor, as one of its messages, exactly
@@ -227,24 +235,30 @@ typedef int (*ax_ask_fn)(ax_ctx *ctx, void *state, int status, const ax_msg *rep
 
 /* From a handler: sends a request and returns at once; cont(user) runs later on this actor.
  * A reply arriving after the timeout goes to dead letters. If the asking actor stops first,
- * the continuation never runs. Errors: AX_EINVAL (ctx or cont NULL, timeout_ms <= 0, bad
- * type/data), and the errors of ax_send; on error cont never runs. */
+ * the continuation never runs. timeout_ms may be anything up to INT64_MAX (waits beyond
+ * AX_TIMER_MAX_MS wait AX_TIMER_MAX_MS). Errors (then cont never runs): AX_EINVAL (ctx or
+ * cont NULL, timeout_ms <= 0, data NULL with size > 0, type >= AX_MSG_RESERVED), AX_EMSGSIZE,
+ * AX_ENOACTOR, AX_EFULL, AX_ENOMEM. */
 int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
            int64_t timeout_ms, ax_ask_fn cont, void *user);
 
 /* From a thread outside the runtime (main, a foreign thread): sends a request and blocks until
- * the reply or the timeout. *reply is set to NULL unless the arguments are rejected (AX_EINVAL,
- * AX_EMSGSIZE, AX_ECONTEXT). On 0, *reply is the reply; the caller owns it and gives it back
- * with ax_msg_free. Errors: AX_EINVAL (NULL rt/reply, timeout_ms <= 0, bad type/data),
- * AX_ECONTEXT (called from a handler: it would block a worker), AX_ETIMEDOUT (the reply, if
- * it comes later, goes to dead letters), AX_ESHUTDOWN (also when shutdown reaches its stop
- * phase while the caller waits), and the errors of ax_send. */
+ * the reply or the timeout (up to INT64_MAX: no deadline). *reply is set to NULL unless the
+ * arguments are rejected (AX_EINVAL, AX_EMSGSIZE, AX_ECONTEXT). On 0, *reply is the reply; the
+ * caller owns it and gives it back with ax_msg_free. Errors: AX_EINVAL (NULL rt/reply,
+ * timeout_ms <= 0, data NULL with size > 0, type >= AX_MSG_RESERVED), AX_EMSGSIZE,
+ * AX_ECONTEXT (called from a handler: it would block a worker), AX_ENOACTOR (the target is not
+ * alive, or stopped with the request queued), AX_EFULL (its bounded mailbox refused the
+ * request, or dead-lettered it under AX_OVERFLOW_DEAD_LETTER), AX_ETIMEDOUT (the reply, if it
+ * comes later, goes to dead letters), AX_ESHUTDOWN (after shutdown began, also when it reaches
+ * its stop phase while the caller waits), AX_ENOMEM. */
 int ax_ask_wait(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
                 int64_t timeout_ms, ax_msg **reply);
 
-/* Fails the calling actor: it stops with reason (>= AX_REASON_USER, or AX_REASON_FAILED) once
- * the current hook returns; the message being handled counts as failed. Errors: AX_EINVAL
- * (ctx NULL, reason AX_REASON_NORMAL or below AX_REASON_USER other than FAILED). */
+/* Fails the calling actor: it stops with reason (AX_REASON_USER to INT_MAX, or
+ * AX_REASON_FAILED) once the current hook returns; the message being handled counts as failed.
+ * Errors: AX_EINVAL (ctx NULL, reason AX_REASON_NORMAL or below AX_REASON_USER other than
+ * FAILED). */
 int ax_fail(ax_ctx *ctx, int reason);
 
 /* ------------------------------------------------------------------------------------------
@@ -346,22 +360,28 @@ typedef struct ax_sup_spec {
  * with its children, must outlive the parent, as behaviors do). */
 extern const ax_behavior ax_supervisor_behavior;
 
-/* Starts a supervisor and, in order, its children (any thread). If a child cannot start, the
- * call fails with AX_EINIT and the children already started get the supervisor's exit
- * (AX_REASON_FAILED) over their links. Errors: AX_EINVAL (NULL, bad spec, missing or duplicate
- * ids, simple_one_for_one without exactly one template), AX_EINIT, AX_ESHUTDOWN, AX_ENOMEM. */
+/* Starts a supervisor and, in order, its children (any thread). The whole spec is checked first;
+ * if a child then cannot start, the call fails with AX_EINIT and the children already started
+ * get the supervisor's exit (AX_REASON_FAILED) over their links. Durations and intensity take
+ * any value up to INT64_MAX / INT_MAX (arithmetic saturates; timer waits are capped at
+ * AX_TIMER_MAX_MS). Errors: AX_EINVAL (NULL, bad spec: see docs/api.md), AX_EINIT,
+ * AX_ESHUTDOWN, AX_ENOMEM. */
 int ax_supervisor_start(ax_runtime *rt, const ax_sup_spec *spec, ax_ref *out);
 /* AX_SIMPLE_ONE_FOR_ONE: starts a child from the template with this arg (copied; arg_size 0:
- * the template's arg). From a thread outside the runtime (it waits for the supervisor).
- * Errors: AX_EINVAL (also: not a simple_one_for_one supervisor), AX_ECONTEXT (from a handler),
- * AX_ENOACTOR (not a live supervisor), AX_EINIT, AX_ESHUTDOWN (it is stopping). */
+ * the template's arg). From a thread outside the runtime: it waits for the supervisor's answer,
+ * with no deadline (as OTP's start_child). Errors: AX_EINVAL (NULL rt/out, arg NULL with
+ * arg_size > 0, or not a simple_one_for_one supervisor), AX_EMSGSIZE (arg_size > AX_MSG_MAX),
+ * AX_ECONTEXT (from a handler), AX_ENOACTOR (not a live supervisor, or it stopped before
+ * answering), AX_EINIT, AX_ESHUTDOWN (it is stopping, or the runtime is), AX_ENOMEM. */
 int ax_supervisor_start_child(ax_runtime *rt, ax_ref sup, const void *arg, size_t arg_size,
                               ax_ref *out);
-/* The current ref of the child with this id (any thread). Errors: AX_EINVAL, AX_ENOACTOR
- * (sup is not a live supervisor, or the child is not running right now), AX_ENOENT (no such
- * id). */
+/* The current ref of the child with this id (any thread). Errors: AX_EINVAL (NULL rt, id or
+ * out), AX_ENOACTOR (sup is not a live supervisor, or the child is not running right now),
+ * AX_ENOENT (no such id), AX_ENOMEM (no thread record for the calling thread). */
 int ax_supervisor_child(ax_runtime *rt, ax_ref sup, const char *id, ax_ref *out);
-/* How many times the child with this id was restarted (any thread). Errors: as above. */
+/* How many times the child with this id was restarted (any thread). Errors: AX_EINVAL (NULL rt,
+ * id or out), AX_ENOACTOR (sup is not a live supervisor), AX_ENOENT (no such id), AX_ENOMEM
+ * (no thread record for the calling thread). */
 int ax_supervisor_child_restarts(ax_runtime *rt, ax_ref sup, const char *id, uint64_t *out);
 
 /* ------------------------------------------------------------------------------------------
@@ -384,12 +404,15 @@ typedef uint64_t ax_timer;
  * AX_ENOMEM. */
 int ax_send_after(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
                   int64_t delay_ms, ax_timer *out);
-/* As ax_send_after, again every period_ms (1 to 2^32 - 1) until cancelled or its owner stops. */
+/* As ax_send_after, again every period_ms (1 to 2^32 - 1) until cancelled or its owner stops.
+ * Errors: AX_EINVAL (rt NULL, period_ms < 1 or > 2^32 - 1, bad type/data), AX_EMSGSIZE,
+ * AX_ESHUTDOWN (outside, after shutdown began), AX_ENOMEM. */
 int ax_send_interval(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
                      int64_t period_ms, ax_timer *out);
-/* Cancels a timer. 0: it will not fire (again). AX_ENOENT: it already fired (one-shot), was
- * cancelled, or never existed; exactly one of "fired" and "cancelled" happens to a one-shot
- * timer. AX_EINVAL: rt NULL. O(1): the record is marked; its wheel drops it at the deadline. */
+/* Cancels a timer: on 0 it will not fire (again). Exactly one of "fired" and "cancelled"
+ * happens to a one-shot timer. O(1): the record is marked; its wheel drops it at the deadline.
+ * Errors: AX_EINVAL (rt NULL), AX_ENOENT (it already fired (one-shot), was cancelled, or never
+ * existed). */
 int ax_timer_cancel(ax_runtime *rt, ax_timer timer);
 
 /* ------------------------------------------------------------------------------------------

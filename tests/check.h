@@ -54,6 +54,14 @@
 
 #define CHECK_OK(expr) CHECK_RC(expr, 0)
 
+/* CHECK_RC for a result that function fn returned elsewhere (another thread, a handler, a loop):
+ * names fn for tests/error_codes.py, which maps every documented code to a check. */
+#define CHECK_RC_OF(fn, rc, expected)                                                   \
+    do {                                                                                \
+        (void)(fn); /* must name a function */                                          \
+        CHECK_RC(rc, expected);                                                         \
+    } while (0)
+
 static inline int64_t check_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

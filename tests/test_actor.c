@@ -1018,7 +1018,7 @@ static void test_no_lost_wakeup(void) {
 }
 
 /* A thread blocked in ax_ask_wait when shutdown reaches its stop phase returns AX_ESHUTDOWN at
- * once instead of sitting out its (here one-minute) timeout. */
+ * once instead of sitting out its (here endless) timeout. */
 struct waiting_asker {
     ax_runtime *rt;
     ax_ref to;
@@ -1035,7 +1035,7 @@ static void *ask_forever(void *arg) {
     struct waiting_asker *w = arg;
     ax_msg *reply = NULL;
     atomic_store(&w->started, 1);
-    atomic_store(&w->rc, ax_ask_wait(w->rt, w->to, 10, NULL, 0, 60000, &reply));
+    atomic_store(&w->rc, ax_ask_wait(w->rt, w->to, 10, NULL, 0, INT64_MAX, &reply));
     return NULL;
 }
 
@@ -1053,6 +1053,45 @@ static void test_ask_wait_shutdown(void) {
     CHECK_OK(ax_runtime_destroy(rt));
 }
 
+static uint64_t sent_of(ax_runtime *rt) {
+    ax_stats st;
+    CHECK_OK(ax_stats_get(rt, &st));
+    return st.sent;
+}
+
+/* A request that becomes a dead letter answers its ax_ask_wait at once: AX_ENOACTOR when the
+ * target stops with it queued (here with no deadline at all), AX_EFULL when a full mailbox
+ * with the dead-letter policy takes it. */
+static void test_ask_wait_refused(void) {
+    ax_runtime *rt = new_runtime(2, 0, 0);
+    reset_gate();
+    struct waiting_asker w = {rt, AX_REF_NONE, 0, 12345};
+    CHECK_OK(ax_spawn(rt, &victim_b, NULL, NULL, &w.to));
+    CHECK_OK(ax_send(rt, w.to, 1, NULL, 0));
+    WAIT_ATOMIC(g_gate_entered, 1); /* the victim holds its worker */
+    uint64_t sent = sent_of(rt);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, ask_forever, &w) == 0);
+    WAIT_UNTIL(sent_of(rt) == sent + 1); /* the request is queued */
+    CHECK_OK(ax_stop(rt, w.to));
+    atomic_store(&g_gate, 1);
+    pthread_join(t, NULL);
+    CHECK_RC(w.rc, AX_ENOACTOR);
+
+    reset_gate();
+    ax_spawn_opts o = {1, AX_OVERFLOW_DEAD_LETTER};
+    ax_ref v;
+    CHECK_OK(ax_spawn(rt, &victim_b, NULL, &o, &v));
+    CHECK_OK(ax_send(rt, v, 1, NULL, 0));
+    WAIT_ATOMIC(g_gate_entered, 1);
+    CHECK_OK(ax_send(rt, v, 1, NULL, 0)); /* fills the mailbox of 1 */
+    ax_msg *reply = (ax_msg *)&w; /* set to NULL by the call */
+    CHECK_RC(ax_ask_wait(rt, v, 10, NULL, 0, INT64_MAX, &reply), AX_EFULL);
+    CHECK(reply == NULL);
+    atomic_store(&g_gate, 1);
+    CHECK_OK(ax_runtime_destroy(rt));
+}
+
 int main(void) {
     test_spawn_state_init();
     test_ordering();
@@ -1066,6 +1105,7 @@ int main(void) {
     test_stats();
     test_no_lost_wakeup();
     test_ask_wait_shutdown();
+    test_ask_wait_refused();
     fprintf(stderr, "test_actor: all passed\n");
     return 0;
 }

@@ -492,18 +492,18 @@ static void test_in_handler(void) {
 
     CHECK_EQ(g_probe[P_RT_MATCH], 1);
     CHECK_EQ(g_probe[P_SELF_OK], 1);
-    CHECK_RC(g_probe[P_ASK0], AX_EINVAL);
-    CHECK_RC(g_probe[P_ASKNEG], AX_EINVAL);
-    CHECK_RC(g_probe[P_ASKNULLCONT], AX_EINVAL);
-    CHECK_RC(g_probe[P_ASKBADTYPE], AX_EINVAL);
-    CHECK_RC(g_probe[P_ASKNULLDATA], AX_EINVAL);
-    CHECK_RC(g_probe[P_ASKBIG], AX_EMSGSIZE);
-    CHECK_RC(g_probe[P_ASKNOACTOR], AX_ENOACTOR);
-    CHECK_RC(g_probe[P_ASKWAIT], AX_ECONTEXT);
-    CHECK_RC(g_probe[P_SHUTDOWN], AX_ECONTEXT);
-    CHECK_RC(g_probe[P_DESTROY], AX_ECONTEXT);
-    CHECK_RC(g_probe[P_REPLY_OUTSIDE], AX_ENOACTOR);
-    CHECK_RC(g_probe[P_SEND_BADTYPE], AX_EINVAL);
+    CHECK_RC_OF(ax_ask, g_probe[P_ASK0], AX_EINVAL);
+    CHECK_RC_OF(ax_ask, g_probe[P_ASKNEG], AX_EINVAL);
+    CHECK_RC_OF(ax_ask, g_probe[P_ASKNULLCONT], AX_EINVAL);
+    CHECK_RC_OF(ax_ask, g_probe[P_ASKBADTYPE], AX_EINVAL);
+    CHECK_RC_OF(ax_ask, g_probe[P_ASKNULLDATA], AX_EINVAL);
+    CHECK_RC_OF(ax_ask, g_probe[P_ASKBIG], AX_EMSGSIZE);
+    CHECK_RC_OF(ax_ask, g_probe[P_ASKNOACTOR], AX_ENOACTOR);
+    CHECK_RC_OF(ax_ask_wait, g_probe[P_ASKWAIT], AX_ECONTEXT);
+    CHECK_RC_OF(ax_runtime_shutdown, g_probe[P_SHUTDOWN], AX_ECONTEXT);
+    CHECK_RC_OF(ax_runtime_destroy, g_probe[P_DESTROY], AX_ECONTEXT);
+    CHECK_RC_OF(ax_reply, g_probe[P_REPLY_OUTSIDE], AX_ENOACTOR);
+    CHECK_RC_OF(ax_send, g_probe[P_SEND_BADTYPE], AX_EINVAL);
 
     /* The runtime survived the refused shutdown/destroy from the handler. */
     CHECK_OK(ax_send(rt, p, 1, NULL, 0));
@@ -632,7 +632,7 @@ static void test_bounded_refuse(void) {
             CHECK(n_ref == 0); /* once full, it stays full while the receiver is held */
             accepted[n_acc++] = seq;
         } else {
-            CHECK_RC(rc, AX_EFULL);
+            CHECK_RC_OF(ax_send, rc, AX_EFULL);
             n_ref++;
         }
     }
@@ -741,6 +741,125 @@ static void test_bounded_dead_letter(void) {
     CHECK_OK(ax_runtime_destroy(rt));
 }
 
+/* ---- the codes a handler meets from full mailboxes, big payloads and unknown monitors ---- */
+
+/* The helper: on M_ASK_FULL it asks the full actor in its payload; on M_REQ (from the asker) it
+ * waits for gate 2 and then replies into the asker's full mailbox. */
+enum { M_ASK_FULL = 60, M_REQ = 61, M_GO = 62, M_HOLD = 63 };
+static atomic_int g_gate2, g_gate2_entered, g_codes_done;
+
+static int codes_cont(ax_ctx *ctx, void *state, int status, const ax_msg *reply, void *user) {
+    (void)ctx, (void)state, (void)status, (void)reply, (void)user;
+    HCHECK(0); /* every ask below fails, so no continuation may run */
+    return 0;
+}
+
+static int helper_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    (void)state;
+    if (msg->type == M_ASK_FULL) {
+        ax_ref full;
+        memcpy(&full, msg->data, sizeof full);
+        HCHECK(ax_ask(ctx, full, 1, NULL, 0, 1000, codes_cont, NULL) == AX_EFULL);
+        HCHECK(ax_reply(ctx, 1, g_big, AX_MSG_MAX + 1) == AX_EMSGSIZE);
+        HCHECK(ax_demonitor(ctx, 987654321) == AX_ENOENT);
+        HCHECK(ax_supervisor_start_child(ax_ctx_runtime(ctx), full, NULL, 0, &full) ==
+               AX_ECONTEXT);
+    } else if (msg->type == M_REQ) {
+        atomic_store(&g_gate2_entered, 1);
+        HCHECK(check_spin_until_set(&g_gate2) == 0);
+        HCHECK(ax_reply(ctx, 1, NULL, 0) == AX_EFULL); /* the asker's mailbox of 1 is full */
+    }
+    atomic_fetch_add(&g_codes_done, 1);
+    return 0;
+}
+
+static const ax_behavior helper_b = {"codes-helper", 0, NULL, helper_receive, NULL};
+
+/* The asker (mailbox of 1): on M_GO sends M_REQ to the helper; on M_HOLD holds at the gate
+ * (a held handler's worker keeps the task it woke last, so the two must not overlap). */
+static int asker_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    (void)state;
+    if (msg->type == M_GO) {
+        ax_ref helper;
+        memcpy(&helper, msg->data, sizeof helper);
+        HCHECK(ax_send(ax_ctx_runtime(ctx), helper, M_REQ, NULL, 0) == 0);
+    } else if (msg->type == M_HOLD) {
+        atomic_store(&g_gate_entered, 1);
+        HCHECK(check_spin_until_set(&g_gate) == 0);
+    }
+    return 0;
+}
+
+static const ax_behavior asker_b = {"codes-asker", 0, NULL, asker_receive, NULL};
+
+static void test_full_and_big_in_handlers(void) {
+    reset_counters();
+    reset_gate();
+    atomic_store(&g_gate2, 0);
+    atomic_store(&g_gate2_entered, 0);
+    atomic_store(&g_codes_done, 0);
+    ax_runtime *rt = new_runtime();
+    ax_spawn_opts one = {1, AX_OVERFLOW_REFUSE};
+    ax_ref full, helper, asker;
+    CHECK_OK(ax_spawn(rt, &gated_b, NULL, &one, &full));
+    CHECK_OK(ax_send(rt, full, 1, NULL, 0));
+    WAIT_ATOMIC(g_gate_entered, 1);
+    CHECK_OK(ax_send(rt, full, 1, NULL, 0)); /* fills it */
+    CHECK_RC(ax_send(rt, full, 1, NULL, 0), AX_EFULL);
+    CHECK_OK(ax_spawn(rt, &helper_b, NULL, NULL, &helper));
+    CHECK_OK(ax_send(rt, helper, M_ASK_FULL, &full, sizeof full));
+    WAIT_ATOMIC(g_codes_done, 1);
+    atomic_store(&g_gate, 1);
+    WAIT_ATOMIC(g_gated_received, 1); /* `full` let go of its worker */
+
+    reset_gate();
+    CHECK_OK(ax_spawn(rt, &asker_b, NULL, &one, &asker));
+    CHECK_OK(ax_send(rt, asker, M_GO, &helper, sizeof helper));
+    WAIT_ATOMIC(g_gate2_entered, 1); /* the helper holds M_REQ */
+    CHECK_OK(ax_send(rt, asker, M_HOLD, NULL, 0));
+    WAIT_ATOMIC(g_gate_entered, 1);
+    CHECK_OK(ax_send(rt, asker, 1, NULL, 0)); /* fills the asker's mailbox */
+    atomic_store(&g_gate2, 1);
+    WAIT_ATOMIC(g_codes_done, 2);
+    atomic_store(&g_gate, 1);
+    CHECK_OK(ax_runtime_destroy(rt));
+    CHECK_NO_HANDLER_FAILURES();
+}
+
+/* Payload sizes checked at the zero-copy send and at ax_ask_wait. */
+static void test_sizes_outside(void) {
+    ax_runtime *rt = new_runtime();
+    ax_ref a;
+    CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &a));
+    ax_msg *m = NULL, *reply = NULL;
+    CHECK_OK(ax_msg_alloc(rt, 16, &m));
+    m->size = AX_MSG_MAX + 1; /* a caller that overwrote the size */
+    CHECK_RC(ax_msg_send(rt, a, 1, m), AX_EMSGSIZE);
+    m->size = 16;
+    CHECK_OK(ax_msg_free(rt, m));
+    CHECK_RC(ax_ask_wait(rt, a, 1, g_big, AX_MSG_MAX + 1, 1000, &reply), AX_EMSGSIZE);
+    CHECK_OK(ax_runtime_destroy(rt));
+}
+
+/* A handler that never returns in time: shutdown gives AX_ETIMEDOUT, destroy AX_EBUSY after its
+ * own 10 s, and a destroy after the handler returned succeeds. */
+static void test_stuck_handler(void) {
+    reset_counters();
+    reset_gate();
+    ax_runtime *rt = new_runtime();
+    ax_ref g;
+    CHECK_OK(ax_spawn(rt, &gated_b, NULL, NULL, &g));
+    CHECK_OK(ax_send(rt, g, 1, NULL, 0));
+    WAIT_ATOMIC(g_gate_entered, 1);
+    CHECK_RC(ax_runtime_shutdown(rt, 50), AX_ETIMEDOUT);
+    CHECK_RC(ax_runtime_destroy(rt), AX_EBUSY);
+    CHECK_EQ(g_stopped, 0);
+    atomic_store(&g_gate, 1);
+    CHECK_OK(ax_runtime_destroy(rt));
+    CHECK_EQ(g_stopped, 1);
+    CHECK_EQ(g_gate_timeout, 0);
+}
+
 int main(void) {
     test_strerror();
     test_config_errors();
@@ -753,6 +872,9 @@ int main(void) {
     test_destroy_live();
     test_bounded_refuse();
     test_bounded_dead_letter();
+    test_full_and_big_in_handlers();
+    test_sizes_outside();
+    test_stuck_handler();
     fprintf(stderr, "test_misuse: all passed\n");
     return 0;
 }

@@ -1462,6 +1462,119 @@ static void test_exit_inside_group(void) {
     CHECK_NO_HANDLER_FAILURES();
 }
 
+/* ======================================================================================
+ * 10. The documented error codes of the supervisor calls, each produced on purpose.
+ * ==================================================================================== */
+
+/* A template whose init fails (arg 1), holds on g_gate (arg 2), or succeeds. */
+static int tpl_init(ax_ctx *ctx, void *state, const void *arg) {
+    (void)ctx, (void)state;
+    int what = arg ? *(const int *)arg : 0;
+    if (what == 2) {
+        atomic_store(&g_gate_entered, 1);
+        HCHECK(check_spin_until_set(&g_gate) == 0);
+    }
+    return what == 1 ? -1 : 0;
+}
+
+static int tpl_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    (void)ctx, (void)state;
+    if (msg->type == M_BLOCK) {
+        atomic_store(&g_gate_entered, 1);
+        HCHECK(check_spin_until_set(&g_gate) == 0);
+    }
+    return 0;
+}
+
+static const ax_behavior tpl_b = {"tpl", 0, tpl_init, tpl_receive, NULL};
+
+struct start_call {
+    ax_runtime *rt;
+    ax_ref sup;
+    int arg;
+    int rc;
+};
+
+static void *start_child_main(void *p) {
+    struct start_call *c = p;
+    ax_ref r;
+    c->rc = ax_supervisor_start_child(c->rt, c->sup, &c->arg, sizeof c->arg, &r);
+    return NULL;
+}
+
+static uint64_t sent_of(ax_runtime *rt) {
+    ax_stats st;
+    CHECK_OK(ax_stats_get(rt, &st));
+    return st.sent;
+}
+
+static void test_codes(void) {
+    ax_runtime *rt = new_runtime();
+    ax_child_spec tmpl = {NULL, &tpl_b, NULL, 0, AX_TEMPORARY, AX_SHUTDOWN_INFINITY,
+                          AX_CHILD_WORKER, NULL};
+    ax_sup_spec simple = {AX_SIMPLE_ONE_FOR_ONE, 5, 1000, 0, 0, 0, &tmpl, 1};
+    ax_ref sup, r, plain;
+    uint64_t n;
+    CHECK_OK(ax_supervisor_start(rt, &simple, &sup));
+    int fail = 1, ok = 0;
+    CHECK_RC(ax_supervisor_start_child(rt, sup, &fail, sizeof fail, &r), AX_EINIT);
+    CHECK_RC(ax_supervisor_start_child(rt, sup, &ok, (size_t)AX_MSG_MAX + 1, &r), AX_EMSGSIZE);
+    CHECK_OK(ax_spawn(rt, &tpl_b, NULL, NULL, &plain));
+    CHECK_RC(ax_supervisor_start_child(rt, plain, NULL, 0, &r), AX_ENOACTOR);
+
+    /* Stopping: a child blocked in its handler (shutdown infinity) keeps the supervisor in its
+     * stop, during which it answers AX_ESHUTDOWN. */
+    ax_ref child;
+    CHECK_OK(ax_supervisor_start_child(rt, sup, &ok, sizeof ok, &child));
+    atomic_store(&g_gate, 0);
+    atomic_store(&g_gate_entered, 0);
+    CHECK_OK(ax_send(rt, child, M_BLOCK, NULL, 0));
+    WAIT_UNTIL(atomic_load(&g_gate_entered));
+    CHECK_OK(ax_stop(rt, sup));
+    CHECK_RC(ax_supervisor_start_child(rt, sup, &ok, sizeof ok, &r), AX_ESHUTDOWN);
+    atomic_store(&g_gate, 1);
+    WAIT_UNTIL(ax_supervisor_start_child(rt, sup, &ok, sizeof ok, &r) == AX_ENOACTOR);
+
+    /* A supervisor that stops with a request queued: the waiting caller gets AX_ENOACTOR. */
+    tmpl.shutdown_ms = AX_SHUTDOWN_KILL;
+    CHECK_OK(ax_supervisor_start(rt, &simple, &sup));
+    atomic_store(&g_gate, 0);
+    atomic_store(&g_gate_entered, 0);
+    struct start_call held = {rt, sup, 2, 12345}, queued = {rt, sup, 0, 12345};
+    pthread_t t1, t2;
+    CHECK(pthread_create(&t1, NULL, start_child_main, &held) == 0);
+    WAIT_UNTIL(atomic_load(&g_gate_entered)); /* the supervisor is inside the child's init */
+    uint64_t sent = sent_of(rt);
+    CHECK(pthread_create(&t2, NULL, start_child_main, &queued) == 0);
+    WAIT_UNTIL(sent_of(rt) > sent); /* the second request is queued behind */
+    CHECK_OK(ax_stop(rt, sup));
+    atomic_store(&g_gate, 1);
+    CHECK(pthread_join(t1, NULL) == 0 && pthread_join(t2, NULL) == 0);
+    CHECK_OK(held.rc);
+    CHECK_RC_OF(ax_supervisor_start_child, queued.rc, AX_ENOACTOR);
+
+    /* Static children: lookups. */
+    ax_child_spec ch = worker_spec("c0", &g_args[0], AX_PERMANENT, NULL);
+    ax_sup_spec one = {AX_ONE_FOR_ONE, 5, 1000, 0, 0, 0, &ch, 1};
+    CHECK_OK(ax_supervisor_start(rt, &one, &sup));
+    CHECK_RC(ax_supervisor_child(rt, sup, NULL, &r), AX_EINVAL);
+    CHECK_RC(ax_supervisor_child_restarts(rt, sup, NULL, &n), AX_EINVAL);
+    CHECK_RC(ax_supervisor_child_restarts(rt, sup, "c0", NULL), AX_EINVAL);
+    CHECK_RC(ax_supervisor_child_restarts(rt, sup, "nope", &n), AX_ENOENT);
+    CHECK_RC(ax_supervisor_child_restarts(rt, plain, "c0", &n), AX_ENOACTOR);
+    CHECK_OK(ax_supervisor_child_restarts(rt, sup, "c0", &n));
+    CHECK_EQ(n, 0);
+
+    /* A child that cannot start fails the whole start. */
+    ax_child_spec bad = {"bad", &tpl_b, &fail, 0, AX_PERMANENT, 0, AX_CHILD_WORKER, NULL};
+    ax_sup_spec with_bad = {AX_ONE_FOR_ONE, 5, 1000, 0, 0, 0, &bad, 1};
+    CHECK_RC(ax_supervisor_start(rt, &with_bad, &sup), AX_EINIT);
+    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    CHECK_RC(ax_supervisor_start(rt, &one, &sup), AX_ESHUTDOWN);
+    CHECK_OK(ax_runtime_destroy(rt));
+    CHECK_NO_HANDLER_FAILURES();
+}
+
 int main(void) {
     test_strategies();
     test_one_for_all_mixed();
@@ -1486,6 +1599,8 @@ int main(void) {
     fprintf(stderr, "  rest_for_one: an exit before the group during its restart: ok\n");
     test_exit_inside_group();
     fprintf(stderr, "  one_for_all: an exit inside the group during its restart: ok\n");
+    test_codes();
+    fprintf(stderr, "  documented error codes: ok\n");
     test_shutdown_tree(1000);
     fprintf(stderr, "  shutdown tree, children taking 1 ms to stop: ok\n");
     fprintf(stderr, "test_supervise: all passed\n");

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "actor/actor.h"
+#include "mem/fault.h"
 
 static void release_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a, bool dead,
                         bool final);
@@ -80,7 +81,7 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
     if (b->state_size > PTRDIFF_MAX - sizeof(struct actor) - 15) return AX_ENOMEM;
     size_t bytes = sizeof(struct actor) + b->state_size;
     unsigned cls = pool_class_of(bytes);
-    struct actor *a = cls == POOL_CLASS_LARGE ? aligned_alloc(16, (bytes + 15) & ~(size_t)15)
+    struct actor *a = cls == POOL_CLASS_LARGE ? mem_aligned_alloc(16, (bytes + 15) & ~(size_t)15)
                                               : pool_alloc(&thr->pool, cls);
     if (!a) return AX_ENOMEM;
     ax_ref ref = reftable_alloc(&rt->refs, &thr->ref_slots);
@@ -210,6 +211,10 @@ static int deliver_stop_as_exit(ax_ctx *ctx, struct actor *a, int reason) {
 static bool stop_takes_effect(ax_ctx *ctx, struct actor *a, int reason) {
     if (a->trap_stop == TRAP_STOP_DELIVERED) return false;
     int d = a->trap_stop == TRAP_STOP_ARMED ? deliver_stop_as_exit(ctx, a, reason) : -1;
+    if (d == 0 && a->trap_stop == TRAP_STOP_OFF) { /* it finished stopping inside that call */
+        d = -1;
+        reason = stop_req_reason(atomic_load_explicit(&a->stop_req, memory_order_relaxed));
+    }
     if (d < 0) actor_stop(ctx->rt, ctx->thr, a, reason);
     return d != 0;
 }

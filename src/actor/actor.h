@@ -246,6 +246,10 @@ int ask_dispatch(ax_ctx *ctx, struct msg *m, bool *handled);
 void ask_discard_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a);
 /* The sink hands a copy of reply m to its waiting thread (or notes m as a dead letter). */
 void ask_wait_deliver(ax_ctx *ctx, struct msg *m);
+/* A request from ax_ask_wait became a dead letter (its target stopped with it queued, or a full
+ * mailbox dead-lettered it): its waiting thread returns AX_ENOACTOR or AX_EFULL now. Other
+ * messages are ignored. */
+void ask_wait_refused(ax_runtime *rt, const struct msg *m, int reason);
 /* Creates the waiter list and spawns the sink (at runtime creation). */
 int ask_waiters_create(ax_runtime *rt);
 void ask_waiters_destroy(ax_runtime *rt);

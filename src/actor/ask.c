@@ -10,6 +10,7 @@
 
 #include "actor/actor.h"
 #include "core/duration.h"
+#include "mem/fault.h"
 #include "time/timer.h"
 
 /* Pending records travel as pooled messages (payload = the struct), so that they come from
@@ -97,7 +98,8 @@ void ask_discard_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a) 
  * Waiters sit on the caller's stack, linked in a short list under a mutex (one per waiting
  * thread: this is the bridge for main and foreign threads, not a hot path). */
 
-enum { WAIT_PENDING = 0, WAIT_DONE = 1, WAIT_SHUTDOWN = 2 };
+/* A waiter's state: pending, answered, or refused with the error the caller gets. */
+enum { WAIT_PENDING = 0, WAIT_DONE = 1, WAIT_SHUTDOWN = 2, WAIT_NOACTOR = 3, WAIT_FULL = 4 };
 
 struct waiter {
     struct waiter *next;
@@ -147,6 +149,26 @@ void ask_wait_deliver(ax_ctx *ctx, struct msg *m) {
     }
 }
 
+/* Wakes the waiter of corr (if it still waits) with `state`; under the lock, as above. */
+static void wake_waiter(struct ask_waiters *ws, uint32_t corr, uint32_t state) {
+    pthread_mutex_lock(&ws->lock);
+    struct waiter *w = ws->list;
+    while (w && w->corr != corr) w = w->next;
+    if (w) {
+        unlink_waiter(ws, w);
+        /* release/wake as in ask_wait_deliver; the waiter re-takes the lock before leaving. */
+        atomic_store_explicit(&w->state, state, memory_order_release);
+        core_futex_wake(&w->state, 1);
+    }
+    pthread_mutex_unlock(&ws->lock);
+}
+
+void ask_wait_refused(ax_runtime *rt, const struct msg *m, int reason) {
+    if (m->pub.sender != rt->ask_sink || !m->corr || (m->flags & MSG_REPLY) || !rt->waiters)
+        return;
+    wake_waiter(rt->waiters, m->corr, reason == AX_DEAD_FULL ? WAIT_FULL : WAIT_NOACTOR);
+}
+
 static int sink_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     (void)ctx, (void)state, (void)msg; /* only replies matter; they bypass receive */
     return 0;
@@ -155,7 +177,7 @@ static int sink_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
 static const ax_behavior sink_behavior = {"ax_ask_wait", 0, NULL, sink_receive, NULL};
 
 int ask_waiters_create(ax_runtime *rt) {
-    struct ask_waiters *ws = calloc(1, sizeof *ws);
+    struct ask_waiters *ws = mem_calloc(1, sizeof *ws);
     if (!ws) return AX_ENOMEM;
     pthread_mutex_init(&ws->lock, NULL);
     rt->waiters = ws;
@@ -233,8 +255,9 @@ int ask_wait_any(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, siz
     bool still_waiting = unlink_waiter(ws, &w);
     pthread_mutex_unlock(&ws->lock);
     if (rc == 0 && still_waiting) rc = AX_ETIMEDOUT;
-    if (rc == 0 && atomic_load_explicit(&w.state, memory_order_acquire) == WAIT_SHUTDOWN)
-        rc = AX_ESHUTDOWN;
+    uint32_t state = atomic_load_explicit(&w.state, memory_order_acquire);
+    if (rc == 0 && state != WAIT_DONE && state != WAIT_PENDING)
+        rc = state == WAIT_SHUTDOWN ? AX_ESHUTDOWN : state == WAIT_FULL ? AX_EFULL : AX_ENOACTOR;
     if (rc == 0) *reply = w.reply;
     /* release: our last use of ws happens before destroy's acquire load sees zero. */
     atomic_fetch_sub_explicit(&ws->inside, 1, memory_order_release);

@@ -9,6 +9,7 @@ void deadletter_note(ax_runtime *rt, struct sched_thread *thr, ax_ref target,
                      const struct msg *m, int reason) {
     if (thr) stats_add(&thr->stats, STAT_DEAD_LETTERS, 1);
     else atomic_fetch_add_explicit(&rt->dead_letters, 1, memory_order_relaxed); /* destroy */
+    ask_wait_refused(rt, m, reason);
     ax_ref dl = atomic_load_explicit(&rt->dead_letter_actor, memory_order_acquire);
     /* No notice about a notice, and none to a receiver that is itself the sink. */
     if (thr && dl != AX_REF_NONE && dl != target && m->pub.type != AX_MSG_DEAD_LETTER) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "actor/actor.h"
+#include "mem/fault.h"
 
 struct reg_entry {
     struct reg_entry *next_by_name, *next_by_ref;
@@ -33,11 +34,11 @@ static uint64_t hash_ref(ax_ref r) {
 }
 
 int registry_create(struct registry **out) {
-    struct registry *r = calloc(1, sizeof *r);
+    struct registry *r = mem_calloc(1, sizeof *r);
     if (!r) return AX_ENOMEM;
     r->buckets = 64;
-    r->by_name = calloc(r->buckets, sizeof *r->by_name);
-    r->by_ref = calloc(r->buckets, sizeof *r->by_ref);
+    r->by_name = mem_calloc(r->buckets, sizeof *r->by_name);
+    r->by_ref = mem_calloc(r->buckets, sizeof *r->by_ref);
     if (!r->by_name || !r->by_ref) {
         free(r->by_name);
         free(r->by_ref);
@@ -67,7 +68,7 @@ void registry_destroy(struct registry *r) {
 
 static void grow(struct registry *r) {
     size_t n = r->buckets * 2;
-    struct reg_entry **bn = calloc(n, sizeof *bn), **br = calloc(n, sizeof *br);
+    struct reg_entry **bn = mem_calloc(n, sizeof *bn), **br = mem_calloc(n, sizeof *br);
     if (!bn || !br) { /* stay at the current size: only slower */
         free(bn);
         free(br);
@@ -116,13 +117,14 @@ static int check_name(const char *name) {
     return (len == 0 || len > AX_NAME_MAX) ? AX_ENAMETOOLONG : 0;
 }
 
-static bool alive(ax_runtime *rt, ax_ref ref) {
+/* 0 if ref is alive, else AX_ENOACTOR (or AX_ENOMEM: no thread record to look with). */
+static int check_alive(ax_runtime *rt, ax_ref ref) {
     bool outside;
     struct sched_thread *thr = rt_enter(rt, &outside);
-    if (!thr) return false;
+    if (!thr) return AX_ENOMEM;
     bool yes = actor_lookup(rt, ref) != NULL;
     rt_leave(thr, outside);
-    return yes;
+    return yes ? 0 : AX_ENOACTOR;
 }
 
 int ax_register(ax_runtime *rt, const char *name, ax_ref ref) {
@@ -132,10 +134,10 @@ int ax_register(ax_runtime *rt, const char *name, ax_ref ref) {
     struct registry *r = rt->registry;
     uint64_t h = hash_name(name);
     pthread_mutex_lock(&r->lock);
-    if (!alive(rt, ref)) rc = AX_ENOACTOR;
-    else if (*find_name(r, name, h) || *find_ref(r, ref)) rc = AX_EEXIST;
-    else {
-        struct reg_entry *e = calloc(1, sizeof *e);
+    rc = check_alive(rt, ref);
+    if (rc == 0 && (*find_name(r, name, h) || *find_ref(r, ref))) rc = AX_EEXIST;
+    if (rc == 0) {
+        struct reg_entry *e = mem_calloc(1, sizeof *e);
         if (!e) {
             rc = AX_ENOMEM;
         } else {

@@ -6,6 +6,7 @@
 
 #include "actor/actor.h"
 #include "core/duration.h"
+#include "mem/fault.h"
 #include "time/timer.h"
 
 enum {
@@ -33,7 +34,7 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
                                       : c.spin_us) * 1000ll,
     };
     if (sc.workers > MAX_WORKERS) sc.workers = MAX_WORKERS;
-    ax_runtime *rt = aligned_alloc(AX_CACHE_LINE, sizeof *rt);
+    ax_runtime *rt = mem_aligned_alloc(AX_CACHE_LINE, sizeof *rt);
     if (!rt) return AX_ENOMEM;
     memset(rt, 0, sizeof *rt);
     rt->batch = sc.batch;

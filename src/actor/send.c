@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "actor/actor.h"
+#include "mem/fault.h"
 
 struct msg *msg_new_slow(struct sched_thread *thr, size_t size) {
     size_t bytes = sizeof(struct msg) + size;
@@ -14,7 +15,7 @@ struct msg *msg_new_slow(struct sched_thread *thr, size_t size) {
         if (!(m = pool_alloc(&thr->pool, cls))) return NULL;
         m->owner = thr->id;
     } else {
-        if (!(m = aligned_alloc(16, (bytes + 15) & ~(size_t)15))) return NULL;
+        if (!(m = mem_aligned_alloc(16, (bytes + 15) & ~(size_t)15))) return NULL;
         m->owner = MSG_OWNER_MALLOC;
     }
     m->cls = (uint8_t)cls;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "actor/actor.h"
+#include "mem/fault.h"
 
 enum sig_kind { SIG_LINK = 1, SIG_UNLINK, SIG_EXIT, SIG_MONITOR, SIG_DEMONITOR };
 enum rel_kind { REL_LINK = 1, REL_MONITOR, REL_WATCHER };
@@ -134,7 +135,7 @@ static bool grow_rels(struct actor_ext *e) {
         return true;
     }
     uint32_t n = (e->rel_mask + 1) * 2;
-    struct relation **b = calloc(n, sizeof *b);
+    struct relation **b = mem_calloc(n, sizeof *b);
     if (!b) return false;
     for (uint32_t i = 0; e->rels && i <= e->rel_mask; i++) {
         for (struct relation *r = e->rels[i], *next; r; r = next) {

@@ -7,6 +7,7 @@
  * exchange of the head with NULL, which takes the whole list at once, so no thread ever reads
  * a node's next and then CASes on the head expecting that node: the ABA problem cannot arise
  * and nodes need no tags or hazard pointers. */
+#include "mem/fault.h"
 #include "mem/pool.h"
 
 #include <stdlib.h>
@@ -61,7 +62,7 @@ void pool_destroy(struct pool *p) {
 
 void *pool_alloc(struct pool *p, unsigned cls) {
     (void)p;
-    return aligned_alloc(16, pool_class_bytes[cls]);
+    return mem_aligned_alloc(16, pool_class_bytes[cls]);
 }
 
 void *pool_alloc_slow(struct pool *p, unsigned cls) {
@@ -101,7 +102,7 @@ static struct pool_free_block *pool_carve(struct pool *p, unsigned cls) {
     if (n < POOL_SLAB_MIN_BLOCKS)
         n = POOL_SLAB_MIN_BLOCKS;
     size_t bytes = sizeof(struct pool_slab) + n * size;
-    struct pool_slab *s = aligned_alloc(16, bytes);
+    struct pool_slab *s = mem_aligned_alloc(16, bytes);
     if (s == NULL)
         return NULL;
     s->next = p->slabs;

@@ -4,6 +4,7 @@
 #define AX_MEM_POOL_H
 
 #include "core/platform.h"
+#include "mem/fault.h"
 
 /* Size classes, in bytes: every multiple of 16 up to 256 (actor headers and messages fit
  * tightly), then three per power of two, 1.25x, 1.5x and 2x of it (steps of 1.2-1.33x, so at
@@ -74,6 +75,7 @@ void pool_destroy(struct pool *p);
 void *pool_alloc_slow(struct pool *p, unsigned cls);
 #ifndef AX_POOL_PASSTHROUGH
 static inline void *pool_alloc(struct pool *p, unsigned cls) {
+    if (MEM_FAULT()) return NULL; /* a constant 0 outside the fault-injection test library */
     struct pool_free_block *b = p->local[cls];
     if (ax_likely(b != NULL)) {
         p->local[cls] = atomic_load_explicit(&b->next, memory_order_relaxed);

@@ -1,5 +1,6 @@
 /* slots.c: growing the record table (a chunk at a time, installed with a CAS so that racing
  * threads agree) and the per-thread free lists. */
+#include "mem/fault.h"
 #include "mem/slots.h"
 
 #include <errno.h>
@@ -11,7 +12,7 @@ static uint32_t *link_of(struct slots *t, char *rec) {
 }
 
 int slots_init(struct slots *t, uint32_t rec_size, uint32_t link_offset) {
-    t->chunks = calloc(SLOTS_CHUNKS, sizeof *t->chunks);
+    t->chunks = mem_calloc(SLOTS_CHUNKS, sizeof *t->chunks);
     if (!t->chunks) return -ENOMEM;
     t->rec_size = rec_size;
     t->link_offset = link_offset;
@@ -48,7 +49,7 @@ static void move_batch(struct slots *t, struct slot_cache *from, struct slot_cac
 static int ensure_chunk(struct slots *t, uint32_t index) {
     _Atomic(char *) *slot = &t->chunks[index >> SLOTS_CHUNK_BITS];
     if (atomic_load_explicit(slot, memory_order_acquire)) return 0;
-    char *fresh = calloc(SLOTS_CHUNK, t->rec_size), *none = NULL;
+    char *fresh = mem_calloc(SLOTS_CHUNK, t->rec_size), *none = NULL;
     if (!fresh) return -ENOMEM;
     /* release: the zeroed chunk is visible before its pointer; pairs with slots_at. */
     if (!atomic_compare_exchange_strong_explicit(slot, &none, fresh, memory_order_acq_rel,

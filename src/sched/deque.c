@@ -35,6 +35,7 @@
  *    covered the owner's later relaxed stores of bottom, so pop's restoring stores are
  *    release too (free on x86-64, stlr on AArch64).
  */
+#include "mem/fault.h"
 #include "sched/deque.h"
 
 #include <assert.h>
@@ -53,7 +54,7 @@ struct deque_ring {
 static struct deque_ring *ring_new(unsigned log_capacity) {
     if (log_capacity > DEQUE_MAX_LOG) return NULL;
     size_t cap = (size_t)1 << log_capacity;
-    struct deque_ring *r = malloc(sizeof *r + cap * sizeof r->slots[0]);
+    struct deque_ring *r = mem_malloc(sizeof *r + cap * sizeof r->slots[0]);
     if (!r) return NULL;
     r->mask = cap - 1;
     r->older = NULL;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mem/fault.h"
 #include "sched/sched.h"
 
 /* Schedulers alive in this process, so that a thread-exit destructor never touches a record of
@@ -61,7 +62,7 @@ static struct sched_thread *claim_record(struct sched *s) {
             return t;
     }
     pthread_mutex_lock(&s->register_lock);
-    struct sched_thread *t = aligned_alloc(AX_CACHE_LINE, sizeof *t);
+    struct sched_thread *t = mem_aligned_alloc(AX_CACHE_LINE, sizeof *t);
     if (t) {
         memset(t, 0, sizeof *t);
         pool_init(&t->pool);
@@ -143,7 +144,7 @@ void sched_outside_leave(struct sched_thread *t) {
 }
 
 void sched_outside_publish(struct sched *s) {
-    struct live *l = malloc(sizeof *l);
+    struct live *l = mem_malloc(sizeof *l);
     pthread_mutex_lock(&live_lock);
     if (l) {
         l->s = s;

@@ -11,6 +11,7 @@
 
 #include "actor/actor.h"
 #include "core/duration.h"
+#include "mem/fault.h"
 #include "time/timer.h"
 
 enum {
@@ -102,7 +103,7 @@ static void ref_index_del(struct sup *s, ax_ref ref) {
 static int ref_index_resize(struct sup *s, size_t cap) {
     size_t n = 16;
     while (n < 2 * cap) n *= 2;
-    uint32_t *t = calloc(n, sizeof *t);
+    uint32_t *t = mem_calloc(n, sizeof *t);
     if (!t) return AX_ENOMEM;
     free(s->by_ref);
     s->by_ref = t;
@@ -136,7 +137,7 @@ static int copy_spec(struct sup_child *c, const ax_child_spec *spec) {
     c->arg = spec->arg;
     c->arg_size = spec->arg_size;
     if (spec->arg_size) {
-        void *copy = malloc(spec->arg_size);
+        void *copy = mem_malloc(spec->arg_size);
         if (!copy) return AX_ENOMEM;
         memcpy(copy, spec->arg, spec->arg_size);
         c->arg = copy;
@@ -197,7 +198,7 @@ static bool should_restart(const struct sup_child *c, int reason) {
 static int log_grow(struct sup *s) {
     size_t cap = s->log_cap ? 2 * s->log_cap : 4;
     if (cap > (size_t)s->intensity) cap = (size_t)s->intensity;
-    int64_t *log = malloc(cap * sizeof *log);
+    int64_t *log = mem_malloc(cap * sizeof *log);
     if (!log) return AX_ENOMEM;
     for (size_t k = 0; k < s->log_len; k++) log[k] = s->log[(s->log_head + k) % s->log_cap];
     free(s->log);
@@ -391,7 +392,7 @@ static int add_dynamic(struct sup *s, size_t *index) {
         if (s->children[i].state == CH_GONE) return (int)(*index = i, 0);
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 16;
-        struct sup_child *c = realloc(s->children, cap * sizeof *c);
+        struct sup_child *c = mem_realloc(s->children, cap * sizeof *c);
         if (!c) return AX_ENOMEM;
         s->children = c;
         s->cap = cap;
@@ -498,8 +499,8 @@ static int sup_init(ax_ctx *ctx, void *state, const void *arg) {
     }
     size_t n = spec->nchildren, slots = 16;
     while (slots < 2 * n) slots *= 2;
-    s->children = calloc(n ? n : 1, sizeof *s->children);
-    s->by_id = calloc(slots, sizeof *s->by_id);
+    s->children = mem_calloc(n ? n : 1, sizeof *s->children);
+    s->by_id = mem_calloc(slots, sizeof *s->by_id);
     if (!s->children || !s->by_id || ref_index_resize(s, n) != 0) return AX_ENOMEM;
     s->id_mask = slots - 1;
     for (size_t i = 0; i < n; i++) { /* ids are checked unique by spec_valid */
@@ -578,6 +579,7 @@ int ax_supervisor_start_child(ax_runtime *rt, ax_ref sup, const void *arg, size_
                               ax_ref *out) {
     if (!rt || !out || (arg_size && !arg)) return AX_EINVAL;
     if (arg_size > AX_MSG_MAX) return AX_EMSGSIZE;
+    if (sched_worker_self(&rt->sched)) return AX_ECONTEXT; /* it would block a worker */
     bool outside;
     struct sched_thread *thr = rt_enter(rt, &outside);
     if (!thr) return AX_ENOMEM;
@@ -586,7 +588,9 @@ int ax_supervisor_start_child(ax_runtime *rt, ax_ref sup, const void *arg, size_
     rt_leave(thr, outside);
     if (!is_sup) return AX_ENOACTOR;
     ax_msg *reply;
-    int rc = ask_wait_any(rt, sup, SUP_MSG_START_CHILD, arg, arg_size, 60000, &reply);
+    /* No deadline, as OTP's start_child: the supervisor answers, or stops (AX_ENOACTOR, its
+     * queued request a dead letter), or the runtime shuts down (AX_ESHUTDOWN). */
+    int rc = ask_wait_any(rt, sup, SUP_MSG_START_CHILD, arg, arg_size, INT64_MAX, &reply);
     if (rc != 0) return rc;
     struct start_reply r;
     memcpy(&r, reply->data, sizeof r);

@@ -1,0 +1,172 @@
+/* test_enomem.c: every documented AX_ENOMEM, produced on purpose. Linked with the fault-injection
+ * build of the library (src/mem/fault.h): a thread sets mem_fault_on and its allocations fail.
+ * Each failing call must leave the runtime whole: the same call succeeds once memory is back. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "axon.h"
+#include "check.h"
+#include "mem/fault.h"
+
+static ax_runtime *new_runtime(void) {
+    ax_config c = {0};
+    c.workers = 2;
+    ax_runtime *rt = NULL;
+    CHECK_OK(ax_runtime_create(&c, &rt));
+    return rt;
+}
+
+/* ---- an actor that makes the handler-only calls fail ---------------------------------------- */
+
+enum { M_PING = 1, M_TRY = 2 };
+static atomic_int g_tried, g_received;
+
+static int cont(ax_ctx *ctx, void *state, int status, const ax_msg *reply, void *user) {
+    (void)ctx, (void)state, (void)status, (void)reply, (void)user;
+    HCHECK(0); /* every ask below fails: its continuation never runs */
+    return 0;
+}
+
+static int probe_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    (void)state;
+    atomic_fetch_add(&g_received, 1);
+    if (msg->type != M_TRY) return 0;
+    ax_ref peer;
+    memcpy(&peer, msg->data, sizeof peer);
+    ax_runtime *rt = ax_ctx_runtime(ctx);
+    uint64_t mon;
+    mem_fault_on = 1; /* this worker's allocations fail until cleared below */
+    HCHECK(ax_link(ctx, peer) == AX_ENOMEM);
+    HCHECK(ax_monitor(ctx, peer, &mon) == AX_ENOMEM);
+    HCHECK(ax_ask(ctx, peer, M_PING, NULL, 0, 1000, cont, NULL) == AX_ENOMEM);
+    HCHECK(ax_reply(ctx, M_PING, NULL, 0) == AX_ENOMEM);
+    HCHECK(ax_send(rt, peer, M_PING, NULL, 0) == AX_ENOMEM);
+    mem_fault_on = 0;
+    HCHECK(ax_monitor(ctx, peer, &mon) == 0); /* memory is back: the same calls work */
+    HCHECK(ax_send(rt, peer, M_PING, NULL, 0) == 0);
+    atomic_fetch_add(&g_tried, 1);
+    HCHECK(ax_reply(ctx, M_PING, NULL, 0) == 0);
+    return 0;
+}
+
+static const ax_behavior probe_b = {"probe", 0, NULL, probe_receive, NULL};
+
+static void test_in_handler(void) {
+    ax_runtime *rt = new_runtime();
+    ax_ref a, b;
+    CHECK_OK(ax_spawn(rt, &probe_b, NULL, NULL, &a));
+    CHECK_OK(ax_spawn(rt, &probe_b, NULL, NULL, &b));
+    /* From an actor, so that ax_reply has someone to answer. */
+    atomic_store(&g_tried, 0);
+    ax_msg *reply = NULL;
+    CHECK_OK(ax_ask_wait(rt, a, M_TRY, &b, sizeof b, 10000, &reply));
+    CHECK_OK(ax_msg_free(rt, reply));
+    CHECK_EQ(atomic_load(&g_tried), 1);
+    CHECK_OK(ax_runtime_destroy(rt));
+    CHECK_NO_HANDLER_FAILURES();
+}
+
+/* ---- the calling thread's allocations fail ---------------------------------------------------- */
+
+static const ax_behavior plain_b = {"plain", 0, NULL, probe_receive, NULL};
+
+static void test_outside(void) {
+    ax_runtime *rt = NULL;
+    mem_fault_on = 1;
+    CHECK_RC(ax_runtime_create(NULL, &rt), AX_ENOMEM);
+    mem_fault_on = 0;
+    rt = new_runtime(); /* main now has its thread record */
+    ax_ref a, sup;
+    CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &a));
+    ax_msg *m = NULL, *reply = NULL;
+    ax_child_spec ch = {"c", &plain_b, NULL, 0, AX_PERMANENT, 0, AX_CHILD_WORKER, NULL};
+    ax_sup_spec spec = {AX_ONE_FOR_ONE, 1, 1000, 0, 0, 0, &ch, 1};
+
+    mem_fault_on = 1;
+    CHECK_RC(ax_spawn(rt, &plain_b, NULL, NULL, &a), AX_ENOMEM);
+    CHECK_RC(ax_send(rt, a, M_PING, "x", 1), AX_ENOMEM);
+    CHECK_RC(ax_msg_alloc(rt, 8, &m), AX_ENOMEM);
+    CHECK_RC(ax_ask_wait(rt, a, M_PING, NULL, 0, 1000, &reply), AX_ENOMEM);
+    CHECK_RC(ax_register(rt, "a-name", a), AX_ENOMEM);
+    CHECK_RC(ax_supervisor_start(rt, &spec, &sup), AX_ENOMEM);
+    mem_fault_on = 0;
+
+    /* Nothing was lost or half done: the same calls work now. */
+    CHECK_OK(ax_send(rt, a, M_PING, "x", 1));
+    CHECK_OK(ax_register(rt, "a-name", a));
+    CHECK_OK(ax_supervisor_start(rt, &spec, &sup));
+    ax_stats st;
+    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    CHECK_OK(ax_stats_get(rt, &st));
+    CHECK_EQ(st.sent, 1);
+    CHECK_EQ(st.processed, 1);
+    CHECK_EQ(st.spawned, 3); /* a, the supervisor and its child */
+    CHECK_OK(ax_runtime_destroy(rt));
+}
+
+/* ---- a new thread that cannot get a thread record ---------------------------------------------- */
+
+struct no_record {
+    ax_runtime *rt;
+    ax_ref a, sup;
+    ax_msg *m;
+    int rc[10];
+};
+
+static void *no_record_main(void *p) {
+    struct no_record *x = p;
+    ax_ref r;
+    uint64_t n;
+    mem_fault_on = 1;
+    x->rc[0] = ax_msg_send(x->rt, x->a, M_PING, x->m);
+    x->rc[1] = ax_stop(x->rt, x->a);
+    x->rc[2] = ax_set_dead_letter_actor(x->rt, x->a);
+    x->rc[3] = ax_send_after(x->rt, x->a, M_PING, NULL, 0, 1, NULL);
+    x->rc[4] = ax_send_interval(x->rt, x->a, M_PING, NULL, 0, 1, NULL);
+    x->rc[5] = ax_supervisor_start_child(x->rt, x->sup, NULL, 0, &r);
+    x->rc[6] = ax_supervisor_child(x->rt, x->sup, "c", &r);
+    x->rc[7] = ax_supervisor_child_restarts(x->rt, x->sup, "c", &n);
+    x->rc[8] = ax_register(x->rt, "other-name", x->a);
+    mem_fault_on = 0;
+    x->rc[9] = ax_stop(x->rt, x->a); /* a record can be had now */
+    return NULL;
+}
+
+static void test_no_record(void) {
+    ax_runtime *rt = new_runtime();
+    struct no_record x = {rt, 0, 0, NULL, {0}};
+    CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &x.a));
+    ax_child_spec tmpl = {NULL, &plain_b, NULL, 0, AX_TEMPORARY, 0, AX_CHILD_WORKER, NULL};
+    ax_sup_spec spec = {AX_SIMPLE_ONE_FOR_ONE, 1, 1000, 0, 0, 0, &tmpl, 1};
+    CHECK_OK(ax_supervisor_start(rt, &spec, &x.sup));
+    CHECK_OK(ax_msg_alloc(rt, 8, &x.m));
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, no_record_main, &x) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK_RC_OF(ax_msg_send, x.rc[0], AX_ENOMEM);
+    CHECK_RC_OF(ax_stop, x.rc[1], AX_ENOMEM);
+    CHECK_RC_OF(ax_set_dead_letter_actor, x.rc[2], AX_ENOMEM);
+    CHECK_RC_OF(ax_send_after, x.rc[3], AX_ENOMEM);
+    CHECK_RC_OF(ax_send_interval, x.rc[4], AX_ENOMEM);
+    CHECK_RC_OF(ax_supervisor_start_child, x.rc[5], AX_ENOMEM);
+    CHECK_RC_OF(ax_supervisor_child, x.rc[6], AX_ENOMEM);
+    CHECK_RC_OF(ax_supervisor_child_restarts, x.rc[7], AX_ENOMEM);
+    CHECK_RC_OF(ax_register, x.rc[8], AX_ENOMEM);
+    CHECK_OK(x.rc[9]);
+    CHECK_OK(ax_msg_free(rt, x.m));
+    CHECK_OK(ax_runtime_destroy(rt));
+}
+
+int main(void) {
+    test_in_handler();
+    fprintf(stderr, "  handler calls: ok\n");
+    test_outside();
+    fprintf(stderr, "  outside calls: ok\n");
+    test_no_record();
+    fprintf(stderr, "  no thread record: ok\n");
+    fprintf(stderr, "test_enomem: all passed\n");
+    return 0;
+}
