@@ -352,11 +352,12 @@ static void test_state_sizes(void) {
         CHECK_EQ(r, 777);
     }
     const size_t good[] = {0, 1, 4096, 1 << 20};
+    static ax_behavior sized[4]; /* a behavior outlives its actors */
     for (size_t k = 0; k < sizeof good / sizeof good[0]; k++) {
-        ax_behavior b = plain_b;
-        b.state_size = good[k];
+        sized[k] = plain_b;
+        sized[k].state_size = good[k];
         ax_ref r;
-        CHECK_OK(ax_spawn(rt, &b, NULL, NULL, &r));
+        CHECK_OK(ax_spawn(rt, &sized[k], NULL, NULL, &r));
         ax_msg *reply = NULL;
         CHECK_OK(ax_ask_wait(rt, r, M_PING, NULL, 0, 10000, &reply));
         CHECK_OK(ax_msg_free(rt, reply));
