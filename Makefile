@@ -1,5 +1,6 @@
 # Makefile: a thin wrapper around the CMake build of axon; every build tree lives under build/.
-# Targets: all (default), test, test-release, test-tsan, test-asan, run, bench, install, clang, clean.
+# Targets: all (default), test, test-release, test-tsan, test-asan, run, bench, install, clang, soak,
+# clean.
 
 SHELL := /bin/bash
 # -o pipefail: `axon-bench | awk` fails when the benchmark fails, not only when awk does.
@@ -13,6 +14,8 @@ PREFIX ?= /usr/local
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 BENCH_ARGS ?=
+# soak: how long the randomized API test runs (seconds); AX_SEED in the environment replays a run.
+SOAK_SECONDS ?= 600
 
 # Compiler: AX_CC=... wins; otherwise CC is passed on only when given on the command line or
 # in the environment (never make's built-in default `cc`). Empty: CMake picks (or keeps) its own.
@@ -32,7 +35,7 @@ CLANG_DIR := build/clang
 TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all test test-release test-tsan test-asan run bench install clang clean
+.PHONY: all test test-release test-tsan test-asan run bench install clang soak clean
 
 all:
 	$(CMAKE) -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release $(CC_FLAG)
@@ -98,6 +101,11 @@ clang:
 	$(CMAKE) -S . -B $(CLANG_DIR) -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=$(CLANG)
 	$(CMAKE) --build $(CLANG_DIR) -j$(NPROC)
 	cd $(CLANG_DIR) && $(CTEST) --output-on-failure $(CTEST_ARGS)
+
+# The randomized API test (tests/test_api_random.c) for SOAK_SECONDS on the Release build. It
+# prints its seed first and, at the end, how many API calls and runtimes it went through.
+soak: all
+	AX_SOAK_SECONDS=$(SOAK_SECONDS) $(RELEASE_DIR)/tests/test_api_random
 
 clean:
 	rm -rf build

@@ -475,11 +475,15 @@ static void test_ask(void) {
     memcpy(&x, g_dl[0].bytes, sizeof x);
     CHECK_EQ(x, 77);
 
-    /* A continuation returning non-zero fails its actor. */
+    /* A continuation returning non-zero fails its actor; the reply counts in `failed`. */
+    ax_stats st0, st1;
+    CHECK_OK(ax_stats_get(rt, &st0));
     send_ask_req(rt, g_fail_asker, g_echo, 10000, ASK_FAIL);
     WAIT_ATOMIC(g_cont_calls[ASK_FAIL], 1);
     WAIT_UNTIL(atomic_load(&g_fail_asker_stopped_reason) != 0);
     CHECK_EQ(g_fail_asker_stopped_reason, 100 + AX_REASON_FAILED);
+    CHECK_OK(ax_stats_get(rt, &st1));
+    CHECK_EQ(st1.failed, st0.failed + 1);
     CHECK_RC(ax_send(rt, g_fail_asker, 1, NULL, 0), AX_ENOACTOR);
 
     /* ax_ask_wait from main: a reply, which main owns and frees. */

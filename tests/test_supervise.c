@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "axon.h"
@@ -1575,6 +1576,45 @@ static void test_codes(void) {
     CHECK_NO_HANDLER_FAILURES();
 }
 
+static int64_t cpu_ns(void) {
+    struct rusage ru;
+    CHECK(getrusage(RUSAGE_SELF, &ru) == 0);
+    return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
+           ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
+}
+
+/* A supervisor waiting for a child to stop holds no worker (a resource check: CPU time, not
+ * wall time). It used to spin a whole core: its delivered stop request kept taking it back from
+ * idle. The blocked child sleeps in 50 us steps, far below half a core. */
+/* A round trip through a supervisor that is stopping (it answers AX_ESHUTDOWN then). */
+static void sup_sync_stopping(ax_runtime *rt, ax_ref sup) {
+    ax_ref dummy;
+    CHECK_RC(ax_supervisor_start_child(rt, sup, NULL, 0, &dummy), AX_EINVAL);
+}
+
+static void test_stopping_supervisor_idles(void) {
+    ax_runtime *rt = new_runtime();
+    log_reset();
+    ax_child_spec ch = worker_spec(g_ids[0], &g_args[0], AX_PERMANENT, NULL);
+    ch.shutdown_ms = AX_SHUTDOWN_INFINITY;
+    ax_sup_spec spec = {AX_ONE_FOR_ONE, 5, 1000, 0, 0, 0, &ch, 1};
+    ax_ref sup;
+    CHECK_OK(ax_supervisor_start(rt, &spec, &sup));
+    block_child(rt, child_of(rt, sup, "c0"));
+    CHECK_OK(ax_stop(rt, sup));
+    sup_sync_stopping(rt, sup);
+    int64_t c0 = cpu_ns(), w0 = now_ns();
+    check_sleep_us(300000);
+    int64_t used = cpu_ns() - c0, wall = now_ns() - w0;
+    fprintf(stderr, "  stopping supervisor: %.1f ms CPU over %.0f ms\n", (double)used / 1e6,
+            (double)wall / 1e6);
+    CHECK(used < wall / 2);
+    atomic_store(&g_gate, 1);
+    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    CHECK_OK(ax_runtime_destroy(rt));
+    CHECK_NO_HANDLER_FAILURES();
+}
+
 int main(void) {
     test_strategies();
     test_one_for_all_mixed();
@@ -1601,6 +1641,8 @@ int main(void) {
     fprintf(stderr, "  one_for_all: an exit inside the group during its restart: ok\n");
     test_codes();
     fprintf(stderr, "  documented error codes: ok\n");
+    test_stopping_supervisor_idles();
+    fprintf(stderr, "  a stopping supervisor does not spin: ok\n");
     test_shutdown_tree(1000);
     fprintf(stderr, "  shutdown tree, children taking 1 ms to stop: ok\n");
     fprintf(stderr, "test_supervise: all passed\n");

@@ -219,11 +219,14 @@ static bool stop_takes_effect(ax_ctx *ctx, struct actor *a, int reason) {
     return d != 0;
 }
 
-/* The actor just went idle: if a signal or stop request arrived meanwhile, take it back. */
+/* The actor just went idle: if a signal or stop request arrived meanwhile, take it back. A stop
+ * request already delivered to a supervisor (TRAP_STOP_DELIVERED) stays set while it stops its
+ * children; it is not new work, and taking the actor back for it would spin until they stop. */
 static bool reclaim_if_signalled(struct actor *a) {
     /* seq_cst: the second half of the Dekker pair with signal_send / actor_request_stop. */
     if (!atomic_load_explicit(&a->sys, memory_order_seq_cst) &&
-        !atomic_load_explicit(&a->stop_req, memory_order_seq_cst))
+        (!atomic_load_explicit(&a->stop_req, memory_order_seq_cst) ||
+         a->trap_stop == TRAP_STOP_DELIVERED))
         return false;
     return mailbox_unidle(&a->mbox);
 }
