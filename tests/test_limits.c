@@ -225,8 +225,8 @@ static ax_ref child_now(ax_runtime *rt, ax_ref sup) {
     return c;
 }
 
-/* Crashes the child n times, each time waiting for its successor; returns the escalation
- * count. Stops early if the supervisor escalated. */
+/* Crashes the child n times, each time waiting for its successor; stops early if the
+ * supervisor escalated. */
 static void crash_child(ax_runtime *rt, ax_ref sup, int n, int64_t pause_us) {
     for (int i = 0; i < n && atomic_load(&g_downs) == 0; i++) {
         ax_ref c = child_now(rt, sup);
@@ -236,6 +236,22 @@ static void crash_child(ax_runtime *rt, ax_ref sup, int n, int64_t pause_us) {
                    (ax_supervisor_child(rt, sup, "c", &next) == 0 && next != c));
         if (pause_us) check_sleep_us(pause_us);
     }
+}
+
+/* Crashes the only child n times, pause_us apart: every crash restarts it, none escalates. */
+static void check_no_escalation(int intensity, int64_t period_ms, int n, int64_t pause_us) {
+    ax_runtime *rt = new_runtime(2);
+    ax_sup_spec spec = {AX_ONE_FOR_ONE, intensity, period_ms, 0, 0, 0, &g_child, 1};
+    ax_ref sup;
+    CHECK_OK(ax_supervisor_start(rt, &spec, &sup));
+    atomic_store(&g_downs, 0);
+    watch(rt, sup);
+    crash_child(rt, sup, n, pause_us);
+    CHECK_EQ(atomic_load(&g_downs), 0);
+    uint64_t restarts;
+    CHECK_OK(ax_supervisor_child_restarts(rt, sup, "c", &restarts));
+    CHECK_EQ(restarts, n);
+    CHECK_OK(ax_runtime_destroy(rt));
 }
 
 /* Defect: intensity 1 with a period of 10^13 ms did not escalate (the period overflowed). */
@@ -258,34 +274,12 @@ static void test_supervisor_periods(void) {
         CHECK_OK(ax_runtime_destroy(rt));
     }
     /* period 1 ms, intensity 1: crashes more than 1 ms apart never escalate (a lower bound). */
-    ax_runtime *rt = new_runtime(2);
-    ax_sup_spec spec = {AX_ONE_FOR_ONE, 1, 1, 0, 0, 0, &g_child, 1};
-    ax_ref sup;
-    CHECK_OK(ax_supervisor_start(rt, &spec, &sup));
-    atomic_store(&g_downs, 0);
-    watch(rt, sup);
-    crash_child(rt, sup, 5, 3000);
-    CHECK_EQ(atomic_load(&g_downs), 0);
-    uint64_t n;
-    CHECK_OK(ax_supervisor_child_restarts(rt, sup, "c", &n));
-    CHECK_EQ(n, 5);
-    CHECK_OK(ax_runtime_destroy(rt));
+    check_no_escalation(1, 1, 5, 3000);
 }
 
 /* intensity INT_MAX: never escalates, and costs no INT_MAX-sized allocation. */
 static void test_supervisor_intensity_max(void) {
-    ax_runtime *rt = new_runtime(2);
-    ax_sup_spec spec = {AX_ONE_FOR_ONE, INT_MAX, INT64_MAX, 0, 0, 0, &g_child, 1};
-    ax_ref sup;
-    CHECK_OK(ax_supervisor_start(rt, &spec, &sup));
-    atomic_store(&g_downs, 0);
-    watch(rt, sup);
-    crash_child(rt, sup, 100, 0);
-    CHECK_EQ(atomic_load(&g_downs), 0);
-    uint64_t n;
-    CHECK_OK(ax_supervisor_child_restarts(rt, sup, "c", &n));
-    CHECK_EQ(n, 100);
-    CHECK_OK(ax_runtime_destroy(rt));
+    check_no_escalation(INT_MAX, INT64_MAX, 100, 0);
 }
 
 /* Defect: backoff_reset_ms = INT64_MAX reset the backoff anyway (the reset time overflowed).
@@ -515,11 +509,38 @@ static void test_timer_dead_letter_stats(void) {
     }
 }
 
+/* A child that traps exits outlives the supervisor whose start failed after it started. Shutdown
+ * leaves supervised children to their supervisors only while one is there: with INT64_MAX it
+ * used to wait for this orphan's supervisor forever. */
+static int trapper_init(ax_ctx *ctx, void *state, const void *arg) {
+    (void)state;
+    if (arg) return -1; /* the second child fails, and with it the supervisor's start */
+    return ax_trap_exits(ctx, 1);
+}
+
+static const ax_behavior trapper_b = {"trapper", 0, trapper_init, plain_receive, plain_stopped};
+
+static void test_shutdown_orphan(void) {
+    ax_runtime *rt = new_runtime(2);
+    static int fail = 1;
+    ax_child_spec ch[2] = {
+        {"ok", &trapper_b, NULL, 0, AX_PERMANENT, 0, AX_CHILD_WORKER, NULL},
+        {"bad", &trapper_b, &fail, 0, AX_PERMANENT, 0, AX_CHILD_WORKER, NULL}};
+    ax_sup_spec spec = {AX_ONE_FOR_ONE, 1, 1000, 0, 0, 0, ch, 2};
+    ax_ref sup;
+    atomic_store(&g_stopped, 0);
+    CHECK_RC(ax_supervisor_start(rt, &spec, &sup), AX_EINIT);
+    CHECK_OK(ax_runtime_shutdown(rt, INT64_MAX));
+    CHECK_EQ(atomic_load(&g_stopped), 1); /* the orphan, stopped by the shutdown */
+    CHECK_OK(ax_runtime_destroy(rt));
+}
+
 static const struct {
     void (*fn)(void);
     const char *name;
 } g_tests[] = {
     {test_shutdown_timeouts, "shutdown timeouts 0 .. INT64_MAX"},
+    {test_shutdown_orphan, "shutdown INT64_MAX with an orphaned supervised child"},
     {test_ask_timeouts, "ask timeouts"},
     {test_timer_limits, "timer delays and periods"},
     {test_supervisor_periods, "supervisor periods"},

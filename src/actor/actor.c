@@ -98,7 +98,7 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
     a->owner = thr->id;
     a->cls = (uint8_t)cls;
     a->sink = x.internal;
-    a->supervised = x.supervised;
+    atomic_store_explicit(&a->supervised, x.supervised, memory_order_relaxed);
     if (opts) {
         a->mbox_cap = opts->mailbox_capacity;
         a->overflow = (uint8_t)opts->overflow;
@@ -329,6 +329,11 @@ int actor_request_stop(ax_runtime *rt, struct sched_thread *thr, ax_ref ref, int
         return AX_ENOACTOR; /* already stopping */
     if (thr->current != a) actor_wake(rt, thr, a); /* else it sees the flag after its hook */
     return 0;
+}
+
+void actor_orphan(ax_runtime *rt, ax_ref ref) {
+    struct actor *a = actor_lookup(rt, ref);
+    if (a) atomic_store_explicit(&a->supervised, 0, memory_order_relaxed);
 }
 
 int ax_stop(ax_runtime *rt, ax_ref ref) {

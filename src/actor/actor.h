@@ -79,7 +79,8 @@ struct actor {
     uint8_t sink;                      /* the runtime's ax_ask_wait reply sink */
     uint8_t trap_exits;
     uint8_t trap_stop;  /* TRAP_STOP_*: a supervisor's stop request first reaches receive */
-    uint8_t supervised; /* started by a supervisor: runtime shutdown leaves it to it */
+    _Atomic uint8_t supervised; /* started by a supervisor, which is alive: runtime shutdown
+                                   leaves it to it (relaxed: read by the shutdown thread) */
     uint8_t pad_[3];
     _Alignas(16) unsigned char state[];
 };
@@ -295,6 +296,9 @@ int actor_send_any(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, s
 int actor_spawn_internal(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
                          ax_ref *out);
 void actor_reclaim(struct sched *s, struct epoch_node *n, struct sched_thread *self);
+/* A supervised child outlives its supervisor (whose start failed): runtime shutdown then stops
+ * it directly. No-op if ref is not alive. The caller is a worker or inside rt_enter. */
+void actor_orphan(ax_runtime *rt, ax_ref ref);
 int actor_request_stop(ax_runtime *rt, struct sched_thread *thr, ax_ref ref, int reason);
 
 #endif

@@ -23,15 +23,13 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     ax_config c = cfg ? *cfg : (ax_config){0};
     if (c.workers < 0 || c.workers > MAX_WORKERS || c.batch < 0 || c.lifo_cap < 0)
         return AX_EINVAL;
+    int spin_us = c.spin_us == 0 ? DEFAULT_SPIN_US : c.spin_us < 0 ? 0 : c.spin_us;
     struct sched_config sc = {
         .workers = c.workers ? c.workers : core_cpu_count(),
         .pin = c.pin,
         .batch = c.batch ? c.batch : DEFAULT_BATCH,
         .lifo_cap = c.lifo_cap ? c.lifo_cap : DEFAULT_LIFO_CAP,
-        .spin_ns = (c.spin_us == 0    ? DEFAULT_SPIN_US
-                    : c.spin_us < 0   ? 0
-                    : c.spin_us > MAX_SPIN_US ? MAX_SPIN_US
-                                      : c.spin_us) * 1000ll,
+        .spin_ns = (spin_us > MAX_SPIN_US ? MAX_SPIN_US : spin_us) * 1000ll,
     };
     if (sc.workers > MAX_WORKERS) sc.workers = MAX_WORKERS;
     ax_runtime *rt = mem_aligned_alloc(AX_CACHE_LINE, sizeof *rt);
@@ -95,7 +93,8 @@ static void stop_all_pass(ax_runtime *rt, bool all) {
     uint32_t hwm = atomic_load_explicit(&rt->refs.slots.hwm, memory_order_acquire);
     for (uint32_t i = 1; i < hwm; i++) {
         struct actor *a = reftable_get(&rt->refs, ref_make(0, i));
-        if (a && (all || !a->supervised)) actor_request_stop(rt, thr, a->ref, AX_REASON_SHUTDOWN);
+        if (a && (all || !atomic_load_explicit(&a->supervised, memory_order_relaxed)))
+            actor_request_stop(rt, thr, a->ref, AX_REASON_SHUTDOWN);
     }
     sched_outside_leave(thr);
 }

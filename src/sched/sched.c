@@ -33,7 +33,8 @@ int sched_init(struct sched *s, const struct sched_config *cfg) {
     epoch_domain_init(&s->epoch);
     mpsc_init(&s->inject);
     pthread_mutex_init(&s->register_lock, NULL);
-    s->workers = mem_aligned_alloc(AX_CACHE_LINE, sizeof(struct sched_worker) * (size_t)s->nworkers);
+    s->workers =
+        mem_aligned_alloc(AX_CACHE_LINE, sizeof(struct sched_worker) * (size_t)s->nworkers);
     if (!s->workers) return -ENOMEM;
     memset(s->workers, 0, sizeof(struct sched_worker) * (size_t)s->nworkers);
     sched_timers_init(s);

@@ -478,9 +478,20 @@ static int sup_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
 
 static bool spec_valid(const ax_sup_spec *spec);
 
+static int sup_init_children(ax_ctx *ctx, struct sup *s, const ax_sup_spec *spec);
+
+/* A start that fails leaves the children already started to their links: those that trap exits
+ * live on without a supervisor, so runtime shutdown must stop them itself. */
 static int sup_init(ax_ctx *ctx, void *state, const void *arg) {
-    const ax_sup_spec *spec = arg;
     struct sup *s = sup_of(state);
+    int rc = sup_init_children(ctx, s, arg);
+    if (rc != 0)
+        for (size_t i = 0; i < s->n; i++)
+            actor_orphan(ctx->rt, atomic_load_explicit(&s->children[i].ref, memory_order_relaxed));
+    return rc;
+}
+
+static int sup_init_children(ax_ctx *ctx, struct sup *s, const ax_sup_spec *spec) {
     if (!spec || !spec_valid(spec)) return AX_EINVAL;
     s->strategy = spec->strategy;
     s->intensity = spec->intensity ? spec->intensity : 1;
