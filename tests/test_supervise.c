@@ -10,6 +10,7 @@
  * by an in-memory counter it still holds. Absence is proved causally: a round trip through the
  * supervisor (ax_supervisor_start_child on a static supervisor is answered AX_EINVAL by the
  * supervisor's own handler) shows that it handled everything that reached it before. */
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -1615,6 +1616,41 @@ static void test_stopping_supervisor_idles(void) {
     CHECK_NO_HANDLER_FAILURES();
 }
 
+/* A child that can no longer start (its init fails from the second start on), under an intensity
+ * that never runs out: every failed start is retried through the supervisor's mailbox, so the
+ * supervisor keeps answering (its handler is not held), and a shutdown stops it. It used to
+ * retry by recursion, inside one handler call, until the stack or the memory ran out. */
+static atomic_int g_fail_starts, g_starts;
+
+static int fragile_init(ax_ctx *ctx, void *state, const void *arg) {
+    (void)ctx, (void)state, (void)arg;
+    atomic_fetch_add(&g_starts, 1);
+    return atomic_load(&g_fail_starts) ? -1 : 0;
+}
+
+static const ax_behavior fragile_b = {"fragile", 0, fragile_init, tpl_receive, NULL};
+
+static void test_restart_that_cannot_start(void) {
+    ax_runtime *rt = new_runtime();
+    ax_child_spec ch = {"f", &fragile_b, NULL, 0, AX_PERMANENT, 0, AX_CHILD_WORKER, NULL};
+    ax_sup_spec spec = {AX_ONE_FOR_ONE, INT_MAX, INT64_MAX, 0, 0, 0, &ch, 1};
+    ax_ref sup, child;
+    atomic_store(&g_fail_starts, 0);
+    atomic_store(&g_starts, 0);
+    CHECK_OK(ax_supervisor_start(rt, &spec, &sup));
+    CHECK_OK(ax_supervisor_child(rt, sup, "f", &child));
+    atomic_store(&g_fail_starts, 1);
+    CHECK_OK(ax_stop(rt, child)); /* a permanent child: restarted, and every start fails */
+    WAIT_UNTIL(atomic_load(&g_starts) >= 20);
+    sup_sync(rt, sup); /* the supervisor still handles its mail */
+    uint64_t n;
+    CHECK_OK(ax_supervisor_child_restarts(rt, sup, "f", &n));
+    CHECK(n >= 19);
+    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    CHECK_OK(ax_runtime_destroy(rt));
+    CHECK_NO_HANDLER_FAILURES();
+}
+
 int main(void) {
     test_strategies();
     test_one_for_all_mixed();
@@ -1641,6 +1677,8 @@ int main(void) {
     fprintf(stderr, "  one_for_all: an exit inside the group during its restart: ok\n");
     test_codes();
     fprintf(stderr, "  documented error codes: ok\n");
+    test_restart_that_cannot_start();
+    fprintf(stderr, "  a restart that cannot start is retried through the mailbox: ok\n");
     test_stopping_supervisor_idles();
     fprintf(stderr, "  a stopping supervisor does not spin: ok\n");
     test_shutdown_tree(1000);

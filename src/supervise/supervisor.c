@@ -17,7 +17,8 @@
 enum {
     SUP_MSG_RESTART = AX_MSG_RESERVED + 0x10, /* backoff timer: {index, epoch} */
     SUP_MSG_TIMEOUT,                          /* a child did not stop in time: {index, epoch} */
-    SUP_MSG_START_CHILD                       /* simple_one_for_one: payload = init arg */
+    SUP_MSG_START_CHILD,                      /* simple_one_for_one: payload = init arg */
+    SUP_MSG_RETRY                             /* a restart's start failed: {index, epoch} */
 };
 enum { CH_RUNNING, CH_STOPPING, CH_DOWN, CH_GONE };
 enum { OP_NONE, OP_RESTART, OP_SHUTDOWN };
@@ -241,6 +242,16 @@ static void arm(ax_ctx *ctx, uint32_t type, size_t i, uint32_t epoch, int64_t ms
                      ms > AX_TIMER_MAX_MS ? AX_TIMER_MAX_MS : ms, 0, NULL);
 }
 
+/* A restart whose start failed counts as a stop with AX_REASON_FAILED, decided again once a
+ * message to ourselves comes back (OTP's try_again_restart): never by recursion, so a child that
+ * cannot start does not hold the supervisor's handler, and a stop request or other exits are
+ * handled in between. */
+static void start_failed(ax_ctx *ctx, struct sup_child *c, size_t i) {
+    c->state = CH_DOWN;
+    c->last_reason = AX_REASON_FAILED;
+    arm(ctx, SUP_MSG_RETRY, i, ++c->epoch, 0);
+}
+
 /* Restarts child i now, or after its backoff. */
 static void restart_one(ax_ctx *ctx, struct sup *s, size_t i) {
     struct sup_child *c = &s->children[i];
@@ -259,7 +270,7 @@ static void restart_one(ax_ctx *ctx, struct sup *s, size_t i) {
         arm(ctx, SUP_MSG_RESTART, i, ++c->epoch, delay);
         return;
     }
-    if (start_child(ctx, s, c, c->last_reason) != 0) handle_down(ctx, s, i, AX_REASON_FAILED);
+    if (start_child(ctx, s, c, c->last_reason) != 0) start_failed(ctx, c, i);
 }
 
 /* ---- stopping children in order ------------------------------------------------------------ */
@@ -316,7 +327,7 @@ static void finish_op(ax_ctx *ctx, struct sup *s) {
             continue;
         }
         if (start_child(ctx, s, c, c->last_reason) != 0) {
-            handle_down(ctx, s, i, AX_REASON_FAILED);
+            start_failed(ctx, c, i); /* the rest of the group waits for its retry */
             return;
         }
     }
@@ -453,7 +464,8 @@ static int sup_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
         return 0;
     }
     case SUP_MSG_RESTART:
-    case SUP_MSG_TIMEOUT: {
+    case SUP_MSG_TIMEOUT:
+    case SUP_MSG_RETRY: {
         struct sup_timer_msg t;
         if (msg->size != sizeof t) return 0;
         memcpy(&t, msg->data, sizeof t);
@@ -466,7 +478,9 @@ static int sup_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
         }
         else if (msg->type == SUP_MSG_RESTART && c->state == CH_DOWN && s->op == OP_NONE &&
                  start_child(ctx, s, c, c->last_reason) != 0)
-            handle_down(ctx, s, t.index, AX_REASON_FAILED);
+            start_failed(ctx, c, t.index);
+        else if (msg->type == SUP_MSG_RETRY && c->state == CH_DOWN)
+            handle_down(ctx, s, t.index, AX_REASON_FAILED); /* a decision, as for any stop */
         return 0;
     }
     case SUP_MSG_START_CHILD:
