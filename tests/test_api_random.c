@@ -1278,6 +1278,11 @@ static void o_sup_start(uint64_t *r) {
     }
     int n = g.spec.strategy == AX_SIMPLE_ONE_FOR_ONE ? 1 : (int)pick(r, 4);
     gen_children(r, &g, n);
+    /* A named child whose name another actor holds cannot start; with an intensity that never
+     * runs out the supervisor then retries for ever (as OTP would), and the runtime is never
+     * quiet: such supervisors get unnamed children. */
+    if (g.spec.intensity == INT_MAX)
+        for (int i = 0; i < n; i++) g.ch[i].name = NULL;
     g.spec.children = n ? g.ch : (pct(r, 50) ? NULL : g.ch);
     g.spec.nchildren = (size_t)n;
     if (pct(r, 20)) spoil_spec(r, &g, n);
