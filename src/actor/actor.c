@@ -220,13 +220,13 @@ static bool stop_takes_effect(ax_ctx *ctx, struct actor *a, int reason) {
 }
 
 /* The actor just went idle: if a signal or stop request arrived meanwhile, take it back. A stop
- * request already delivered to a supervisor (TRAP_STOP_DELIVERED) stays set while it stops its
- * children; it is not new work, and taking the actor back for it would spin until they stop. */
-static bool reclaim_if_signalled(struct actor *a) {
+ * request already delivered to a supervisor (stop_delivered: its TRAP_STOP_DELIVERED, read by
+ * the caller before going idle, since another worker may own the actor now) stays set while it
+ * stops its children; it is not new work, and taking the actor back for it would spin. */
+static bool reclaim_if_signalled(struct actor *a, bool stop_delivered) {
     /* seq_cst: the second half of the Dekker pair with signal_send / actor_request_stop. */
     if (!atomic_load_explicit(&a->sys, memory_order_seq_cst) &&
-        (!atomic_load_explicit(&a->stop_req, memory_order_seq_cst) ||
-         a->trap_stop == TRAP_STOP_DELIVERED))
+        (stop_delivered || !atomic_load_explicit(&a->stop_req, memory_order_seq_cst)))
         return false;
     return mailbox_unidle(&a->mbox);
 }
@@ -249,9 +249,10 @@ void actor_run(struct sched_task *t, struct sched_thread *thr) {
         struct msg *m = (struct msg *)mailbox_pop(&a->mbox, &done);
         if (done) msg_release(rt, thr, (struct msg *)done);
         if (!m) {
+            bool stop_delivered = a->trap_stop == TRAP_STOP_DELIVERED;
             if (mailbox_try_idle(&a->mbox, &done)) { /* the next sender schedules us */
                 if (done) msg_release(rt, thr, (struct msg *)done);
-                if (ax_likely(!reclaim_if_signalled(a))) goto out;
+                if (ax_likely(!reclaim_if_signalled(a, stop_delivered))) goto out;
                 continue;
             }
             break; /* a push is half done: come back soon */
