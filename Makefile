@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Makefile: a thin wrapper around the CMake build of axon; every build tree lives under build/.
 # Targets: all (default), test, test-release, test-tsan, test-asan, run, bench, install, clang, soak,
 # clean.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench.h: the internal interface of axon-bench, shared by main.c (CLI, timing, JSON, RSS),
  * workloads_actor.c (the actor workloads of shared/bench/WORKLOADS.md) and malloc_count.c
  * (the allocator and mutex interposers that prove the hot path does not allocate). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* main.c: axon-bench's command line, the run loop (one fresh runtime per workload and worker
  * count), timing, RSS reading, the completion object and the one-JSON-line-per-run output.
  * Usage: axon-bench <workload>|all [--workers N] [--scale S] [--spin-us U] [--pin]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* malloc_count.c: interposes the C allocator (malloc, calloc, realloc, the aligned variants,
  * free) and pthread_mutex_lock for the whole axon-bench process, counting calls with relaxed
  * atomics, so each run can report how many allocations and locks its measured part made. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # table.awk: passes axon-bench's JSON lines through unchanged, then prints them as an aligned
 # table (workload, workers, n, ns/op, ops/s, mallocs). Plain POSIX awk: runs under mawk.
 # Usage: axon-bench all --scale 0.1 | awk -f bench/table.awk

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* workloads_actor.c: the actor workloads of shared/bench/WORKLOADS.md (pingpong, counting,
  * fanin, ring, fjthroughput, spawn, big) written as plain axon actors with uint64_t payloads;
  * each sets its actors up, times the messaging, and dies unless its count or checksum is right. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* workloads_supervise.c: the `supervise` workload of shared/bench/WORKLOADS.md: a one_for_one
  * supervisor with 1,000 permanent children; main crashes a pseudo-random child and waits until
  * its replacement's init has acknowledged, n times, timing the first and last 1,000 cycles too. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* workloads_timers.c: the timers workload of shared/bench/WORKLOADS.md ("Timers and
  * supervision"). main creates n one-shot timers (1,000,000 at scale 1) from outside the
  * runtime, delay_i = 1 + (x_i mod 1000) ms from xorshift32 (13, 17, 5; seed 2463534242, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* hello.c: the README example: spawn an actor, send it messages, ask it a question from main(),
  * and shut down. Build: make; run: build/release/examples/example_hello */
 #include <axon.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* supervision.c: a supervisor keeps a flaky worker alive. A timer ticks the worker, which now
  * and then fails with its own reason (ax_fail); the supervisor restarts it after a backoff that
  * doubles from 10 ms to 200 ms. Build: make; run: build/release/examples/example_supervision */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* axon.h: the whole public API of axon, a C11 runtime of actors on a work-stealing scheduler.
  * Every function documents its contract, ownership, thread rules and error codes; see docs/guide.md. */
 #ifndef AXON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* check.h: the assertion macros and the hang guard shared by the test programs.
  * A failed check prints file:line and the values to stderr and exits 1; waits poll a condition
  * with a generous 30 s limit that fails the test (a guard against hangs, not a timing check). */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """error_codes.py: every error code the header documents for a function is produced and checked
 by some test, and no test checks a code the header does not document for that function.
 

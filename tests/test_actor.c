@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_actor.c: the behavior of actors through the public API: spawn, state and init, per-sender
  * ordering, ask/reply, stop and dead letters, the registry, zero-copy sends, failure, fairness
  * (the batch limit), exclusive execution, exact statistics and wakeups after workers park. */

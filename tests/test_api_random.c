@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_api_random.c: a seeded randomized test: random API calls with random and extreme arguments,
  * each return code and the ax_stats totals checked against a model of the docs (docs/api.md). */
 #include <limits.h>

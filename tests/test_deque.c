@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_deque.c: unit and stress tests of the Chase-Lev deque (src/sched/deque.c): LIFO/FIFO
  * order on one thread, growth from a tiny ring, and one owner against three thieves (also while
  * the ring grows) where every item must be taken exactly once. No timing assertions. */

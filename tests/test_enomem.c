@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_enomem.c: every documented AX_ENOMEM, produced on purpose. Linked with the fault-injection
  * build of the library (src/mem/fault.h): a thread sets mem_fault_on and its allocations fail.
  * Each failing call must leave the runtime whole: the same call succeeds once memory is back. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_epoch.c: unit and stress tests of epoch-based reclamation (src/mem/epoch.c): a retired
  * object comes back only two epochs later and in retire order, an online record holds the
  * epoch back, and readers racing a writer that swaps and frees objects never see a freed one. */

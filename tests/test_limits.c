@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_limits.c: valid extremes of every duration, count, size and reason in the API (0, 1, the
  * documented maximum, INT64_MAX, SIZE_MAX), which must work or fail with their code; and the
  * accounting and resource limits around them (thread records across runtimes, timer dead

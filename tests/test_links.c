@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_links.c: links, exit signals, trapping and monitors through the public API (Erlang
  * semantics): propagation of abnormal exits over links and chains, normal exits, trapped exits,
  * failure by return code and by ax_fail (with exact statistics), links to dead refs, unlink,

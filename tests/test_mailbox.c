@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_mailbox.c: unit and stress tests of the actor mailbox (src/actor/mailbox.h): FIFO order,
  * the "first push schedules" and idle-mark protocol, and that every message comes back exactly
  * once through `done`, with 4 producers against one consumer, and with an owner that migrates. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_misuse.c: every misuse of the public API returns its exact documented code from axon.h.
  * "No crash on misuse" is a principle: stale and random refs, sends after shutdown, bad sizes,
  * NULL pointers, blocking calls from handlers and full bounded mailboxes are all errors. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_mpsc.c: unit and stress tests of the scheduler's inject queue (src/core/mpsc.h): FIFO on
  * one thread, per-producer order and exactly-once delivery with 4 producers, and the emptiness
  * hint: once quiet, mpsc_looks_empty must never report "empty" while nodes are queued. */

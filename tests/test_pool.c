@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_pool.c: unit test of the size-class pools (src/mem/pool.c): the class table is tight,
  * blocks never overlap and are reused, blocks freed by other threads come back to the owner
  * with the freers' writes visible, and pool_destroy releases everything (ASan checks leaks). */

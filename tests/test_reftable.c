@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_reftable.c: unit and stress tests of the actor ref table (src/actor/reftable.c): refs are
  * never 0 and never reissued (generations, retirement at wrap-around), lookups of any 64-bit
  * value are safe and miss unless the ref is live, growth across chunks, and 4 allocating threads. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_stress.c: millions of messages among thousands of actors, sent by external threads and by
  * actors, while a controller stops random actors and spawns replacements. Every send attempt is
  * accounted for exactly once: processed, refused at send (by code), or dead-lettered. */

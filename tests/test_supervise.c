@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_supervise.c: supervisors through the public API (Erlang/OTP supervisor semantics):
  * strategies x restart types x ways of stopping, simple_one_for_one, restart intensity and
  * escalation (also through a 3-level tree), backoff lower bounds, ordered shutdown of a tree,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* test_timers.c: timers through the public API (ax_send_after, ax_send_interval,
  * ax_timer_cancel) and ask timeouts on the timing wheels: firing order, "never early" (checked
  * against CLOCK_MONOTONIC: the arm time is read before the call, so handled >= armed + delay is

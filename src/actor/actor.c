@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* actor.c: an actor's life: spawn, the run loop that drains its mailbox in fair batches, stop
  * (hook, dead letters, ref invalidated), and reclamation after its grace period.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* actor.h: the internal shapes of the actor layer: the runtime, an actor, a message, a
  * handler's context, and the functions the actor files share. Not installed. */
 #ifndef AX_ACTOR_ACTOR_H

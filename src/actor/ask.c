@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ask.c: request/response. ax_ask (inside a handler) records a continuation, sends the request
  * and arms a timeout; the reply or the timeout arrives as a message to the asker, so the
  * continuation runs on the asking actor and exactly once. ax_ask_wait bridges outside threads

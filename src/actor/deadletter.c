@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* deadletter.c: where undeliverable accepted messages go: counted per thread, and, if the
  * program set a dead-letter actor, forwarded to it as an AX_MSG_DEAD_LETTER notice. Notices
  * are runtime messages: not counted as sent or processed, never refused for capacity. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mailbox.h: an actor's mailbox: an intrusive multi-producer single-consumer queue whose push is
  * one exchange and one store, and which tells the one sender that must schedule the actor.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reftable.c: actor refs on top of the slots table. Lookups are wait-free; a slot is recycled
  * only after its actor's grace period (see epoch.h), and the generation in every ref makes a
  * stale ref miss even after its slot is reused. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* reftable.h: the table that turns a 64-bit actor ref (generation << 32 | slot index) into the
  * actor's address: a slots table (mem/slots.h) of 16-byte entries. */
 #ifndef AX_ACTOR_REFTABLE_H

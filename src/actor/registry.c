@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* registry.c: names for actors (Erlang's register/whereis). A mutex-protected hash table with
  * a second index by ref, so that a stopping actor releases its name in O(1). Not a hot path:
  * programs look a name up once and keep the ref. */

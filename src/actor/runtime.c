@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* runtime.c: a runtime's life: create (workers started), shutdown in three phases (refuse
  * outside work, drain until idle, stop every actor), destroy, and the statistics API. */
 #include <stdlib.h>

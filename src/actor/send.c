@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* send.c: messages on their way: pooled allocation and release, ax_send (copying), the
  * zero-copy pair ax_msg_alloc/ax_msg_send, ax_reply, and the context accessors.
  * Hot path from a worker: TLS check, pool pop, copy, one exchange in actor_deliver. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* signals.c: links, exit signals and monitors (Erlang semantics). Signals travel on a small
  * per-actor stack beside the mailbox, so they overtake queued user messages, and each side of a
  * link or monitor changes only its own actor's records, on its own worker.

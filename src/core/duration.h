@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* duration.h: durations and deadlines in saturating arithmetic. The API takes int64_t
  * milliseconds up to INT64_MAX; every conversion to nanoseconds and every deadline goes through
  * here, so a huge duration means "as late as representable", never a wrapped, early one. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* errors.c: ax_strerror, generated from the one list of error codes in axon.h so that a new
  * code cannot be added without a text. */
 #include "axon.h"

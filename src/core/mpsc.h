@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* mpsc.h: Vyukov's intrusive multi-producer single-consumer queue, used for the scheduler's
  * inject queue (mailboxes use the variant in actor/mailbox.h). A push is one atomic exchange
  * and one store; no allocation.

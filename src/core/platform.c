@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* platform.c: futex, clock and CPU count for Linux, kept out of the headers so that the
  * system headers they need stay in one file. */
 #include "core/platform.h"

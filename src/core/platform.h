@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* platform.h: the few platform pieces every layer uses: cache-line size and padding, CPU
  * relax, branch hints, futex wait/wake and the monotonic clock. Linux and C11 only. */
 #ifndef AX_CORE_PLATFORM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* epoch.c: the slow parts of epoch-based reclamation: publishing records, advancing the global
  * epoch, and collecting limbo lists.
  *

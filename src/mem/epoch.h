@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* epoch.h: epoch-based reclamation, so that memory a racing thread may still read (an actor
  * that a sender found just before it stopped) is reused only after every thread has moved on.
  * Workers report quiescent points between tasks (QSBR); outside threads enter and leave. */

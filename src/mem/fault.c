@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fault.c: the per-thread switch of allocation fault injection (see fault.h). Compiled into the
  * axon_fault test library only; the ordinary libraries hold nothing from this file. */
 #include "mem/fault.h"

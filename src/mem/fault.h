@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* fault.h: the runtime's allocation calls, with fault injection for tests of the AX_ENOMEM
  * paths. In a build with AX_FAULT_INJECTION (the axon_fault test library only), a thread can make
  * its own allocations fail, so a test reaches each "out of memory" return on purpose; in every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool.c: per-thread size-class pools. Messages and actors are allocated and freed on every
  * send, so the owner's path is a pointer pop/push with no atomic RMW; frees from other threads
  * go to a per-class Treiber stack that the owner takes over whole when its local list runs dry.

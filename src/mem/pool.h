@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* pool.h: per-thread memory pools with size classes. The owning thread allocates and frees
  * without atomics; any other thread frees into a lock-free remote list the owner reclaims. */
 #ifndef AX_MEM_POOL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* slots.c: growing the record table (a chunk at a time, installed with a CAS so that racing
  * threads agree) and the per-thread free lists. */
 #include "mem/fault.h"

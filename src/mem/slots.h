@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* slots.h: a table of fixed-size records addressed by 32-bit index, for handles that must stay
  * checkable forever (actor refs, timer handles): chunked so records never move, grown lock-free,
  * recycled through per-thread free lists. Generations are the users' business. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* deque.c: the Chase-Lev work-stealing deque of deque.h. The owner pushes and pops without a
  * read-modify-write except for the last item; thieves take the oldest item with one CAS.
  * The ring doubles when full and outgrown rings live until deque_destroy. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* deque.h: the Chase-Lev work-stealing deque of one worker: the owner pushes and pops at the
  * bottom (LIFO), thieves steal at the top (FIFO). Growable; items are non-NULL pointers. */
 #ifndef AX_SCHED_DEQUE_H

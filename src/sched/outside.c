@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* outside.c: threads outside the runtime (main, foreign threads) that send or spawn. Each gets
  * a thread record (a message pool, stats, an epoch record) on first use, cached in TLS, and
  * gives it back when the thread exits or the cache evicts it, so that neither thread churn nor

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sched.c: creating and destroying a scheduler: worker records, deques, the inject queue, the
  * epoch domain, and the table of thread records through which message pools are found. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sched.h: the work-stealing scheduler: worker threads with Chase-Lev deques and a LIFO slot,
  * a global inject queue for outside threads, park/wake on futexes, and per-thread records. */
 #ifndef AX_SCHED_SCHED_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* task.h: the one thing the scheduler moves. An actor, a timer expiry, later a join frame or an
  * I/O completion: each embeds a task whose run function the worker calls. */
 #ifndef AX_SCHED_TASK_H

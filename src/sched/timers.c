@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* timers.c: deadline tasks on per-worker timing wheels (time/wheel.h). A worker arms and fires
  * timers on its own wheel; an outside thread arms on one worker's wheel, chosen by its id. Each
  * wheel has a spinlock, uncontended unless an idle worker steals overdue timers from a busy

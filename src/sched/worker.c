@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* worker.c: the worker threads: where a worker looks for work, how it searches, parks and is
  * woken, and how tasks are made runnable. One pool of workers runs every kind of task.
  *

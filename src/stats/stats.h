@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* stats.h: per-thread event counters. Only the owning thread writes (a relaxed load and store,
  * no read-modify-write on the hot path); any thread may read them for a snapshot. */
 #ifndef AX_STATS_STATS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* supervisor.c: OTP supervisors as an ordinary actor: it starts its children in order, links to
  * them, traps their exits, and restarts them by strategy, restart type, intensity and backoff.
  * Stopping (for a restart group, on escalation, or when the supervisor itself is stopped) goes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* timer.c: timers as the API sees them. A record is 64 bytes in a slots table: its wheel entry,
  * the target, the owner, a state word (generation << 2 | state) that cancel and fire race on
  * with one CAS each, and the payload inline (up to 12 bytes) or in a pooled message.

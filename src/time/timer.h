@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* timer.h: timer records, the runtime's side of ax_send_after/ax_send_interval and of ask
  * timeouts: 64-byte records in a slots table (handles stay checkable forever), armed on the
  * scheduler's timing wheels and fired there. */

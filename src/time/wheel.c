@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wheel.c: the hierarchical timing wheel of wheel.h: O(1) insert, expiry by cascading slots
  * down the levels, and bitmap skips so that idle time costs nothing per tick.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* wheel.h: a hierarchical timing wheel (6 levels of 64 slots) with intrusive entries, one per
  * worker thread, so that millions of timers cost O(1) each to insert and to expire without
  * allocating. Owner-only: no atomics inside, the caller serializes every call. */

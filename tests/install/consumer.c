@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* consumer.c: a program built against an installed axon (tests/install/run.sh builds it with
  * pkg-config and with find_package): one actor adds up sends, an ask reads the sum; prints ok. */
 #include <axon.h>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run.sh BUILD_DIR SOURCE_DIR: installs the build into a scratch prefix, builds consumer.c against
 # it with pkg-config (shared and static) and with CMake find_package (static and shared), runs all.
 set -euo pipefail
