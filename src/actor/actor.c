@@ -235,7 +235,7 @@ static bool reclaim_if_signalled(struct actor *a, bool stop_delivered) {
 void actor_run(struct sched_task *t, struct sched_thread *thr) {
     if (ax_unlikely(!thr)) return; /* discarded at destroy: the actor is freed elsewhere */
     struct actor *a = actor_from_task(t);
-    ax_runtime *rt = (ax_runtime *)thr->s;
+    ax_runtime *rt = rt_of_sched(thr->s);
     ax_ctx ctx = {rt, a, NULL, thr, 0, 0, 0};
     thr->current = a;
     for (int n = rt->batch; n > 0; n--) {
@@ -313,7 +313,7 @@ static void actor_stop_ex(ax_runtime *rt, struct sched_thread *thr, struct actor
 }
 
 void actor_reclaim(struct sched *s, struct epoch_node *n, struct sched_thread *self) {
-    ax_runtime *rt = (ax_runtime *)s;
+    ax_runtime *rt = rt_of_sched(s);
     struct actor *a = (struct actor *)((char *)n - offsetof(struct actor, u.retire));
     if (a->behavior == &ax_supervisor_behavior) supervisor_reclaim(a->state);
     signals_drain(rt, self, a);           /* late signals get their NOPROC answers */

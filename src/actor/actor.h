@@ -118,6 +118,11 @@ struct ax_runtime {
     ax_ref ask_sink;             /* the actor their replies go to */
 };
 
+/* The runtime that embeds scheduler s (for hooks the scheduler calls with itself). */
+static inline ax_runtime *rt_of_sched(struct sched *s) {
+    return (ax_runtime *)(void *)((char *)s - offsetof(ax_runtime, sched));
+}
+
 struct ax_ctx {
     ax_runtime *rt;
     struct actor *self;

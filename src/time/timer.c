@@ -89,7 +89,7 @@ static void deliver(ax_runtime *rt, struct sched_thread *self, struct timer_rec 
 }
 
 static void timer_fire(struct sched *s, struct wheel_entry *e, struct sched_thread *self) {
-    ax_runtime *rt = (ax_runtime *)s;
+    ax_runtime *rt = rt_of_sched(s);
     struct timer_rec *r = rec_of(e);
     if (!self) { /* destroy: the table goes as a whole */
         if (r->big) msg_release(rt, NULL, get_msg(r));
