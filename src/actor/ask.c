@@ -99,8 +99,9 @@ void ask_discard_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a) 
  * Waiters sit on the caller's stack, linked in a short list under a mutex (one per waiting
  * thread: this is the bridge for main and foreign threads, not a hot path). */
 
-/* A waiter's state: pending, answered, or refused with the error the caller gets. */
-enum { WAIT_PENDING = 0, WAIT_DONE = 1, WAIT_SHUTDOWN = 2, WAIT_NOACTOR = 3, WAIT_FULL = 4 };
+/* A waiter's state: pending, answered, or else the (negative) code the caller returns, stored as
+ * uint32_t: AX_ESHUTDOWN, or AX_ENOACTOR / AX_EFULL when the request became a dead letter. */
+enum { WAIT_PENDING = 0, WAIT_DONE = 1 };
 
 struct waiter {
     struct waiter *next;
@@ -126,22 +127,33 @@ static bool unlink_waiter(struct ask_waiters *ws, struct waiter *w) {
     return false;
 }
 
+/* The waiter of corr, or NULL if it gave up; the caller holds the lock. */
+static struct waiter *find_waiter_locked(struct ask_waiters *ws, uint32_t corr) {
+    struct waiter *w = ws->list;
+    while (w && w->corr != corr) w = w->next;
+    return w;
+}
+
+/* Ends w's wait with `state`; the caller holds the lock and has unlinked w. */
+static void wake_waiter_locked(struct waiter *w, uint32_t state) {
+    /* release: what the waker wrote (the reply) happens before the waiter sees the state (its
+     * acquire load). The waiter takes the lock once more before returning, so the wake below
+     * cannot touch a waiter that has left. */
+    atomic_store_explicit(&w->state, state, memory_order_release);
+    core_futex_wake(&w->state, 1);
+}
+
 void ask_wait_deliver(ax_ctx *ctx, struct msg *m) {
     struct ask_waiters *ws = ctx->rt->waiters;
     struct msg *copy = msg_new(ctx->thr, m->pub.size);
     pthread_mutex_lock(&ws->lock);
-    struct waiter *w = ws->list;
-    while (w && w->corr != m->corr) w = w->next;
+    struct waiter *w = find_waiter_locked(ws, m->corr);
     if (w && copy) {
         unlink_waiter(ws, w);
         copy->pub = m->pub;
         memcpy(copy->pub.data, m->pub.data, m->pub.size);
         w->reply = &copy->pub;
-        /* release: the reply is written before the waiter sees DONE (its acquire load). The
-         * waiter takes the lock once more before returning, so the wake below cannot touch a
-         * waiter that has left. */
-        atomic_store_explicit(&w->state, WAIT_DONE, memory_order_release);
-        core_futex_wake(&w->state, 1);
+        wake_waiter_locked(w, WAIT_DONE);
     }
     pthread_mutex_unlock(&ws->lock);
     if (!w || !copy) {
@@ -150,24 +162,16 @@ void ask_wait_deliver(ax_ctx *ctx, struct msg *m) {
     }
 }
 
-/* Wakes the waiter of corr (if it still waits) with `state`; under the lock, as above. */
-static void wake_waiter(struct ask_waiters *ws, uint32_t corr, uint32_t state) {
+void ask_wait_refused(ax_runtime *rt, const struct msg *m, int reason) {
+    struct ask_waiters *ws = rt->waiters;
+    if (m->pub.sender != rt->ask_sink || !m->corr || (m->flags & MSG_REPLY) || !ws) return;
     pthread_mutex_lock(&ws->lock);
-    struct waiter *w = ws->list;
-    while (w && w->corr != corr) w = w->next;
+    struct waiter *w = find_waiter_locked(ws, m->corr);
     if (w) {
         unlink_waiter(ws, w);
-        /* release/wake as in ask_wait_deliver; the waiter re-takes the lock before leaving. */
-        atomic_store_explicit(&w->state, state, memory_order_release);
-        core_futex_wake(&w->state, 1);
+        wake_waiter_locked(w, (uint32_t)(reason == AX_DEAD_FULL ? AX_EFULL : AX_ENOACTOR));
     }
     pthread_mutex_unlock(&ws->lock);
-}
-
-void ask_wait_refused(ax_runtime *rt, const struct msg *m, int reason) {
-    if (m->pub.sender != rt->ask_sink || !m->corr || (m->flags & MSG_REPLY) || !rt->waiters)
-        return;
-    wake_waiter(rt->waiters, m->corr, reason == AX_DEAD_FULL ? WAIT_FULL : WAIT_NOACTOR);
 }
 
 static int sink_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
@@ -195,9 +199,7 @@ void ask_waiters_cancel_all(ax_runtime *rt) {
     while (ws->list) {
         struct waiter *w = ws->list;
         ws->list = w->next;
-        /* release/wake as in ask_wait_deliver; the waiter re-takes the lock before leaving. */
-        atomic_store_explicit(&w->state, WAIT_SHUTDOWN, memory_order_release);
-        core_futex_wake(&w->state, 1);
+        wake_waiter_locked(w, (uint32_t)AX_ESHUTDOWN);
     }
     pthread_mutex_unlock(&ws->lock);
 }
@@ -257,8 +259,7 @@ int ask_wait_any(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, siz
     pthread_mutex_unlock(&ws->lock);
     if (rc == 0 && still_waiting) rc = AX_ETIMEDOUT;
     uint32_t state = atomic_load_explicit(&w.state, memory_order_acquire);
-    if (rc == 0 && state != WAIT_DONE && state != WAIT_PENDING)
-        rc = state == WAIT_SHUTDOWN ? AX_ESHUTDOWN : state == WAIT_FULL ? AX_EFULL : AX_ENOACTOR;
+    if (rc == 0 && state != WAIT_DONE && state != WAIT_PENDING) rc = (int)state; /* refused */
     if (rc == 0) *reply = w.reply;
     /* release: our last use of ws happens before destroy's acquire load sees zero. */
     atomic_fetch_sub_explicit(&ws->inside, 1, memory_order_release);

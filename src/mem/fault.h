@@ -6,7 +6,6 @@
 #ifndef AX_MEM_FAULT_H
 #define AX_MEM_FAULT_H
 
-#include <stdbool.h>
 #include <stdlib.h>
 
 #ifdef AX_FAULT_INJECTION

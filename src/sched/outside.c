@@ -36,14 +36,18 @@ static bool sched_alive_locked(struct sched *s, uint64_t uid) {
     return false;
 }
 
+/* Gives record t back to its runtime, for another thread to claim. */
+static void give_back(struct sched_thread *t) {
+    /* release: our use of the record happens before the next claimer's (its acquire CAS). */
+    atomic_store_explicit(&t->claimed, 0, memory_order_release);
+}
+
 /* Thread exit: release this thread's records in runtimes that still exist. */
 static void on_thread_exit(void *arg) {
     struct tls_cache *c = arg;
     pthread_mutex_lock(&live_lock);
     for (int i = 0; i < TLS_SLOTS; i++) {
-        if (c->e[i].t && sched_alive_locked(c->e[i].s, c->e[i].uid))
-            /* release: our use of the record happens before the next claimer's. */
-            atomic_store_explicit(&c->e[i].t->claimed, 0, memory_order_release);
+        if (c->e[i].t && sched_alive_locked(c->e[i].s, c->e[i].uid)) give_back(c->e[i].t);
         c->e[i].t = NULL;
     }
     pthread_mutex_unlock(&live_lock);
@@ -56,7 +60,7 @@ static struct sched_thread *claim_record(struct sched *s) {
     for (int i = s->nworkers; i < n; i++) {
         struct sched_thread *t = atomic_load_explicit(&s->threads[i], memory_order_acquire);
         int zero = 0;
-        /* acquire: pairs with the release in on_thread_exit (the previous owner is done). */
+        /* acquire: pairs with the release in give_back (the previous owner is done). */
         if (atomic_load_explicit(&t->claimed, memory_order_relaxed) == 0 &&
             atomic_compare_exchange_strong_explicit(&t->claimed, &zero, 1, memory_order_acquire,
                                                     memory_order_relaxed))
@@ -91,8 +95,7 @@ static int make_room(struct tls_cache *c) {
         if (!c->e[i].t) victim = i;
     for (int i = TLS_SLOTS - 1; i >= 0 && victim < 0; i--) {
         if (c->e[i].t->nest == 0) { /* alive (checked above): its record is not freed */
-            /* release: our use of the record happens before the next claimer's. */
-            atomic_store_explicit(&c->e[i].t->claimed, 0, memory_order_release);
+            give_back(c->e[i].t);
             c->e[i].t = NULL;
             victim = i;
         }
@@ -139,8 +142,7 @@ void sched_outside_leave(struct sched_thread *t) {
     epoch_leave(&t->epoch);
     if (ax_unlikely(t->release_on_leave)) {
         t->release_on_leave = false;
-        /* release: our use of the record happens before the next claimer's. */
-        atomic_store_explicit(&t->claimed, 0, memory_order_release);
+        give_back(t);
     }
 }
 
