@@ -2,7 +2,7 @@
 /* test_wheel.c: unit tests of the timing wheel (src/time/wheel.c) on simulated ticks: a
  * randomized comparison with a reference model (a heap sorted by deadline, then insertion order),
  * a million timers, idle gaps, interval re-arming and the edges. No timing assertions. */
-#include "time/wheel.h"
+#include "sched/wheel.h"
 
 #include <inttypes.h>
 #include <stdio.h>

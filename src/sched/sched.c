@@ -38,11 +38,14 @@ int sched_init(struct sched *s, const struct sched_config *cfg) {
         mem_aligned_alloc(AX_CACHE_LINE, sizeof(struct sched_worker) * (size_t)s->nworkers);
     if (!s->workers) return -ENOMEM;
     memset(s->workers, 0, sizeof(struct sched_worker) * (size_t)s->nworkers);
-    sched_timers_init(s);
+    s->t0_ns = core_now_ns();
     for (int i = 0; i < s->nworkers; i++) {
         struct sched_worker *w = &s->workers[i];
         thread_record_init(s, &w->thr);
         w->thr.worker = w;
+        sched_park_driver_init(&w->park, &w->sleep);
+        sched_timer_driver_init(&w->timers, s, &w->park.base);
+        w->driver = &w->timers.base;
         w->index = (unsigned)i;
         w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
         if (deque_init(&w->dq, 10) != 0 || sched_register_thread(s, &w->thr) != 0) {

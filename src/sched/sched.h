@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* sched.h: the work-stealing scheduler: worker threads with Chase-Lev deques and a LIFO slot,
- * a global inject queue for outside threads, park/wake on futexes, and per-thread records. */
+ * a global inject queue for outside threads, park/wake through drivers, per-thread records. */
 #ifndef AX_SCHED_SCHED_H
 #define AX_SCHED_SCHED_H
 
@@ -12,9 +12,10 @@
 #include "mem/pool.h"
 #include "mem/slots.h"
 #include "sched/deque.h"
+#include "sched/driver.h"
 #include "sched/task.h"
+#include "sched/timer_driver.h"
 #include "stats/stats.h"
-#include "time/wheel.h"
 
 #define SCHED_MAX_THREADS EPOCH_MAX_RECORDS
 
@@ -50,10 +51,10 @@ struct sched_worker {
     uint64_t rng;
     bool searching;
     pthread_t tid;
-    struct wheel wheel;                     /* timers armed here; under wheel_lock */
-    AX_ALIGNED_LINE _Atomic int wheel_lock; /* owner, outside armers, thieves of overdue timers */
-    _Atomic uint64_t wheel_next;            /* the wheel's earliest deadline (tick) */
-    AX_ALIGNED_LINE _Atomic uint32_t sleep; /* futex word: 1 parked, 0 awake */
+    struct sched_driver *driver;       /* the top of its driver stack: the loop calls only it */
+    struct sched_timer_driver timers;  /* the first driver: this worker's timing wheel */
+    struct sched_park_driver park;     /* sleeps for the wheel unless an I/O driver does */
+    AX_ALIGNED_LINE _Atomic uint32_t sleep; /* 1 parked, 0 awake (claimed by a notifier) */
 };
 
 struct sched_config {
@@ -68,7 +69,7 @@ struct sched {
     uint64_t uid; /* unique per process: outside threads' caches key on it */
     /* Fires an expired timer entry (self NULL at destroy: release it without firing). */
     void (*timer_fire)(struct sched *s, struct wheel_entry *e, struct sched_thread *self);
-    int64_t t0_ns;                 /* tick 0 */
+    int64_t t0_ns;                 /* tick 0 of the timing wheels */
     /* Reclaims a retired object after its grace period (self may be NULL at destroy). */
     void (*reclaim)(struct sched *s, struct epoch_node *n, struct sched_thread *self);
 
@@ -122,26 +123,7 @@ void sched_yield_task(struct sched_thread *self, struct sched_task *t);
 /* From any thread: through the inject queue. */
 void sched_inject(struct sched *s, struct sched_task *t);
 
-/* Timers (timers.c): ticks of SCHED_TICK_NS since the scheduler started. A quarter of a
- * millisecond: a timer fires at most one tick after its deadline (plus wake-up), and the
- * wheel's 2^36 ticks still cover half a year before its overflow list takes over. */
-#define SCHED_TICK_NS 250000
-/* Ticks in a millisecond. */
-#define SCHED_TICKS_PER_MS (1000000 / SCHED_TICK_NS)
-uint64_t sched_tick_now(const struct sched *s);
-/* The first tick at or after now + delay_ms: a timer armed for it is never early. */
-uint64_t sched_tick_after_ms(const struct sched *s, int64_t delay_ms);
-/* Any thread: e (deadline set) fires through s->timer_fire on some worker at its tick. */
-void sched_timer_arm(struct sched *s, struct sched_thread *self, struct wheel_entry *e);
-/* Worker: fires what is due on its own wheel. */
-void sched_timers_run_due(struct sched *s, struct sched_thread *self);
-/* Worker, idle: fires overdue timers of busy workers. True if it fired any. */
-bool sched_timers_steal(struct sched *s, struct sched_thread *self);
-/* The earliest deadline of all wheels in ns (monotonic clock), INT64_MAX if none. */
-int64_t sched_timers_next_ns(struct sched *s);
-/* Between the scheduler's files. */
-void sched_timers_init(struct sched *s);
-void sched_timers_destroy(struct sched *s);
+/* Any thread, after making work available: wakes one parked worker unless one is searching. */
 void sched_notify(struct sched *s);
 
 /* True if every worker is parked and the inject queue is empty (a racy snapshot). */

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* worker.c: the worker threads: where a worker looks for work, how it searches, parks and is
- * woken, and how tasks are made runnable. One pool of workers runs every kind of task.
+ * woken, and how tasks are made runnable. One pool of workers runs every kind of task, and
+ * each worker's events (timers, later I/O) come through its driver stack (driver.h).
  *
  * Look order: every 61st task the inject queue and the oldest task of the own deque first
  * (fairness); then the LIFO slot (at most lifo_cap times in a row), the own deque's bottom,
  * the inject queue, and stealing from random victims. Parking follows Tokio's protocol: an
- * idle worker first searches (counted in s->searching) for spin_ns, then parks on its futex.
+ * idle worker first searches (counted in s->searching) for spin_ns, then parks in its driver.
  * Whoever makes work available wakes one parked worker only if nobody is searching; a
  * searcher that finds work and was the last searcher wakes another. Lost wakeups are excluded
  * by a Dekker pair of seq_cst fences: the waker publishes work then reads the counters, the
@@ -19,8 +20,8 @@
 
 _Thread_local struct sched_worker *sched_tls_worker;
 
-/* Timers and reclamation are looked at every MAINTAIN_INTERVAL tasks: often enough that a busy
- * worker's timers are late by at most a few batches, rarely enough to cost ~1 ns per task. */
+/* The driver and reclamation are looked at every MAINTAIN_INTERVAL tasks: often enough that a
+ * busy worker's timers are late by at most a few batches, rarely enough to cost ~1 ns per task. */
 enum { FAIRNESS_INTERVAL = 61, MAINTAIN_INTERVAL = 16 };
 
 static uint64_t rng_next(uint64_t *x) { /* xorshift64 */
@@ -44,7 +45,6 @@ static inline void dekker_fence(struct sched *s) {
 #endif
 }
 
-/* Any thread, after making work available: wakes one parked worker unless one is searching. */
 void sched_notify(struct sched *s) {
     /* Orders our publication of work before the counter reads; pairs with the fence in park()
      * between raising its counters and re-checking the queues. */
@@ -62,7 +62,7 @@ void sched_notify(struct sched *s) {
              * notifier does not wake yet another worker for the same work. */
             atomic_fetch_add_explicit(&s->searching, 1, memory_order_seq_cst);
             atomic_fetch_sub_explicit(&s->parked, 1, memory_order_seq_cst);
-            core_futex_wake(&w->sleep, 1);
+            w->driver->ops->unpark(w->driver);
             return;
         }
     }
@@ -157,15 +157,17 @@ static void collect_garbage(struct sched_worker *w) {
     }
 }
 
-static void maintain(struct sched_worker *w) {
-    sched_timers_run_due(w->thr.s, &w->thr);
+/* Polls the driver (idle: the worker has nothing to run, so it may take over other workers'
+ * overdue events) and frees what has passed its grace period. */
+static void maintain(struct sched_worker *w, bool idle) {
+    w->driver->ops->poll(w->driver, &w->thr, idle);
     if (w->thr.limbo.head) collect_garbage(w);
 }
 
 static void run_task(struct sched_worker *w, struct sched_task *t) {
     t->run(t, &w->thr);
     epoch_quiescent(&w->thr.s->epoch, &w->thr.epoch);
-    if (w->tick % MAINTAIN_INTERVAL == 0) maintain(w);
+    if (w->tick % MAINTAIN_INTERVAL == 0) maintain(w, false);
 }
 
 /* Leaves the searching state after finding work; the last searcher hands the search on. */
@@ -183,9 +185,10 @@ static bool work_visible(struct sched *s) {
     return false;
 }
 
-/* Parks until woken or the next timer is due. On return the worker is searching. */
+/* Parks until woken or the driver's next event is due. On return the worker is searching. */
 static void park(struct sched_worker *w) {
     struct sched *s = w->thr.s;
+    struct sched_driver *d = w->driver;
     atomic_store_explicit(&w->sleep, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->parked, 1, memory_order_seq_cst);
     if (w->searching) {
@@ -193,10 +196,10 @@ static void park(struct sched_worker *w) {
         atomic_fetch_sub_explicit(&s->searching, 1, memory_order_seq_cst);
     }
     /* Pairs with sched_notify's fence (see the file comment), and with sched_timer_arm, which
-     * publishes a deadline then reads `parked`: read after raising `parked`, the deadlines
-     * include every timer whose armer did not see us parked. */
+     * publishes a deadline then reads `parked`: read after raising `parked`, the deadline
+     * includes every timer whose armer did not see us parked. */
     dekker_fence(s);
-    int64_t next_deadline = sched_timers_next_ns(s);
+    int64_t deadline = d->ops->pending(d);
     bool claimed = false;
     if (work_visible(s) || atomic_load_explicit(&s->stop, memory_order_relaxed)) {
         uint32_t one = 1;
@@ -212,19 +215,17 @@ static void park(struct sched_worker *w) {
     if (!claimed) {
         stats_add(&w->thr.stats, STAT_PARKS, 1);
         epoch_leave(&w->thr.epoch);
+        /* Until claimed, or an event of the driver is due (a timer, a completion). */
         while (atomic_load_explicit(&w->sleep, memory_order_acquire) == 1) {
-            int64_t timeout = -1;
-            if (next_deadline != INT64_MAX) {
-                timeout = next_deadline - core_now_ns();
-                if (timeout <= 0) break;
-            }
-            core_futex_wait(&w->sleep, 1, timeout);
+            if (deadline != INT64_MAX && core_now_ns() >= deadline) break;
+            d->ops->park(d, deadline);
+            deadline = d->ops->pending(d);
         }
         epoch_enter(&s->epoch, &w->thr.epoch);
         uint32_t one = 1;
         if (atomic_compare_exchange_strong_explicit(&w->sleep, &one, 0, memory_order_acq_rel,
                                                     memory_order_acquire)) {
-            /* Timed out (a timer is due) rather than woken: count ourselves out ourselves. */
+            /* Woken by the driver (a timer is due), not claimed: count ourselves out. */
             atomic_fetch_sub_explicit(&s->parked, 1, memory_order_seq_cst);
             atomic_fetch_add_explicit(&s->searching, 1, memory_order_seq_cst);
         }
@@ -246,14 +247,12 @@ static struct sched_task *search(struct sched_worker *w) {
         if (atomic_load_explicit(&s->stop, memory_order_relaxed)) return NULL;
         if ((i & 63) == 63 || until == 0) {
             if (until == 0 || core_now_ns() >= until) break;
-            maintain(w);
-            sched_timers_steal(s, &w->thr); /* idle: fire what busy workers cannot */
+            maintain(w, true);
         }
         for (int k = 0; k < 8; k++) core_cpu_relax();
     }
-    maintain(w);
-    sched_timers_steal(s, &w->thr);
-    if (w->lifo || deque_size(&w->dq) > 0) return NULL; /* a timer or reclaim made work */
+    maintain(w, true);
+    if (w->lifo || deque_size(&w->dq) > 0) return NULL; /* the driver or reclaim made work */
     park(w);
     return NULL;
 }
@@ -297,7 +296,7 @@ int sched_start(struct sched *s) {
             atomic_store(&s->stop, 1);
             for (int j = 0; j < i; j++) {
                 atomic_store(&s->workers[j].sleep, 0);
-                core_futex_wake(&s->workers[j].sleep, 1);
+                s->workers[j].driver->ops->unpark(s->workers[j].driver);
                 pthread_join(s->workers[j].tid, NULL);
             }
             return -EAGAIN;
@@ -311,7 +310,7 @@ void sched_stop(struct sched *s) {
     atomic_store_explicit(&s->stop, 1, memory_order_seq_cst);
     for (int i = 0; i < s->nworkers; i++) {
         atomic_store_explicit(&s->workers[i].sleep, 0, memory_order_seq_cst);
-        core_futex_wake(&s->workers[i].sleep, 1);
+        s->workers[i].driver->ops->unpark(s->workers[i].driver);
     }
     for (int i = 0; i < s->nworkers; i++) pthread_join(s->workers[i].tid, NULL);
 }

@@ -2,8 +2,8 @@
 /* wheel.h: a hierarchical timing wheel (6 levels of 64 slots) with intrusive entries, one per
  * worker thread, so that millions of timers cost O(1) each to insert and to expire without
  * allocating. Owner-only: no atomics inside, the caller serializes every call. */
-#ifndef AX_TIME_WHEEL_H
-#define AX_TIME_WHEEL_H
+#ifndef AX_SCHED_WHEEL_H
+#define AX_SCHED_WHEEL_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -40,7 +40,7 @@
  * this while fn inserts, a cascade re-places the whole slot before calling fn for the entries
  * due at b. Events come in tick order and each fires only its own tick, so deadlines are
  * nondecreasing; an fn-inserted deadline > now is placed under (I) and fires at its tick. */
-#include "time/wheel.h"
+#include "sched/wheel.h"
 
 #define WHEEL_FAR_BITS (WHEEL_LEVELS * WHEEL_SLOT_BITS)
 #define WHEEL_FAR_LEVEL WHEEL_LEVELS /* pseudo-level for the far list */
