@@ -3,7 +3,8 @@
 """layers.py: every #include between src/ folders points down the layers, except the few listed
 below as known debts. Usage: layers.py src/   (exit status 1 on an upward include, with the list)
 
-The layers, lowest first: core; mem and stats; sched; actor; time (the timer API); supervise.
+The layers, lowest first: core; mem and stats; sched; actor; time (the timer API); supervise;
+runtime (creates the runtime and installs the hooks through which lower layers call up).
 A file may include its own folder and any lower one. A debt that is paid must leave the list:
 the check fails on an allowed include that no longer exists, so the list only shrinks.
 """
@@ -11,14 +12,12 @@ import pathlib
 import re
 import sys
 
-LEVEL = {"core": 0, "mem": 1, "stats": 1, "sched": 2, "actor": 3, "time": 4, "supervise": 5}
+LEVEL = {"core": 0, "mem": 1, "stats": 1, "sched": 2, "actor": 3, "time": 4, "supervise": 5,
+         "runtime": 6}
 
-# Upward includes that exist today (issue 7 removes them):
-# and the runtime and ask code arm timers through the timer API above them.
-ALLOWED = {
-    ("src/actor/ask.c", "time/timer.h"),
-    ("src/actor/runtime.c", "time/timer.h"),
-}
+# Upward includes allowed as hooks (none today: lower layers call up through function pointers
+# the layers above install, see src/runtime/runtime.c).
+ALLOWED = set()
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/([a-z_]+\.h)"', re.M)
 

@@ -315,7 +315,7 @@ static void actor_stop_ex(ax_runtime *rt, struct sched_thread *thr, struct actor
 void actor_reclaim(struct sched *s, struct epoch_node *n, struct sched_thread *self) {
     ax_runtime *rt = rt_of_sched(s);
     struct actor *a = (struct actor *)((char *)n - offsetof(struct actor, u.retire));
-    if (a->behavior == &ax_supervisor_behavior) supervisor_reclaim(a->state);
+    if (a->behavior == rt->reclaim_behavior) rt->reclaim_state(a->state);
     signals_drain(rt, self, a);           /* late signals get their NOPROC answers */
     release_all(rt, self, a, true, true); /* late messages become dead letters */
     if (self) reftable_free(&rt->refs, &self->ref_slots, a->ref);
@@ -331,6 +331,16 @@ int actor_request_stop(ax_runtime *rt, struct sched_thread *thr, ax_ref ref, int
         return AX_ENOACTOR; /* already stopping */
     if (thr->current != a) actor_wake(rt, thr, a); /* else it sees the flag after its hook */
     return 0;
+}
+
+void actor_trap_stop_arm(ax_ctx *ctx) { ctx->self->trap_stop = TRAP_STOP_ARMED; }
+
+void actor_trap_stop_hold(ax_ctx *ctx) { ctx->self->trap_stop = TRAP_STOP_DELIVERED; }
+
+void actor_trap_stop_release(ax_ctx *ctx, int reason) {
+    ctx->self->trap_stop = TRAP_STOP_OFF;
+    /* release: pairs with the acquire loads of stop_req in the run loop (any worker). */
+    atomic_store_explicit(&ctx->self->stop_req, stop_req_of(reason), memory_order_release);
 }
 
 void actor_orphan(ax_runtime *rt, ax_ref ref) {

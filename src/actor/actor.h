@@ -116,6 +116,16 @@ struct ax_runtime {
     struct registry *registry;
     struct ask_waiters *waiters; /* threads blocked in ax_ask_wait */
     ax_ref ask_sink;             /* the actor their replies go to */
+    /* Hooks the layers above install at creation (src/runtime), so that this one calls up
+     * without including them. An ask's timeout is a timer (time/timer.c): armed for asker and
+     * corr, AX_TIMER_NONE when out of memory; cancelled when the reply wins. */
+    ax_timer (*ask_timeout_arm)(ax_runtime *rt, struct sched_thread *thr, ax_ref asker,
+                                uint32_t corr, int64_t delay_ms);
+    int (*ask_timeout_cancel)(ax_runtime *rt, ax_timer t);
+    /* An actor of behavior reclaim_behavior gets reclaim_state(state) after its grace period,
+     * before its memory goes (the supervisor's child table, read by other threads). */
+    const ax_behavior *reclaim_behavior;
+    void (*reclaim_state)(void *state);
 };
 
 /* The runtime that embeds scheduler s (for hooks the scheduler calls with itself). */
@@ -280,8 +290,13 @@ bool signals_take_monitor(ax_ctx *ctx, const struct msg *m);
 /* Makes an idle actor runnable after a signal or a stop request was published to it. */
 void actor_wake(ax_runtime *rt, struct sched_thread *thr, struct actor *a);
 
-/* Supervisors (supervise/supervisor.c): frees a supervisor's child table with its memory. */
-void supervisor_reclaim(void *state);
+/* Trapping stop requests (a supervisor stops its children before itself). Armed, a stop
+ * request reaches the actor's receive once, as an AX_MSG_EXIT from itself, and the actor keeps
+ * running; held, a further request changes nothing; released, the actor stops with reason
+ * when its current hook returns. All three from the actor's own hooks. */
+void actor_trap_stop_arm(ax_ctx *ctx);
+void actor_trap_stop_hold(ax_ctx *ctx);
+void actor_trap_stop_release(ax_ctx *ctx, int reason);
 
 /* Registry (registry.c). */
 int registry_create(struct registry **out);

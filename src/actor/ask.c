@@ -2,8 +2,8 @@
 /* ask.c: request/response. ax_ask (inside a handler) records a continuation, sends the request
  * and arms a timeout; the reply or the timeout arrives as a message to the asker, so the
  * continuation runs on the asking actor and exactly once. ax_ask_wait bridges outside threads
- * through one reply-sink actor per runtime. Timeouts are timers (time/timer.c), cancelled when
- * the reply wins. */
+ * through one reply-sink actor per runtime. Timeouts are timers (time/timer.c, reached through
+ * the runtime's hooks), cancelled when the reply wins. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -12,7 +12,6 @@
 #include "actor/actor.h"
 #include "core/duration.h"
 #include "mem/fault.h"
-#include "time/timer.h"
 
 /* Pending records travel as pooled messages (payload = the struct), so that they come from
  * the thread's pool and can be freed from any worker with msg_release. */
@@ -43,7 +42,7 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
     uint32_t corr = e->next_corr;
     /* The reply cannot overtake us: it is handled on this actor, after this handler. */
     int rc = msg_send_copy(ctx->rt, thr, to, a->ref, type, data, size, corr, 0);
-    ax_timer timeout = rc ? AX_TIMER_NONE : timer_arm_ask(ctx->rt, thr, a->ref, corr, timeout_ms);
+    ax_timer timeout = rc ? AX_TIMER_NONE : ctx->rt->ask_timeout_arm(ctx->rt, thr, a->ref, corr, timeout_ms);
     if (rc == 0 && timeout == AX_TIMER_NONE) rc = AX_ENOMEM; /* sent, but cont would hang */
     if (rc != 0) {
         msg_release(ctx->rt, thr, pm);
@@ -75,7 +74,7 @@ int ask_dispatch(ax_ctx *ctx, struct msg *m, bool *handled) {
     ax_timer timeout = p->timeout;
     msg_release(ctx->rt, ctx->thr, carrier_of(p));
     if (m->flags & MSG_REPLY) { /* the reply is a user message: processed, or failed */
-        timer_cancel(ctx->rt, timeout);
+        ctx->rt->ask_timeout_cancel(ctx->rt, timeout);
         int rc = fn(ctx, a->state, 0, &m->pub, user);
         stats_add(&ctx->thr->stats, rc == 0 && !ctx->failed ? STAT_PROCESSED : STAT_FAILED, 1);
         return rc;
@@ -87,7 +86,7 @@ void ask_discard_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a) 
     while (a->ext && a->ext->asks) {
         struct ask_pending *p = a->ext->asks;
         a->ext->asks = p->next;
-        timer_cancel(rt, p->timeout);
+        rt->ask_timeout_cancel(rt, p->timeout);
         msg_release(rt, thr, carrier_of(p));
     }
 }

@@ -13,6 +13,7 @@
 #include "actor/actor.h"
 #include "core/duration.h"
 #include "mem/fault.h"
+#include "supervise/supervisor.h"
 #include "time/timer.h"
 
 enum {
@@ -314,9 +315,7 @@ static void finish_op(ax_ctx *ctx, struct sup *s) {
     int op = s->op;
     s->op = OP_NONE;
     if (op == OP_SHUTDOWN) { /* our own reason wins over a stop requested meanwhile */
-        ctx->self->trap_stop = TRAP_STOP_OFF;
-        atomic_store_explicit(&ctx->self->stop_req, stop_req_of(s->op_reason),
-                              memory_order_release);
+        actor_trap_stop_release(ctx, s->op_reason);
         return;
     }
     for (size_t i = s->op_first; i < s->n; i++) { /* the group restarts in start order */
@@ -351,7 +350,7 @@ static void begin_op(ax_ctx *ctx, struct sup *s, int op, size_t first, int reaso
 
 static void begin_shutdown(ax_ctx *ctx, struct sup *s, int reason) {
     for (size_t i = 0; i < s->n; i++) s->children[i].epoch++; /* no more restarts */
-    ctx->self->trap_stop = TRAP_STOP_DELIVERED; /* a stop request now changes nothing */
+    actor_trap_stop_hold(ctx); /* a stop request now changes nothing */
     begin_op(ctx, s, OP_SHUTDOWN, 0, reason);
 }
 
@@ -516,7 +515,7 @@ static int sup_init_children(ax_ctx *ctx, struct sup *s, const ax_sup_spec *spec
     s->backoff_reset_ms = spec->backoff_reset_ms;
     s->rng = ax_self(ctx) | 1;
     ax_trap_exits(ctx, 1);
-    ctx->self->trap_stop = TRAP_STOP_ARMED;
+    actor_trap_stop_arm(ctx);
     if (s->strategy == AX_SIMPLE_ONE_FOR_ONE) {
         if (ref_index_resize(s, 8) != 0) return AX_ENOMEM;
         ax_child_spec tmpl = spec->children[0];
@@ -552,7 +551,8 @@ static void sup_stopped(ax_ctx *ctx, void *state, int reason) {
 const ax_behavior ax_supervisor_behavior = {"supervisor", sizeof(struct sup), sup_init,
                                             sup_receive, sup_stopped};
 
-void supervisor_reclaim(void *state) {
+/* After the grace period: no thread reads the child table any more. */
+static void sup_reclaim(void *state) {
     struct sup *s = sup_of(state);
     for (size_t i = 0; i < s->n; i++)
         if (s->children[i].state != CH_GONE) free_child(&s->children[i]);
@@ -564,6 +564,11 @@ void supervisor_reclaim(void *state) {
     s->by_ref = s->by_id = NULL;
     s->children = NULL;
     s->log = NULL;
+}
+
+void supervisor_install(ax_runtime *rt) {
+    rt->reclaim_behavior = &ax_supervisor_behavior;
+    rt->reclaim_state = sup_reclaim;
 }
 
 /* ---- the API ------------------------------------------------------------------------------- */

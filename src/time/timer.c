@@ -117,12 +117,6 @@ static void timer_fire(struct sched *s, struct wheel_entry *e, struct sched_thre
     rec_free(rt, self, r);
 }
 
-int timer_init(ax_runtime *rt) {
-    rt->sched.timer_fire = timer_fire;
-    return slots_init(&rt->timers, sizeof(struct timer_rec),
-                      (uint32_t)offsetof(struct timer_rec, type));
-}
-
 void timer_destroy(ax_runtime *rt) { slots_destroy(&rt->timers); }
 
 /* Takes a record for the calling thread; NULL when out of memory. */
@@ -148,7 +142,7 @@ static ax_timer arm(ax_runtime *rt, struct sched_thread *thr, struct timer_rec *
     return h;
 }
 
-ax_timer timer_arm_ask(ax_runtime *rt, struct sched_thread *thr, ax_ref asker, uint32_t corr,
+static ax_timer timer_arm_ask(ax_runtime *rt, struct sched_thread *thr, ax_ref asker, uint32_t corr,
                        int64_t delay_ms) {
     uint32_t gen;
     struct timer_rec *r = rec_alloc(rt, thr, &gen);
@@ -221,7 +215,7 @@ int ax_send_interval(ax_runtime *rt, ax_ref to, uint32_t type, const void *data,
     return timer_send_later(rt, to, type, data, size, period_ms, period_ms, out);
 }
 
-int timer_cancel(ax_runtime *rt, ax_timer t) {
+static int timer_cancel(ax_runtime *rt, ax_timer t) {
     struct timer_rec *r = slots_at(&rt->timers, (uint32_t)t);
     uint32_t gen = (uint32_t)(t >> 32);
     if (!r || gen == 0 || gen > TIMER_GEN_MAX) return AX_ENOENT;
@@ -238,6 +232,14 @@ int timer_cancel(ax_runtime *rt, ax_timer t) {
                                                   memory_order_acq_rel, memory_order_acquire))
             return 0;
     }
+}
+
+int timer_init(ax_runtime *rt) {
+    rt->sched.timer_fire = timer_fire;
+    rt->ask_timeout_arm = timer_arm_ask;
+    rt->ask_timeout_cancel = timer_cancel;
+    return slots_init(&rt->timers, sizeof(struct timer_rec),
+                      (uint32_t)offsetof(struct timer_rec, type));
 }
 
 int ax_timer_cancel(ax_runtime *rt, ax_timer timer) {

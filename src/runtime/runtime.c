@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* runtime.c: a runtime's life: create (workers started), shutdown in three phases (refuse
- * outside work, drain until idle, stop every actor), destroy, and the statistics API. */
+/* runtime.c: a runtime's life, the top of the layers: create (every layer set up and its hooks
+ * installed, workers started), shutdown in three phases (refuse outside work, drain until idle,
+ * stop every actor), destroy, and the statistics API. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,6 +9,7 @@
 #include "actor/actor.h"
 #include "core/duration.h"
 #include "mem/fault.h"
+#include "supervise/supervisor.h"
 #include "time/timer.h"
 
 enum {
@@ -41,6 +43,7 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     if (reftable_init(&rt->refs) != 0) goto fail_refs;
     if (sched_init(&rt->sched, &sc) != 0) goto fail_sched;
     rt->sched.reclaim = actor_reclaim;
+    supervisor_install(rt);
     if (timer_init(rt) != 0) {
         sched_destroy(&rt->sched);
         goto fail_sched;
