@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actor/actor.h"
+#include "actor/ask.h"
+#include "actor/deliver.h"
+#include "actor/registry.h"
+#include "actor/signals.h"
 #include "mem/fault.h"
 
 static void release_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a, bool dead,

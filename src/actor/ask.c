@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actor/actor.h"
+#include "actor/ask.h"
+#include "actor/deliver.h"
 #include "core/duration.h"
 #include "mem/fault.h"
 

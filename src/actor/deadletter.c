@@ -4,7 +4,8 @@
  * are runtime messages: not counted as sent or processed, never refused for capacity. */
 #include <string.h>
 
-#include "actor/actor.h"
+#include "actor/ask.h"
+#include "actor/deliver.h"
 
 void deadletter_note(ax_runtime *rt, struct sched_thread *thr, ax_ref target,
                      const struct msg *m, int reason) {

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actor/actor.h"
+#include "actor/deliver.h"
+#include "actor/registry.h"
 #include "mem/fault.h"
 
 struct reg_entry {

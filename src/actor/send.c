@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actor/actor.h"
+#include "actor/deliver.h"
 #include "mem/fault.h"
 
 struct msg *msg_new_slow(struct sched_thread *thr, size_t size) {

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actor/actor.h"
+#include "actor/deliver.h"
+#include "actor/signals.h"
 #include "mem/fault.h"
 
 enum sig_kind { SIG_LINK = 1, SIG_UNLINK, SIG_EXIT, SIG_MONITOR, SIG_DEMONITOR };

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "actor/actor.h"
+#include "actor/ask.h"
+#include "actor/deliver.h"
+#include "actor/registry.h"
 #include "core/duration.h"
 #include "mem/fault.h"
 #include "supervise/supervisor.h"

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actor/actor.h"
+#include "actor/ask.h"
+#include "actor/deliver.h"
 #include "core/duration.h"
 #include "mem/fault.h"
 #include "supervise/supervisor.h"

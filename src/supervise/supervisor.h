@@ -4,7 +4,7 @@
 #ifndef AX_SUPERVISE_SUPERVISOR_H
 #define AX_SUPERVISE_SUPERVISOR_H
 
-#include "actor/actor.h"
+#include "actor/runtime.h"
 
 /* At runtime creation: supervisors' state is reclaimed through rt->reclaim_state. */
 void supervisor_install(ax_runtime *rt);

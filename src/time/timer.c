@@ -9,6 +9,8 @@
  * is one delivery), so a cancelled interval never fires after ax_timer_cancel returned 0. */
 #include "time/timer.h"
 
+#include "actor/deliver.h"
+
 #include <stdlib.h>
 #include <string.h>
 

@@ -5,7 +5,7 @@
 #ifndef AX_TIME_TIMER_H
 #define AX_TIME_TIMER_H
 
-#include "actor/actor.h"
+#include "actor/runtime.h"
 
 enum { TIMER_SEND = 0, TIMER_ASK = 1 };
 

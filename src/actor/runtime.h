@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/* runtime.h: the runtime's shape as the actor layer sees it: scheduler, ref table, phase, and the
+ * hooks through which the layers above are called. Not installed. */
+#ifndef AX_ACTOR_RUNTIME_H
+#define AX_ACTOR_RUNTIME_H
+
+#include <stdbool.h>
+
+#include "actor/reftable.h"
+#include "axon.h"
+#include "mem/slots.h"
+#include "sched/sched.h"
+
+enum rt_phase { RT_RUNNING, RT_DRAINING, RT_STOPPING, RT_DOWN };
+
+struct registry;
+struct ask_waiters;
+
+struct ax_runtime {
+    struct sched sched; /* first: the hottest fields */
+    struct reftable refs;
+    struct slots timers; /* timer records (time/timer.c) */
+    int batch;
+    AX_ALIGNED_LINE _Atomic int phase;       /* enum rt_phase */
+    _Atomic int64_t live_actors;
+    _Atomic ax_ref dead_letter_actor;
+    _Atomic uint64_t dead_letters;          /* total, for the shutdown report */
+    struct registry *registry;
+    struct ask_waiters *waiters; /* threads blocked in ax_ask_wait */
+    ax_ref ask_sink;             /* the actor their replies go to */
+    /* Hooks the layers above install at creation (src/runtime), so that this one calls up
+     * without including them. An ask's timeout is a timer (time/timer.c): armed for asker and
+     * corr, AX_TIMER_NONE when out of memory; cancelled when the reply wins. */
+    ax_timer (*ask_timeout_arm)(ax_runtime *rt, struct sched_thread *thr, ax_ref asker,
+                                uint32_t corr, int64_t delay_ms);
+    int (*ask_timeout_cancel)(ax_runtime *rt, ax_timer t);
+    /* An actor of behavior reclaim_behavior gets reclaim_state(state) after its grace period,
+     * before its memory goes (the supervisor's child table, read by other threads). */
+    const ax_behavior *reclaim_behavior;
+    void (*reclaim_state)(void *state);
+};
+
+/* The runtime that embeds scheduler s (for hooks the scheduler calls with itself). */
+static inline ax_runtime *rt_of_sched(struct sched *s) {
+    return (ax_runtime *)(void *)((char *)s - offsetof(ax_runtime, sched));
+}
+
+/* The calling thread's record: a worker's, or an outside one entered for this call (then
+ * *outside is true and rt_leave must follow). NULL if no record could be had. */
+struct sched_thread *rt_enter(ax_runtime *rt, bool *outside);
+static inline void rt_leave(struct sched_thread *thr, bool outside) {
+    if (outside) sched_outside_leave(thr);
+}
+
+#endif
