@@ -357,7 +357,7 @@ static int ring_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
         return send_u64(ctx, s->next, M_TOKEN, t - 1, &s->sh->done);
     }
     if (m->type == M_SETUP) {
-        s->next = msg_u64(m);
+        s->next = (ax_ref){msg_u64(m)};
         return reply_u64(ctx, M_ACK, 0, &s->sh->done);
     }
     return unexpected(&s->sh->done, "ring", m);
@@ -376,7 +376,7 @@ void bench_ring(ax_runtime *rt, const bench_params *p, bench_result *r) {
         refs[i] = next = bench_spawn(rt, &ring_behavior, &in);
     }
     ax_msg *reply = NULL;
-    uint64_t first = refs[0];
+    uint64_t first = refs[0].id;
     int rc = ax_ask_wait(rt, refs[RING_SIZE - 1], M_SETUP, &first, sizeof first, 10000, &reply);
     if (rc != 0) bench_die("ring: closing the ring: %s", ax_strerror(rc));
     ax_msg_free(rt, reply);

@@ -16,6 +16,14 @@ extern "C" {
 #define AX_VERSION_MINOR 1
 #define AX_VERSION_PATCH 0
 
+/* Marks the public API: the library is built with hidden visibility, so only what carries this
+ * is exported from the shared library (versioned AXON_0.1) or global in the static one. */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define AX_API __attribute__((visibility("default")))
+#else
+#define AX_API
+#endif
+
 /* ------------------------------------------------------------------------------------------
  * Errors. Every function returns 0 on success or one of these negative codes. Where an errno
  * fits, the code is that errno negated, so I/O results pass through unchanged.
@@ -43,7 +51,7 @@ enum ax_error {
 };
 
 /* A static string naming the code ("AX_ENOACTOR: no such actor ..."); never NULL. */
-const char *ax_strerror(int code);
+AX_API const char *ax_strerror(int code);
 
 /* ------------------------------------------------------------------------------------------
  * Types.
@@ -56,11 +64,25 @@ typedef struct ax_runtime ax_runtime;
  * during the hook it was passed to and only on that thread. */
 typedef struct ax_ctx ax_ctx;
 
-/* An actor ref: a 64-bit value (slot index and generation). Copy, store, compare with ==,
- * send it inside messages. A ref whose actor stopped stays invalid forever: it is never
- * reissued to another actor. AX_REF_NONE (0) is never a valid ref. */
-typedef uint64_t ax_ref;
-#define AX_REF_NONE ((ax_ref)0)
+/* Handles: 8-byte values of three distinct types, so that passing a timer where an actor
+ * is expected does not compile: single-member structs, passed and returned in one register
+ * like the integer inside. Compare them with the _eq functions; `id` is for printing, hashing
+ * and storing; a handle with id 0 is never valid. */
+#ifdef __cplusplus
+#define AX_HANDLE_NONE_(type) (type{0})
+#else
+#define AX_HANDLE_NONE_(type) ((type){0})
+#endif
+
+/* An actor ref (slot index and generation). Copy it, store it, send it inside messages. A ref
+ * whose actor stopped stays invalid forever: it is never reissued to another actor. */
+typedef struct ax_ref {
+    uint64_t id;
+} ax_ref;
+#define AX_REF_NONE AX_HANDLE_NONE_(ax_ref)
+static inline int ax_ref_eq(ax_ref a, ax_ref b) { return a.id == b.id; }
+/* True for AX_REF_NONE. */
+static inline int ax_ref_is_none(ax_ref r) { return r.id == 0; }
 
 /* Largest payload of one message, in bytes. */
 #define AX_MSG_MAX 65536u
@@ -117,6 +139,13 @@ typedef struct ax_behavior {
  * Runtime lifecycle.
  * ---------------------------------------------------------------------------------------- */
 
+/* How the option and result structs grow without breaking programs built against an older
+ * axon: each ends in reserved space that a later version turns into fields, so the struct's
+ * size never changes within a major version. Reserved fields of a struct passed in must be
+ * zero (so `= {0}` and designated initializers stay right): a non-zero one is refused with
+ * AX_EINVAL, so a program that sets a field this version does not know fails clearly. The
+ * runtime writes zeros into the reserved fields of a struct it fills. */
+
 /* Configuration. Zero in any field means its default, so `ax_config c = {0};` is valid. */
 typedef struct ax_config {
     int workers;    /* worker threads; default: the online CPUs */
@@ -126,11 +155,13 @@ typedef struct ax_config {
                        (so a ping-pong pair cannot starve others); default 32 */
     int spin_us;    /* how long an idle worker searches before parking; default 50;
                        negative: park at once; at most 1,000,000 (larger means that) */
+    int reserved[11]; /* zero (see above): 64 bytes in all */
 } ax_config;
 
 /* Creates a runtime and starts its workers. cfg may be NULL (defaults); it is copied.
- * Errors: AX_EINVAL (out NULL, negative workers/batch/lifo_cap, workers > 256), AX_ENOMEM. */
-int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
+ * Errors: AX_EINVAL (out NULL, negative workers/batch/lifo_cap, workers > 256, a reserved
+ * field not zero), AX_ENOMEM. */
+AX_API int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
 
 /* Shuts the runtime down, from a thread outside it (not a handler: AX_ECONTEXT).
  * 1. Sends and spawns from outside the runtime fail with AX_ESHUTDOWN from now on.
@@ -144,7 +175,7 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
  * (shutdown was already called), AX_ETIMEDOUT (an actor would not stop in time: a handler
  * that does not return; the runtime stays in its stop phase and ax_runtime_destroy waits for
  * it once more). */
-int ax_runtime_shutdown(ax_runtime *rt, int64_t timeout_ms);
+AX_API int ax_runtime_shutdown(ax_runtime *rt, int64_t timeout_ms);
 
 /* Frees the runtime and everything in it. If it was not shut down, shuts it down first with
  * the default deadline (10 s): destroying a live runtime is allowed and stops every actor. If
@@ -152,10 +183,10 @@ int ax_runtime_shutdown(ax_runtime *rt, int64_t timeout_ms);
  * inside ax_ask_wait on rt are released (AX_ESHUTDOWN) and waited for. After 0, rt is gone.
  * Errors: AX_EINVAL (rt NULL), AX_ECONTEXT (called from a handler of rt), AX_EBUSY (actors
  * would not stop; nothing was freed, call again later). */
-int ax_runtime_destroy(ax_runtime *rt);
+AX_API int ax_runtime_destroy(ax_runtime *rt);
 
 /* The number of worker threads; 0 if rt is NULL. Any thread. */
-int ax_runtime_workers(const ax_runtime *rt);
+AX_API int ax_runtime_workers(const ax_runtime *rt);
 
 /* ------------------------------------------------------------------------------------------
  * Actors. All of these may be called from any thread: handlers and threads outside.
@@ -170,6 +201,7 @@ typedef enum ax_overflow {
 typedef struct ax_spawn_opts {
     uint32_t mailbox_capacity; /* 0: unbounded (the default) */
     ax_overflow overflow;      /* used only when mailbox_capacity > 0 */
+    uint32_t reserved[6];      /* zero (see ax_config): 32 bytes in all */
 } ax_spawn_opts;
 
 /* Spawns an actor: allocates it with b->state_size bytes of zeroed state, runs b->init (if
@@ -178,56 +210,57 @@ typedef struct ax_spawn_opts {
  * link, monitor, register; messages sent to it meanwhile wait until init returned. If init
  * fails, they become dead letters and links/monitors made by init fire (reason
  * AX_REASON_FAILED). Errors: AX_EINVAL (rt, b, b->receive or out NULL, an unknown
- * opts->overflow), AX_ESHUTDOWN, AX_EINIT (init returned non-zero), AX_ENOMEM (also for a
+ * opts->overflow, a reserved field not zero), AX_ESHUTDOWN, AX_EINIT (init returned
+ * non-zero), AX_ENOMEM (also for a
  * state_size too large to allocate, and when the ref table (2^28 slots) or the thread-record
  * table (1024 threads at once) is full). */
-int ax_spawn(ax_runtime *rt, const ax_behavior *b, const void *arg, const ax_spawn_opts *opts,
-             ax_ref *out);
+AX_API int ax_spawn(ax_runtime *rt, const ax_behavior *b, const void *arg,
+                    const ax_spawn_opts *opts, ax_ref *out);
 
 /* Sends a copy of size bytes at data (data may be NULL when size is 0). Messages from one
  * sender to one receiver arrive in send order. Never blocks.
  * Errors: AX_EINVAL (rt NULL, data NULL with size > 0, type >= AX_MSG_RESERVED),
  * AX_EMSGSIZE, AX_ENOACTOR, AX_EFULL, AX_ESHUTDOWN (from outside after shutdown began),
  * AX_ENOMEM. On error nothing was sent. */
-int ax_send(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size);
+AX_API int ax_send(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size);
 
 /* Zero-copy sending: ax_msg_alloc returns a message with size writable bytes at (*out)->data;
  * fill it and pass it to ax_msg_send, which takes ownership on success (0). On any error the
  * caller still owns it: retry, or give it back with ax_msg_free. Any thread.
  * Errors: AX_EINVAL (rt or out NULL), AX_EMSGSIZE, AX_ESHUTDOWN (outside, after shutdown
  * began), AX_ENOMEM. */
-int ax_msg_alloc(ax_runtime *rt, size_t size, ax_msg **out);
+AX_API int ax_msg_alloc(ax_runtime *rt, size_t size, ax_msg **out);
 /* Errors: AX_EINVAL (rt or msg NULL, type >= AX_MSG_RESERVED), AX_EMSGSIZE (msg->size changed
  * to more than AX_MSG_MAX), AX_ENOACTOR, AX_EFULL, AX_ESHUTDOWN (outside, after shutdown
  * began), AX_ENOMEM (no thread record for the calling thread). */
-int ax_msg_send(ax_runtime *rt, ax_ref to, uint32_t type, ax_msg *msg);
+AX_API int ax_msg_send(ax_runtime *rt, ax_ref to, uint32_t type, ax_msg *msg);
 /* Gives back a message the caller owns (unsent, or an ax_ask_wait reply). Errors: AX_EINVAL
  * (rt or msg NULL). */
-int ax_msg_free(ax_runtime *rt, ax_msg *msg);
+AX_API int ax_msg_free(ax_runtime *rt, ax_msg *msg);
 
 /* Asks an actor to stop. Asynchronous: the actor finishes the message it is handling, then
  * stops before any further user message; its stopped hook runs once; messages left in its
  * mailbox go to dead letters. Stopping oneself: ax_stop(rt, ax_self(ctx)).
  * Errors: AX_EINVAL (rt NULL), AX_ENOACTOR (not alive, or already stopping), AX_ENOMEM
  * (no thread record for the calling thread). */
-int ax_stop(ax_runtime *rt, ax_ref ref);
+AX_API int ax_stop(ax_runtime *rt, ax_ref ref);
 
 /* ------------------------------------------------------------------------------------------
  * Inside a handler.
  * ---------------------------------------------------------------------------------------- */
 
-ax_ref ax_self(const ax_ctx *ctx);               /* AX_REF_NONE if ctx is NULL */
+AX_API ax_ref ax_self(const ax_ctx *ctx);               /* AX_REF_NONE if ctx is NULL */
 /* The restart hook of supervised children: inside init, how many times the supervisor has
  * restarted this child (0 at its first start, or when not started by a supervisor) and, if
  * prev_reason is not NULL, the reason the previous incarnation stopped with. */
-uint64_t ax_restarts(const ax_ctx *ctx, int *prev_reason);
-ax_runtime *ax_ctx_runtime(const ax_ctx *ctx);   /* NULL if ctx is NULL */
+AX_API uint64_t ax_restarts(const ax_ctx *ctx, int *prev_reason);
+AX_API ax_runtime *ax_ctx_runtime(const ax_ctx *ctx);   /* NULL if ctx is NULL */
 
 /* Sends a copy of the payload to the sender of the message being handled, answering it if it
  * was an ask. Errors: AX_EINVAL (ctx NULL or not handling a message, data NULL with size > 0,
  * type >= AX_MSG_RESERVED), AX_EMSGSIZE, AX_ENOACTOR (no sender: it came from outside without
  * ax_ask_wait, or the sender stopped), AX_EFULL, AX_ENOMEM. */
-int ax_reply(ax_ctx *ctx, uint32_t type, const void *data, size_t size);
+AX_API int ax_reply(ax_ctx *ctx, uint32_t type, const void *data, size_t size);
 
 /* The continuation of an ax_ask. It runs on the asking actor, as one of its messages, exactly
  * once: status 0 with the reply, or AX_ETIMEDOUT with reply NULL. reply is valid during the
@@ -240,8 +273,8 @@ typedef int (*ax_ask_fn)(ax_ctx *ctx, void *state, int status, const ax_msg *rep
  * AX_TIMER_MAX_MS wait AX_TIMER_MAX_MS). Errors (then cont never runs): AX_EINVAL (ctx or
  * cont NULL, timeout_ms <= 0, data NULL with size > 0, type >= AX_MSG_RESERVED), AX_EMSGSIZE,
  * AX_ENOACTOR, AX_EFULL, AX_ENOMEM. */
-int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
-           int64_t timeout_ms, ax_ask_fn cont, void *user);
+AX_API int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
+                  int64_t timeout_ms, ax_ask_fn cont, void *user);
 
 /* From a thread outside the runtime (main, a foreign thread): sends a request and blocks until
  * the reply or the timeout (up to INT64_MAX: no deadline). *reply is set to NULL unless the
@@ -253,14 +286,14 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
  * request, or dead-lettered it under AX_OVERFLOW_DEAD_LETTER), AX_ETIMEDOUT (the reply, if it
  * comes later, goes to dead letters), AX_ESHUTDOWN (after shutdown began, also when it reaches
  * its stop phase while the caller waits), AX_ENOMEM. */
-int ax_ask_wait(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
-                int64_t timeout_ms, ax_msg **reply);
+AX_API int ax_ask_wait(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
+                       int64_t timeout_ms, ax_msg **reply);
 
 /* Fails the calling actor: it stops with reason (AX_REASON_USER to INT_MAX, or
  * AX_REASON_FAILED) once the current hook returns; the message being handled counts as failed.
  * Errors: AX_EINVAL (ctx NULL, reason AX_REASON_NORMAL or below AX_REASON_USER other than
  * FAILED). */
-int ax_fail(ax_ctx *ctx, int reason);
+AX_API int ax_fail(ax_ctx *ctx, int reason);
 
 /* ------------------------------------------------------------------------------------------
  * Links and monitors (Erlang semantics). Called from handlers; the notices are messages.
@@ -273,10 +306,16 @@ typedef struct ax_exit {
     uint32_t reserved;
 } ax_exit;
 
+/* A monitor, as ax_monitor gives it and AX_MSG_DOWN names it (see "Handles" above). */
+typedef struct ax_monitor_id {
+    uint64_t id;
+} ax_monitor_id;
+static inline int ax_monitor_eq(ax_monitor_id a, ax_monitor_id b) { return a.id == b.id; }
+
 /* The payload of AX_MSG_DOWN: the actor `ref`, monitored under `monitor`, stopped. */
 typedef struct ax_down {
     ax_ref ref;
-    uint64_t monitor;
+    ax_monitor_id monitor;
     int32_t reason;
     uint32_t reserved;
 } ax_down;
@@ -287,22 +326,22 @@ typedef struct ax_down {
  * link. If `other` is not alive, the caller gets the exit signal at once with
  * AX_REASON_NOPROC (so, not trapping, it stops). Errors: AX_EINVAL (ctx NULL, other == self),
  * AX_ENOMEM. */
-int ax_link(ax_ctx *ctx, ax_ref other);
+AX_API int ax_link(ax_ctx *ctx, ax_ref other);
 /* Removes the link, if any (both ways). An exit signal that the peer sent before the unlink
  * reached it is ignored on arrival (the caller no longer holds the link). Errors: AX_EINVAL. */
-int ax_unlink(ax_ctx *ctx, ax_ref other);
+AX_API int ax_unlink(ax_ctx *ctx, ax_ref other);
 /* on non-zero: exit signals from linked actors arrive as AX_MSG_EXIT messages instead of
  * stopping the caller. Errors: AX_EINVAL. */
-int ax_trap_exits(ax_ctx *ctx, int on);
+AX_API int ax_trap_exits(ax_ctx *ctx, int on);
 
 /* Monitors `target`: when it stops, the caller receives one AX_MSG_DOWN message with the
  * reason (AX_REASON_NOPROC at once if it is not alive). One direction; monitoring twice gives
  * two monitors. *monitor identifies it for ax_demonitor. Errors: AX_EINVAL (NULL ctx or
  * monitor), AX_ENOMEM. */
-int ax_monitor(ax_ctx *ctx, ax_ref target, uint64_t *monitor);
+AX_API int ax_monitor(ax_ctx *ctx, ax_ref target, ax_monitor_id *monitor);
 /* Cancels a monitor: no AX_MSG_DOWN for it is delivered afterwards, not even one already in
  * flight. Errors: AX_EINVAL (ctx NULL), AX_ENOENT (no such monitor of this actor). */
-int ax_demonitor(ax_ctx *ctx, uint64_t monitor);
+AX_API int ax_demonitor(ax_ctx *ctx, ax_monitor_id monitor);
 
 /* ------------------------------------------------------------------------------------------
  * Supervisors (Erlang/OTP supervisor semantics; differences in docs/guide.md). A supervisor is
@@ -359,7 +398,7 @@ typedef struct ax_sup_spec {
 
 /* The supervisor behavior, for nested supervisors in child specs (arg: an ax_sup_spec that,
  * with its children, must outlive the parent, as behaviors do). */
-extern const ax_behavior ax_supervisor_behavior;
+AX_API extern const ax_behavior ax_supervisor_behavior;
 
 /* Starts a supervisor and, in order, its children (any thread). The whole spec is checked first;
  * if a child then cannot start, the call fails with AX_EINIT and the children already started
@@ -367,23 +406,23 @@ extern const ax_behavior ax_supervisor_behavior;
  * any value up to INT64_MAX / INT_MAX (arithmetic saturates; timer waits are capped at
  * AX_TIMER_MAX_MS). Errors: AX_EINVAL (NULL, bad spec: see docs/api.md), AX_EINIT,
  * AX_ESHUTDOWN, AX_ENOMEM. */
-int ax_supervisor_start(ax_runtime *rt, const ax_sup_spec *spec, ax_ref *out);
+AX_API int ax_supervisor_start(ax_runtime *rt, const ax_sup_spec *spec, ax_ref *out);
 /* AX_SIMPLE_ONE_FOR_ONE: starts a child from the template with this arg (copied; arg_size 0:
  * the template's arg). From a thread outside the runtime: it waits for the supervisor's answer,
  * with no deadline (as OTP's start_child). Errors: AX_EINVAL (NULL rt/out, arg NULL with
  * arg_size > 0, or not a simple_one_for_one supervisor), AX_EMSGSIZE (arg_size > AX_MSG_MAX),
  * AX_ECONTEXT (from a handler), AX_ENOACTOR (not a live supervisor, or it stopped before
  * answering), AX_EINIT, AX_ESHUTDOWN (it is stopping, or the runtime is), AX_ENOMEM. */
-int ax_supervisor_start_child(ax_runtime *rt, ax_ref sup, const void *arg, size_t arg_size,
-                              ax_ref *out);
+AX_API int ax_supervisor_start_child(ax_runtime *rt, ax_ref sup, const void *arg, size_t arg_size,
+                                     ax_ref *out);
 /* The current ref of the child with this id (any thread). Errors: AX_EINVAL (NULL rt, id or
  * out), AX_ENOACTOR (sup is not a live supervisor, or the child is not running right now),
  * AX_ENOENT (no such id), AX_ENOMEM (no thread record for the calling thread). */
-int ax_supervisor_child(ax_runtime *rt, ax_ref sup, const char *id, ax_ref *out);
+AX_API int ax_supervisor_child(ax_runtime *rt, ax_ref sup, const char *id, ax_ref *out);
 /* How many times the child with this id was restarted (any thread). Errors: AX_EINVAL (NULL rt,
  * id or out), AX_ENOACTOR (sup is not a live supervisor), AX_ENOENT (no such id), AX_ENOMEM
  * (no thread record for the calling thread). */
-int ax_supervisor_child_restarts(ax_runtime *rt, ax_ref sup, const char *id, uint64_t *out);
+AX_API int ax_supervisor_child_restarts(ax_runtime *rt, ax_ref sup, const char *id, uint64_t *out);
 
 /* ------------------------------------------------------------------------------------------
  * Timers: a message sent later, once or at an interval. Any thread. Timers live on the workers'
@@ -391,10 +430,13 @@ int ax_supervisor_child_restarts(ax_runtime *rt, ax_ref sup, const char *id, uin
  * handler is owned by that actor: when the owner stops, its timers fire no more.
  * ---------------------------------------------------------------------------------------- */
 
-/* A timer handle: 0 is never valid; a handle that fired, was cancelled or never existed is
- * refused by ax_timer_cancel, whatever its bits. */
-typedef uint64_t ax_timer;
-#define AX_TIMER_NONE ((ax_timer)0)
+/* A timer handle (see "Handles" above): a handle that fired, was cancelled or never existed
+ * is refused by ax_timer_cancel, whatever its bits. */
+typedef struct ax_timer {
+    uint64_t id;
+} ax_timer;
+#define AX_TIMER_NONE AX_HANDLE_NONE_(ax_timer)
+static inline int ax_timer_eq(ax_timer a, ax_timer b) { return a.id == b.id; }
 /* Longest delay or period, in milliseconds (about a year). */
 #define AX_TIMER_MAX_MS (1LL << 35)
 
@@ -403,18 +445,18 @@ typedef uint64_t ax_timer;
  * message is a dead letter. out may be NULL. Errors: AX_EINVAL (rt NULL, delay_ms < 0 or >
  * AX_TIMER_MAX_MS, bad type/data), AX_EMSGSIZE, AX_ESHUTDOWN (outside, after shutdown began),
  * AX_ENOMEM. */
-int ax_send_after(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
-                  int64_t delay_ms, ax_timer *out);
+AX_API int ax_send_after(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
+                         int64_t delay_ms, ax_timer *out);
 /* As ax_send_after, again every period_ms (1 to 2^32 - 1) until cancelled or its owner stops.
  * Errors: AX_EINVAL (rt NULL, period_ms < 1 or > 2^32 - 1, bad type/data), AX_EMSGSIZE,
  * AX_ESHUTDOWN (outside, after shutdown began), AX_ENOMEM. */
-int ax_send_interval(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
-                     int64_t period_ms, ax_timer *out);
+AX_API int ax_send_interval(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
+                            int64_t period_ms, ax_timer *out);
 /* Cancels a timer: on 0 it will not fire (again). Exactly one of "fired" and "cancelled"
  * happens to a one-shot timer. O(1): the record is marked; its wheel drops it at the deadline.
  * Errors: AX_EINVAL (rt NULL), AX_ENOENT (it already fired (one-shot), was cancelled, or never
  * existed). */
-int ax_timer_cancel(ax_runtime *rt, ax_timer timer);
+AX_API int ax_timer_cancel(ax_runtime *rt, ax_timer timer);
 
 /* ------------------------------------------------------------------------------------------
  * Registry: names for actors. One name per actor; a name is released when its actor stops.
@@ -425,11 +467,11 @@ int ax_timer_cancel(ax_runtime *rt, ax_timer timer);
 /* Errors: AX_EINVAL (NULL), AX_ENAMETOOLONG, AX_ENOACTOR (ref not alive), AX_EEXIST (name
  * taken, or the actor already has a name), AX_ENOMEM. A stopping actor's name is released
  * after its stopped hook returns. */
-int ax_register(ax_runtime *rt, const char *name, ax_ref ref);
+AX_API int ax_register(ax_runtime *rt, const char *name, ax_ref ref);
 /* Errors: AX_EINVAL, AX_ENAMETOOLONG, AX_ENOENT. */
-int ax_whereis(ax_runtime *rt, const char *name, ax_ref *out);
+AX_API int ax_whereis(ax_runtime *rt, const char *name, ax_ref *out);
 /* Errors: AX_EINVAL, AX_ENAMETOOLONG, AX_ENOENT. */
-int ax_unregister(ax_runtime *rt, const char *name);
+AX_API int ax_unregister(ax_runtime *rt, const char *name);
 
 /* ------------------------------------------------------------------------------------------
  * Dead letters: messages that were accepted but could not be handled (the receiver stopped
@@ -455,7 +497,7 @@ typedef struct ax_dead_letter {
 /* Sets (or with AX_REF_NONE clears) the dead-letter actor. Notices to it that fail are counted
  * only. A notice carries the whole original payload, so it may be up to AX_MSG_MAX +
  * sizeof(ax_dead_letter) bytes. Errors: AX_EINVAL (rt NULL), AX_ENOACTOR, AX_ENOMEM. */
-int ax_set_dead_letter_actor(ax_runtime *rt, ax_ref ref);
+AX_API int ax_set_dead_letter_actor(ax_runtime *rt, ax_ref ref);
 
 /* ------------------------------------------------------------------------------------------
  * Statistics: counters kept per worker without atomics on the hot path; a read is a sum of
@@ -473,12 +515,13 @@ typedef struct ax_stats {
     uint64_t escalations;  /* supervisors that gave up (restart intensity exceeded) */
     uint64_t steals;       /* tasks taken from another worker's deque */
     uint64_t parks;        /* times a worker went to sleep */
+    uint64_t reserved[6];  /* written as zero (see ax_config): 128 bytes in all */
 } ax_stats;
 
 /* The totals. Errors: AX_EINVAL (NULL). Any thread. */
-int ax_stats_get(ax_runtime *rt, ax_stats *out);
+AX_API int ax_stats_get(ax_runtime *rt, ax_stats *out);
 /* One worker's counters (worker in [0, ax_runtime_workers)). Errors: AX_EINVAL. */
-int ax_stats_worker(ax_runtime *rt, int worker, ax_stats *out);
+AX_API int ax_stats_worker(ax_runtime *rt, int worker, ax_stats *out);
 
 #ifdef __cplusplus
 }

@@ -130,7 +130,7 @@ static int big_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
         ax_ref child = AX_REF_NONE;
         int rc = ax_spawn(ax_ctx_runtime(ctx), &big_b, &k, NULL, &child);
         HCHECK(rc == 0);
-        HCHECK(child != AX_REF_NONE && child != ax_self(ctx));
+        HCHECK(!ax_ref_is_none(child) && !ax_ref_eq(child, ax_self(ctx)));
         k = -1; /* arg is valid only during init: the child must have copied it */
         HCHECK(ax_send(ax_ctx_runtime(ctx), child, 1, NULL, 0) == 0);
         atomic_fetch_add(&g_spawned_in_handler, 1);
@@ -156,8 +156,8 @@ static void test_spawn_state_init(void) {
     for (int i = 0; i < N; i++) {
         int arg = i + 1;
         CHECK_OK(ax_spawn(rt, &big_b, &arg, NULL, &refs[i]));
-        CHECK(refs[i] != AX_REF_NONE);
-        for (int j = 0; j < i; j++) CHECK(refs[i] != refs[j]);
+        CHECK(!ax_ref_is_none(refs[i]));
+        for (int j = 0; j < i; j++) CHECK(!ax_ref_eq(refs[i], refs[j]));
         CHECK_OK(ax_send(rt, refs[i], 1, NULL, 0));
         expect_sum += arg;
     }
@@ -173,7 +173,8 @@ static void test_spawn_state_init(void) {
         int arg = 1000 + i;
         ax_ref r;
         CHECK_OK(ax_spawn(rt, &big_b, &arg, NULL, &r));
-        for (int j = 0; j < N; j++) CHECK(r != refs[j]); /* stopped refs are never reissued */
+        for (int j = 0; j < N; j++)
+            CHECK(!ax_ref_eq(r, refs[j])); /* stopped refs are never reissued */
         refs[i] = r;
         expect_sum += arg;
     }
@@ -368,11 +369,11 @@ static int asker_cont(ax_ctx *ctx, void *state, int status, const ax_msg *reply,
     if (kind < 0 || kind >= ASK_KINDS) return 0;
     atomic_store(&g_cont_status[kind], status);
     if (kind == ASK_FAIL) {
-        HCHECK(ax_self(ctx) == g_fail_asker);
+        HCHECK(ax_ref_eq(ax_self(ctx), g_fail_asker));
         atomic_fetch_add(&g_cont_calls[kind], 1);
         return 1; /* a failing continuation fails its actor */
     }
-    HCHECK(ax_self(ctx) == g_asker);
+    HCHECK(ax_ref_eq(ax_self(ctx), g_asker));
     if (kind == ASK_ECHO) {
         HCHECK(status == 0);
         HCHECK(reply != NULL);
@@ -380,7 +381,7 @@ static int asker_cont(ax_ctx *ctx, void *state, int status, const ax_msg *reply,
             uint64_t x = 0;
             HCHECK(reply->type == 11);
             HCHECK(reply->size == sizeof x);
-            HCHECK(reply->sender == g_echo);
+            HCHECK(ax_ref_eq(reply->sender, g_echo));
             memcpy(&x, reply->data, sizeof x);
             HCHECK(x == 3 * 41 + 1);
         }
@@ -468,8 +469,8 @@ static void test_ask(void) {
     CHECK_EQ(g_dl[0].msg_type, AX_MSG_DEAD_LETTER);
     CHECK_EQ(g_dl[0].msg_size, sizeof(ax_dead_letter) + sizeof(uint64_t));
     CHECK_EQ(g_dl[0].d.reason, AX_DEAD_LATE_REPLY);
-    CHECK_EQ(g_dl[0].d.sender, g_late);
-    CHECK_EQ(g_dl[0].d.target, g_asker);
+    CHECK_EQ(g_dl[0].d.sender.id, g_late.id);
+    CHECK_EQ(g_dl[0].d.target.id, g_asker.id);
     CHECK_EQ(g_dl[0].d.type, 21);
     CHECK_EQ(g_dl[0].d.size, sizeof(uint64_t));
     uint64_t x = 0;
@@ -495,7 +496,7 @@ static void test_ask(void) {
         CHECK(reply != NULL);
         CHECK_EQ(reply->type, 11);
         CHECK_EQ(reply->size, sizeof v);
-        CHECK_EQ(reply->sender, g_echo);
+        CHECK_EQ(reply->sender.id, g_echo.id);
         memcpy(&x, reply->data, sizeof x);
         CHECK_EQ(x, 3 * v + 1);
         CHECK_OK(ax_msg_free(rt, reply));
@@ -515,7 +516,7 @@ static void test_ask(void) {
     CHECK_OK(g_late_reply_rc);
     WAIT_ATOMIC(g_dl_count, 2);
     CHECK_EQ(g_dl[1].d.reason, AX_DEAD_LATE_REPLY);
-    CHECK_EQ(g_dl[1].d.sender, g_late);
+    CHECK_EQ(g_dl[1].d.sender.id, g_late.id);
     CHECK_EQ(g_dl[1].d.type, 21);
     CHECK_EQ(g_dl[1].d.size, sizeof(uint64_t));
 
@@ -607,11 +608,11 @@ static void test_stop_dead_letters(void) {
         struct dl_record *r = &g_dl[i];
         CHECK_EQ(r->msg_type, AX_MSG_DEAD_LETTER);
         CHECK_EQ(r->msg_size, sizeof(ax_dead_letter) + r->d.size);
-        CHECK_EQ(r->d.target, g_victim);
+        CHECK_EQ(r->d.target.id, g_victim.id);
         CHECK_EQ(r->d.reason, AX_DEAD_STOPPED);
         if (r->d.type >= 200 && r->d.type < 205) {
             uint32_t k = r->d.type - 200;
-            CHECK_EQ(r->d.sender, AX_REF_NONE);
+            CHECK_EQ(r->d.sender.id, AX_REF_NONE.id);
             CHECK_EQ(r->d.size, k + 1);
             CHECK(memcmp(r->bytes, "mmmmm", k + 1) == 0);
             CHECK((seen_main & (1 << k)) == 0);
@@ -619,7 +620,7 @@ static void test_stop_dead_letters(void) {
         } else {
             CHECK(r->d.type >= 100 && r->d.type < 105);
             uint32_t k = r->d.type - 100;
-            CHECK_EQ(r->d.sender, h);
+            CHECK_EQ(r->d.sender.id, h.id);
             CHECK_EQ(r->d.size, 2);
             CHECK_EQ(r->bytes[0], 'h');
             CHECK_EQ(r->bytes[1], '0' + k);
@@ -659,12 +660,12 @@ static void test_registry(void) {
     CHECK_OK(ax_spawn(rt, &reg_b, NULL, NULL, &b));
     CHECK_OK(ax_register(rt, "svc", a));
     CHECK_OK(ax_whereis(rt, "svc", &out));
-    CHECK_EQ(out, a);
+    CHECK_EQ(out.id, a.id);
     CHECK_OK(ax_unregister(rt, "svc"));
     CHECK_RC(ax_whereis(rt, "svc", &out), AX_ENOENT);
     CHECK_OK(ax_register(rt, "svc", a));
     CHECK_OK(ax_whereis(rt, "svc", &out));
-    CHECK_EQ(out, a);
+    CHECK_EQ(out.id, a.id);
 
     /* Stopping a releases its name. */
     CHECK_OK(ax_stop(rt, a));
@@ -674,7 +675,7 @@ static void test_registry(void) {
     CHECK_OK(ax_register(rt, "svc", b));
     out = AX_REF_NONE;
     CHECK_OK(ax_whereis(rt, "svc", &out));
-    CHECK_EQ(out, b);
+    CHECK_EQ(out.id, b.id);
     CHECK_OK(ax_runtime_destroy(rt));
     CHECK_EQ(g_reg_stopped, 2);
 }
@@ -688,7 +689,7 @@ static atomic_int g_zc_ok, g_zc_bad;
 static int zc_recv(ax_ctx *ctx, void *state, const ax_msg *msg) {
     (void)ctx;
     (void)state;
-    int ok = ((uintptr_t)msg->data % 16) == 0 && msg->sender == AX_REF_NONE;
+    int ok = ((uintptr_t)msg->data % 16) == 0 && ax_ref_is_none(msg->sender);
     /* type carries the size; the bytes are (i * 13 + type) mod 256 */
     ok = ok && msg->size == msg->type;
     for (uint32_t i = 0; ok && i < msg->size; i++)
@@ -1084,7 +1085,7 @@ static void test_ask_wait_refused(void) {
     CHECK_RC(w.rc, AX_ENOACTOR);
 
     reset_gate();
-    ax_spawn_opts o = {1, AX_OVERFLOW_DEAD_LETTER};
+    ax_spawn_opts o = {1, AX_OVERFLOW_DEAD_LETTER, {0}};
     ax_ref v;
     CHECK_OK(ax_spawn(rt, &victim_b, NULL, &o, &v));
     CHECK_OK(ax_send(rt, v, 1, NULL, 0));

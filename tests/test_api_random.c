@@ -244,13 +244,13 @@ struct target {
 };
 
 static int known_ref(ax_ref r) {
-    if (r == W.anchor || r == W.dl) return 1;
+    if (ax_ref_eq(r, W.anchor) || ax_ref_eq(r, W.dl)) return 1;
     int ns = atomic_load(&W.nsups);
     for (int i = 0; i < ns; i++)
-        if (atomic_load(&W.sups[i]) == r) return 1;
+        if (ax_ref_eq(atomic_load(&W.sups[i]), r)) return 1;
     int n = atomic_load(&W.nact);
     for (int i = 0; i < n && i < MAX_ACTORS; i++)
-        if (atomic_load(&W.act[i].ref) == r) return 1;
+        if (ax_ref_eq(atomic_load(&W.act[i].ref), r)) return 1;
     return 0;
 }
 
@@ -258,9 +258,9 @@ static int known_ref(ax_ref r) {
  * MAX_ACTORS spawns a random 64-bit value meets an unrecorded ref with odds below 2^-40). */
 static ax_ref never_valid(uint64_t *r) {
     for (;;) {
-        ax_ref x = pct(r, 20) ? (ax_ref)(1 + pick(r, 64)) : (ax_ref)rnd(r);
-        if (pct(r, 10)) x = UINT64_MAX - pick(r, 4);
-        if (x != AX_REF_NONE && !known_ref(x)) return x;
+        ax_ref x = {pct(r, 20) ? 1 + pick(r, 64) : rnd(r)};
+        if (pct(r, 10)) x.id = UINT64_MAX - pick(r, 4);
+        if (!ax_ref_is_none(x) && !known_ref(x)) return x;
     }
 }
 
@@ -367,7 +367,7 @@ static void arm_timer_at(uint64_t *r, ax_ctx *ctx, ax_ref self, int owner_idx, i
     if (p.type < AX_MSG_RESERVED) p.type = T_TIMER;
     p.argm &= ~B_EINVAL;
     if (p.type >= AX_MSG_RESERVED || (p.data == NULL && p.size > 0)) p.argm |= B_EINVAL;
-    fill_hdr(&p, K_TIMER, (uint64_t)id + 1, ctx ? self : AX_REF_NONE);
+    fill_hdr(&p, K_TIMER, (uint64_t)id + 1, ctx ? self.id : AX_REF_NONE.id);
     tr->interval = interval;
     tr->owned = ctx != NULL;
     tr->owner_idx = owner_idx;
@@ -390,7 +390,7 @@ static void arm_timer_at(uint64_t *r, ax_ctx *ctx, ax_ref self, int owner_idx, i
     if (!ctx) m = outside_mask(m, pb, phase(), p.argm | (bad ? B_EINVAL : 0));
     CHK(rc, m, interval ? "ax_send_interval" : "ax_send_after");
     if (rc != 0) return;
-    MODEL(tr->no_handle || h != AX_TIMER_NONE, "timer armed with handle 0");
+    MODEL(tr->no_handle || h.id != 0, "timer armed with handle 0");
     atomic_store(&tr->handle, h);
     atomic_store(&tr->armed, 1);
 }
@@ -405,7 +405,7 @@ static void cancel_timer(uint64_t *r) {
     if (n > MAX_TIMERS) n = MAX_TIMERS;
     uint64_t k = pick(r, 10);
     if (k == 0) {
-        CHK(ax_timer_cancel(NULL, 1), B_EINVAL, "ax_timer_cancel(NULL)");
+        CHK(ax_timer_cancel(NULL, (ax_timer){1}), B_EINVAL, "ax_timer_cancel(NULL)");
         return;
     }
     if (k == 1) {
@@ -413,15 +413,15 @@ static void cancel_timer(uint64_t *r) {
         return;
     }
     if (k == 2 || n == 0) {
-        ax_timer h = rnd(r);
+        ax_timer h = {rnd(r)};
         for (int i = 0; i < n; i++)
-            if (atomic_load(&W.tim[i].handle) == h) return;
+            if (ax_timer_eq(atomic_load(&W.tim[i].handle), h)) return;
         CHK(ax_timer_cancel(rt, h), B_ENOENT, "ax_timer_cancel(random)");
         return;
     }
     struct timer_rec *tr = &W.tim[pick(r, (uint64_t)n)];
     ax_timer h = atomic_load(&tr->handle);
-    if (!atomic_load(&tr->armed) || h == AX_TIMER_NONE) return;
+    if (!atomic_load(&tr->armed) || h.id == 0) return;
     int was_cancelled = atomic_load(&tr->cancel_ok);
     /* An interval armed outside never ends by itself, but another thread may cancel it first. */
     unsigned m = was_cancelled ? B_ENOENT : B_OK | B_ENOENT;
@@ -439,7 +439,7 @@ struct wstate {
     int stopped_calls;
     int trapping;
     int nmon;
-    uint64_t mon[4];
+    ax_monitor_id mon[4];
 };
 
 struct sarg {
@@ -477,7 +477,7 @@ static int w_init(ax_ctx *ctx, void *state, const void *arg) {
     int prev = -1;
     uint64_t restarts = ax_restarts(ctx, &prev);
     if (restarts > 0) atomic_fetch_add(&W.c.restart_inits, 1);
-    MODEL(ax_self(ctx) != AX_REF_NONE && ax_ctx_runtime(ctx) == W.rt, "init ctx");
+    MODEL(!ax_ref_is_none(ax_self(ctx)) && ax_ctx_runtime(ctx) == W.rt, "init ctx");
     CHK(ax_reply(ctx, T_PLAIN, NULL, 0), B_EINVAL, "ax_reply in init");
     if (a->trap) CHK(ax_trap_exits(ctx, 1), B_OK, "ax_trap_exits in init");
     st->trapping = a->trap;
@@ -524,8 +524,8 @@ static void note_timer_msg(const ax_msg *msg) {
     memcpy(&h, msg->data, sizeof h);
     if (h.magic != MAGIC || h.kind != K_TIMER || h.a < 1 || h.a > MAX_TIMERS) return;
     struct timer_rec *tr = &W.tim[h.a - 1];
-    MODEL(msg->sender == (ax_ref)h.b, "timer message sender 0x%llx, armed by 0x%llx",
-          (unsigned long long)msg->sender, (unsigned long long)h.b);
+    MODEL(ax_ref_eq(msg->sender, (ax_ref){h.b}), "timer message sender 0x%llx, armed by 0x%llx",
+          (unsigned long long)msg->sender.id, (unsigned long long)h.b);
     int d = atomic_fetch_add(&tr->delivered, 1);
     MODEL(tr->interval || d == 0, "a one-shot timer delivered twice");
     MODEL(!tr->in_stopped, "a timer armed in a stopped hook fired");
@@ -544,7 +544,7 @@ static int anchor_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     if (msg->type < AX_MSG_RESERVED) {
         atomic_fetch_add(&W.c.h_user, 1);
         if (msg->type == T_TIMER) note_timer_msg(msg);
-        if (msg->sender != AX_REF_NONE) {
+        if (!ax_ref_is_none(msg->sender)) {
             int rc = ax_reply(ctx, T_REPLY, msg->data, msg->size < 24 ? msg->size : 24);
             CHK(rc, B_OK | B_ENOACTOR | B_EFULL, "ax_reply (anchor)");
             count_sent(rc);
@@ -562,7 +562,7 @@ static int dl_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     (void)state;
     t_in_hook = 1;
     ax_dead_letter d;
-    MODEL(msg->type == AX_MSG_DEAD_LETTER && msg->size >= sizeof d && msg->sender == AX_REF_NONE,
+    MODEL(msg->type == AX_MSG_DEAD_LETTER && msg->size >= sizeof d && ax_ref_is_none(msg->sender),
           "dead-letter actor got type 0x%x size %u", msg->type, msg->size);
     if (msg->type == AX_MSG_DEAD_LETTER && msg->size >= sizeof d) {
         memcpy(&d, msg->data, sizeof d);
@@ -660,7 +660,7 @@ static void h_reply(uint64_t *r, ax_ctx *ctx, const ax_msg *msg) {
     unsigned m;
     if (msg == NULL)
         m = B_EINVAL; /* stopped hook: no message being handled */
-    else if (msg->type >= AX_MSG_RESERVED || msg->sender == AX_REF_NONE)
+    else if (msg->type >= AX_MSG_RESERVED || ax_ref_is_none(msg->sender))
         m = B_ENOACTOR;
     else
         m = B_OK | B_ENOACTOR | B_EFULL;
@@ -674,9 +674,9 @@ static void h_links(uint64_t *r, ax_ctx *ctx, struct wstate *st) {
     struct target t = pick_target(r);
     if (t.cls == C_ANCHOR) t.ref = never_valid(r); /* the anchor must outlive everything */
     ax_ref self = ax_self(ctx);
-    uint64_t id = 0;
+    ax_monitor_id id = {0};
     switch (pick(r, 7)) {
-    case 0: CHK(ax_link(ctx, t.ref), t.ref == self ? B_EINVAL : B_OK, "ax_link"); break;
+    case 0: CHK(ax_link(ctx, t.ref), ax_ref_eq(t.ref, self) ? B_EINVAL : B_OK, "ax_link"); break;
     case 1: CHK(ax_link(ctx, self), B_EINVAL, "ax_link(self)"); break;
     case 2: CHK(ax_unlink(ctx, t.ref), B_OK, "ax_unlink"); break;
     case 3:
@@ -687,7 +687,7 @@ static void h_links(uint64_t *r, ax_ctx *ctx, struct wstate *st) {
         int null_out = pct(r, 5);
         int rc = ax_monitor(ctx, t.ref, null_out ? NULL : &id);
         CHK(rc, null_out ? B_EINVAL : B_OK, "ax_monitor");
-        if (rc == 0) MODEL(id != 0, "ax_monitor gave id 0");
+        if (rc == 0) MODEL(id.id != 0, "ax_monitor gave id 0");
         if (rc == 0) st->mon[st->nmon++ & 3] = id;
         break;
     }
@@ -696,7 +696,9 @@ static void h_links(uint64_t *r, ax_ctx *ctx, struct wstate *st) {
             CHK(ax_demonitor(ctx, st->mon[pick(r, (uint64_t)(st->nmon < 4 ? st->nmon : 4))]),
                 B_OK | B_ENOENT, "ax_demonitor");
         break;
-    default: CHK(ax_demonitor(ctx, 0), B_ENOENT, "ax_demonitor(0)"); break; /* ids are never 0 */
+    default: /* ids are never 0 */
+        CHK(ax_demonitor(ctx, (ax_monitor_id){0}), B_ENOENT, "ax_demonitor(0)");
+        break;
     }
 }
 
@@ -820,7 +822,8 @@ static int w_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     struct hdr h = {0, 0, 0, 0};
     if (msg->size >= sizeof h) memcpy(&h, msg->data, sizeof h);
     int valid_hdr = h.magic == MAGIC;
-    MODEL(ax_self(ctx) == atomic_load(&W.act[st->idx < 0 ? 0 : st->idx].ref) || st->idx < 0,
+    MODEL(ax_ref_eq(ax_self(ctx), atomic_load(&W.act[st->idx < 0 ? 0 : st->idx].ref)) ||
+              st->idx < 0,
           "ax_self is not the actor's ref");
     if (msg->type >= AX_MSG_RESERVED) {
         if (msg->type == AX_MSG_EXIT)
@@ -838,7 +841,7 @@ static int w_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
         if (msg->type == T_DO && valid_hdr && h.kind == K_DO) {
             int n = 1 + (int)pick(&r, 3);
             for (int i = 0; i < n; i++) failed |= act_one(&r, ctx, st, msg, (int)h.b);
-        } else if (msg->sender != AX_REF_NONE && pct(&r, 50)) {
+        } else if (!ax_ref_is_none(msg->sender) && pct(&r, 50)) {
             h_reply(&r, ctx, msg);
         }
         if (pct(&r, 3)) failed = 1, failed |= 2; /* return non-zero */
@@ -890,10 +893,10 @@ static void h_spawn(uint64_t *r, ax_ctx *ctx, int outside) {
     unsigned m = 0;
     const ax_behavior *b = pick_behavior(r, &a.state_size, &m);
     static const ax_spawn_opts opts_list[] = {
-        {0, AX_OVERFLOW_REFUSE},      {1, AX_OVERFLOW_REFUSE},
-        {4, AX_OVERFLOW_REFUSE},      {1, AX_OVERFLOW_DEAD_LETTER},
-        {4, AX_OVERFLOW_DEAD_LETTER}, {UINT32_MAX, AX_OVERFLOW_REFUSE},
-        {0, (ax_overflow)7},          {3, (ax_overflow)-1}};
+        {0, AX_OVERFLOW_REFUSE, {0}},      {1, AX_OVERFLOW_REFUSE, {0}},
+        {4, AX_OVERFLOW_REFUSE, {0}},      {1, AX_OVERFLOW_DEAD_LETTER, {0}},
+        {4, AX_OVERFLOW_DEAD_LETTER, {0}}, {UINT32_MAX, AX_OVERFLOW_REFUSE, {0}},
+        {0, (ax_overflow)7, {0}},          {3, (ax_overflow)-1, {0}}};
     const ax_spawn_opts *o = pct(r, 40) ? NULL : &opts_list[pick(r, 8)];
     if (o && o->overflow != AX_OVERFLOW_REFUSE && o->overflow != AX_OVERFLOW_DEAD_LETTER)
         m |= B_EINVAL;
@@ -918,7 +921,8 @@ static void h_spawn(uint64_t *r, ax_ctx *ctx, int outside) {
     CHK(rc, m, "ax_spawn");
     if (rc == AX_EINIT && a.out_idx >= 0) atomic_store(&W.act[a.out_idx].state, A_INITFAILED);
     if (rc == 0 && a.out_idx >= 0)
-        MODEL(out == atomic_load(&W.act[a.out_idx].ref), "ax_spawn *out is not init's ax_self");
+        MODEL(ax_ref_eq(out, atomic_load(&W.act[a.out_idx].ref)),
+              "ax_spawn *out is not init's ax_self");
 }
 
 static void h_msg_zero_copy(uint64_t *r, ax_runtime *rt, int outside) {
@@ -931,7 +935,7 @@ static void h_msg_zero_copy(uint64_t *r, ax_runtime *rt, int outside) {
     if (outside) mask = outside_mask(mask, pb, phase(), mask & B_EMSGSIZE);
     CHK(rc, mask, "ax_msg_alloc");
     if (rc != 0) return;
-    MODEL(m && m->size == size && m->sender == AX_REF_NONE && ((uintptr_t)m->data & 15) == 0,
+    MODEL(m && m->size == size && ax_ref_is_none(m->sender) && ((uintptr_t)m->data & 15) == 0,
           "ax_msg_alloc message fields");
     if (size) memset(m->data, 0x33, size);
     struct target t = pick_target(r);
@@ -990,7 +994,7 @@ static void h_registry(uint64_t *r, ax_runtime *rt) {
          * may then be one it never saw), so the check holds only below that. */
         if (rc == 0 && atomic_load(&W.nact) <= MAX_ACTORS)
             MODEL(known_ref(out), "ax_whereis returned a ref never issued: 0x%llx",
-                  (unsigned long long)out);
+                  (unsigned long long)out.id);
         break;
     }
     default: CHK(ax_unregister(rt, name), m ? m : B_OK | B_ENOENT, "ax_unregister"); break;
@@ -1024,11 +1028,11 @@ static void h_misc_outside_ok(uint64_t *r, ax_runtime *rt) {
         struct target t = pick_target(r);
         /* Only the current dead-letter actor may be set: the notice counts depend on it. */
         ax_ref ref = t.cls == C_LIVE || t.cls == C_ANCHOR ? W.dl : t.ref;
-        if (ref == AX_REF_NONE) ref = W.dl;
+        if (ax_ref_is_none(ref)) ref = W.dl;
         int null_rt = pct(r, 10);
-        unsigned m = null_rt       ? B_EINVAL
-                     : ref == W.dl ? B_OK | (phase() ? B_ENOACTOR : 0)
-                                   : B_ENOACTOR;
+        unsigned m = null_rt                ? B_EINVAL
+                     : ax_ref_eq(ref, W.dl) ? B_OK | (phase() ? B_ENOACTOR : 0)
+                                            : B_ENOACTOR;
         CHK(ax_set_dead_letter_actor(null_rt ? NULL : rt, ref), m, "ax_set_dead_letter_actor");
         break;
     }
@@ -1108,7 +1112,7 @@ static void o_ask_wait(uint64_t *r) {
     if (rc == AX_ESHUTDOWN && pb != 2) atomic_fetch_add(&W.c.s_amb, 1);
     if (rc == 0) {
         atomic_fetch_add(&W.c.r_aw, 1);
-        MODEL(reply != NULL && reply->sender == t.ref && reply->type < AX_MSG_RESERVED,
+        MODEL(reply != NULL && ax_ref_eq(reply->sender, t.ref) && reply->type < AX_MSG_RESERVED,
               "ax_ask_wait reply fields");
         CHK(ax_msg_free(W.rt, reply), B_OK, "ax_msg_free(reply)");
     }
@@ -1431,7 +1435,7 @@ static void sweep_timers(void) {
     for (int i = 0; i < n; i++) {
         struct timer_rec *tr = &W.tim[i];
         ax_timer h = atomic_load(&tr->handle);
-        if (!atomic_load(&tr->armed) || h == AX_TIMER_NONE || atomic_load(&tr->cancel_ok)) continue;
+        if (!atomic_load(&tr->armed) || h.id == 0 || atomic_load(&tr->cancel_ok)) continue;
         unsigned m = tr->interval && !tr->owned ? B_OK : B_OK | B_ENOENT;
         int rc = ax_timer_cancel(W.rt, h);
         CHK(rc, m, "ax_timer_cancel (sweep)");

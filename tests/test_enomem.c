@@ -38,7 +38,7 @@ static int probe_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     ax_ref peer;
     memcpy(&peer, msg->data, sizeof peer);
     ax_runtime *rt = ax_ctx_runtime(ctx);
-    uint64_t mon;
+    ax_monitor_id mon;
     mem_fault_on = 1; /* this worker's allocations fail until cleared below */
     HCHECK(ax_link(ctx, peer) == AX_ENOMEM);
     HCHECK(ax_monitor(ctx, peer, &mon) == AX_ENOMEM);
@@ -138,7 +138,7 @@ static void *no_record_main(void *p) {
 
 static void test_no_record(void) {
     ax_runtime *rt = new_runtime();
-    struct no_record x = {rt, 0, 0, NULL, {0}};
+    struct no_record x = {rt, AX_REF_NONE, AX_REF_NONE, NULL, {0}};
     CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &x.a));
     ax_child_spec tmpl = {NULL, &plain_b, NULL, 0, AX_TEMPORARY, 0, AX_CHILD_WORKER, NULL};
     ax_sup_spec spec = {AX_SIMPLE_ONE_FOR_ONE, 1, 1000, 0, 0, 0, &tmpl, 1};

@@ -33,7 +33,7 @@ static int plain_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     atomic_fetch_add(&g_received, 1);
     switch (msg->type) {
     case M_PING:
-        if (msg->sender != AX_REF_NONE) HCHECK(ax_reply(ctx, M_PING, NULL, 0) == 0);
+        if (!ax_ref_is_none(msg->sender)) HCHECK(ax_reply(ctx, M_PING, NULL, 0) == 0);
         return 0;
     case M_FAIL: { /* payload: the reason */
         int reason;
@@ -167,9 +167,9 @@ static void test_timer_limits(void) {
     }
     const int64_t delays_bad[] = {-1, AX_TIMER_MAX_MS + 1, INT64_MAX, INT64_MIN};
     for (size_t k = 0; k < 4; k++) {
-        t = 12345;
+        t = (ax_timer){12345};
         CHECK_RC(ax_send_after(rt, r, M_PING, NULL, 0, delays_bad[k], &t), AX_EINVAL);
-        CHECK_EQ(t, 12345); /* untouched on error */
+        CHECK_EQ(t.id, 12345); /* untouched on error */
     }
     const int64_t periods_ok[] = {1, UINT32_MAX};
     for (size_t k = 0; k < 2; k++) {
@@ -201,7 +201,7 @@ static int watch_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     }
     ax_ref target; /* a request: monitor the ref in the payload, then reply */
     memcpy(&target, msg->data, sizeof target);
-    uint64_t mon;
+    ax_monitor_id mon;
     HCHECK(ax_monitor(ctx, target, &mon) == 0);
     HCHECK(ax_reply(ctx, 0, NULL, 0) == 0);
     return 0;
@@ -234,7 +234,7 @@ static void crash_child(ax_runtime *rt, ax_ref sup, int n, int64_t pause_us) {
         CHECK_OK(ax_send(rt, c, M_CRASH, NULL, 0));
         ax_ref next;
         WAIT_UNTIL(atomic_load(&g_downs) > 0 ||
-                   (ax_supervisor_child(rt, sup, "c", &next) == 0 && next != c));
+                   (ax_supervisor_child(rt, sup, "c", &next) == 0 && !ax_ref_eq(next, c)));
         if (pause_us) check_sleep_us(pause_us);
     }
 }
@@ -296,7 +296,7 @@ static void test_backoff_reset_max(void) {
         int64_t t0 = check_now_ms();
         CHECK_OK(ax_send(rt, c, M_CRASH, NULL, 0));
         ax_ref next;
-        WAIT_UNTIL(ax_supervisor_child(rt, sup, "c", &next) == 0 && next != c);
+        WAIT_UNTIL(ax_supervisor_child(rt, sup, "c", &next) == 0 && !ax_ref_eq(next, c));
         if (i == 4) CHECK(check_now_ms() - t0 >= 40);
     }
     CHECK_OK(ax_runtime_destroy(rt));
@@ -348,9 +348,9 @@ static void test_state_sizes(void) {
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
         ax_behavior b = plain_b;
         b.state_size = bad[k];
-        ax_ref r = 777;
+        ax_ref r = {777};
         CHECK_RC(ax_spawn(rt, &b, NULL, NULL, &r), AX_ENOMEM);
-        CHECK_EQ(r, 777);
+        CHECK_EQ(r.id, 777);
     }
     const size_t good[] = {0, 1, 4096, 1 << 20};
     static ax_behavior sized[4]; /* a behavior outlives its actors */
@@ -386,7 +386,7 @@ static void test_counts(void) {
     CHECK_OK(ax_runtime_create(&c, &rt));
     const uint32_t caps[] = {1, UINT32_MAX};
     for (size_t k = 0; k < 2; k++) {
-        ax_spawn_opts o = {caps[k], AX_OVERFLOW_REFUSE};
+        ax_spawn_opts o = {caps[k], AX_OVERFLOW_REFUSE, {0}};
         ax_ref r;
         CHECK_OK(ax_spawn(rt, &plain_b, NULL, &o, &r));
         ax_msg *reply = NULL;
@@ -490,7 +490,7 @@ static void test_timer_dead_letter_stats(void) {
     const ax_overflow policies[] = {AX_OVERFLOW_DEAD_LETTER, AX_OVERFLOW_REFUSE};
     for (size_t k = 0; k < 2; k++) {
         ax_runtime *rt = new_runtime(2);
-        ax_spawn_opts o = {1, policies[k]};
+        ax_spawn_opts o = {1, policies[k], {0}};
         ax_ref r;
         CHECK_OK(ax_spawn(rt, &plain_b, NULL, &o, &r));
         atomic_store(&g_gate, 0);

@@ -66,9 +66,9 @@ enum {
     CMD_ERR,          /* return -1 */
     CMD_FAIL_AND_ERR, /* int reason: ax_fail, then return -1 */
     CMD_MONITOR,      /* ax_ref: reply {rc, id} */
-    CMD_DEMONITOR,    /* uint64 id: reply rc */
+    CMD_DEMONITOR,    /* ax_monitor_id: reply rc */
     CMD_MON_DEMON,    /* ax_ref: monitor then demonitor in one handler: reply {rc, rc} */
-    CMD_WAIT_GO,      /* uint64 id: hold until g_go, then demonitor; rc in g_wait_rc */
+    CMD_WAIT_GO,      /* ax_monitor_id: hold until g_go, then demonitor; rc in g_wait_rc */
     CMD_EXIT_ACTION,  /* int: set exit_action; reply 0 */
     CMD_MISUSE,       /* reply: number of wrong return codes */
     CMD_NOP,
@@ -106,8 +106,8 @@ static int int_arg(const ax_msg *msg) {
     return v;
 }
 
-static uint64_t u64_arg(const ax_msg *msg) {
-    uint64_t v = 0;
+static ax_monitor_id monitor_arg(const ax_msg *msg) {
+    ax_monitor_id v = {0};
     HCHECK(msg->size == sizeof v);
     if (msg->size == sizeof v) memcpy(&v, msg->data, sizeof v);
     return v;
@@ -134,8 +134,8 @@ static int misuse_in_handler(ax_ctx *ctx) {
     EXPECT_RC(ax_fail(ctx, AX_REASON_NOPROC), AX_EINVAL);
     EXPECT_RC(ax_fail(ctx, AX_REASON_USER - 1), AX_EINVAL);
     EXPECT_RC(ax_fail(ctx, -1), AX_EINVAL);
-    EXPECT_RC(ax_demonitor(ctx, 0), AX_ENOENT);     /* no monitor at all yet */
-    EXPECT_RC(ax_demonitor(ctx, 12345), AX_ENOENT);
+    EXPECT_RC(ax_demonitor(ctx, (ax_monitor_id){0}), AX_ENOENT); /* no monitor at all yet */
+    EXPECT_RC(ax_demonitor(ctx, (ax_monitor_id){12345}), AX_ENOENT);
     EXPECT_RC(ax_unlink(ctx, AX_REF_NONE), 0);      /* no such link: nothing to do */
     EXPECT_RC(ax_trap_exits(ctx, 0), 0);
 #undef EXPECT_RC
@@ -148,7 +148,7 @@ static int probe_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
         ax_exit x;
         HCHECK(msg->size == sizeof x);
         memcpy(&x, msg->data, sizeof x);
-        HCHECK(msg->sender == x.from);
+        HCHECK(ax_ref_eq(msg->sender, x.from));
         int n = atomic_load(&r->nexits);
         HCHECK(n < EXIT_LOG);
         if (n < EXIT_LOG) r->exits[n] = x;
@@ -162,7 +162,7 @@ static int probe_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
         ax_down d;
         HCHECK(msg->size == sizeof d);
         memcpy(&d, msg->data, sizeof d);
-        HCHECK(msg->sender == d.ref);
+        HCHECK(ax_ref_eq(msg->sender, d.ref));
         int n = atomic_load(&r->ndowns);
         HCHECK(n < DOWN_LOG);
         if (n < DOWN_LOG) r->downs[n] = d;
@@ -194,23 +194,23 @@ static int probe_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
         HCHECK(ax_fail(ctx, int_arg(msg)) == 0);
         return -1;
     case CMD_MONITOR: {
-        uint64_t id = 0;
+        ax_monitor_id id = {0};
         rep.a = ax_monitor(ctx, ref_arg(msg), &id);
-        rep.b = (int64_t)id;
-        atomic_store(&r->last_monitor, id);
+        rep.b = (int64_t)id.id;
+        atomic_store(&r->last_monitor, id.id);
         break;
     }
     case CMD_DEMONITOR:
-        rep.a = ax_demonitor(ctx, u64_arg(msg));
+        rep.a = ax_demonitor(ctx, monitor_arg(msg));
         break;
     case CMD_MON_DEMON: {
-        uint64_t id = 0;
+        ax_monitor_id id = {0};
         rep.a = ax_monitor(ctx, ref_arg(msg), &id);
         rep.b = ax_demonitor(ctx, id);
         break;
     }
     case CMD_WAIT_GO: {
-        uint64_t id = u64_arg(msg);
+        ax_monitor_id id = monitor_arg(msg);
         atomic_store(&g_wait_entered, 1);
         HCHECK(check_spin_until_set(&g_go) == 0);
         atomic_store(&g_wait_rc, ax_demonitor(ctx, id));
@@ -261,7 +261,7 @@ static int spawn_probe(ax_runtime *rt) {
     CHECK(g_nrec < MAX_RECS);
     int idx = g_nrec++;
     CHECK_OK(ax_spawn(rt, &probe_b, &idx, NULL, &g_rec[idx].ref));
-    CHECK(g_rec[idx].ref != AX_REF_NONE);
+    CHECK(!ax_ref_is_none(g_rec[idx].ref));
     return idx;
 }
 
@@ -296,10 +296,10 @@ static void trap(ax_runtime *rt, int i, int on) {
     CHECK_EQ(call(rt, i, CMD_TRAP, &on, sizeof on).a, 0);
 }
 
-static uint64_t monitor(ax_runtime *rt, int i, ax_ref target) {
+static ax_monitor_id monitor(ax_runtime *rt, int i, ax_ref target) {
     struct reply rep = call(rt, i, CMD_MONITOR, &target, sizeof target);
     CHECK_EQ(rep.a, 0);
-    return (uint64_t)rep.b;
+    return (ax_monitor_id){(uint64_t)rep.b};
 }
 
 /* Makes actor i fail with reason (>= AX_REASON_USER) by ax_fail, with a plain send. */
@@ -345,14 +345,14 @@ static void check_alive(int i) { CHECK_EQ(atomic_load(&g_rec[i].stop_calls), 0);
 
 static void check_exit(int i, int k, ax_ref from, int reason) {
     CHECK(atomic_load(&g_rec[i].nexits) > k);
-    CHECK_EQ(g_rec[i].exits[k].from, from);
+    CHECK_EQ(g_rec[i].exits[k].from.id, from.id);
     CHECK_EQ(g_rec[i].exits[k].reason, reason);
 }
 
-static void check_down(int i, int k, ax_ref ref, uint64_t id, int reason) {
+static void check_down(int i, int k, ax_ref ref, ax_monitor_id id, int reason) {
     CHECK(atomic_load(&g_rec[i].ndowns) > k);
-    CHECK_EQ(g_rec[i].downs[k].ref, ref);
-    CHECK_EQ(g_rec[i].downs[k].monitor, id);
+    CHECK_EQ(g_rec[i].downs[k].ref.id, ref.id);
+    CHECK_EQ(g_rec[i].downs[k].monitor.id, id.id);
     CHECK_EQ(g_rec[i].downs[k].reason, reason);
 }
 
@@ -698,55 +698,57 @@ static void test_monitor(void) {
     int w = spawn_probe(rt); /* the watcher: does not trap exits */
     int t1 = spawn_probe(rt), t2 = spawn_probe(rt), t3 = spawn_probe(rt), t4 = spawn_probe(rt);
     int t5 = spawn_probe(rt), t6 = spawn_probe(rt), t7 = spawn_probe(rt);
-    uint64_t ids[16];
+    ax_monitor_id ids[16];
     int nids = 0, ndown = 0, nstopped = 0;
 
     /* Normal stop. */
-    uint64_t id1 = ids[nids++] = monitor(rt, w, R(t1));
+    ax_monitor_id id1 = ids[nids++] = monitor(rt, w, R(t1));
     CHECK_OK(ax_stop(rt, R(t1)));
     WAIT_ATOMIC(g_rec[w].ndowns, ndown + 1);
     check_down(w, ndown++, R(t1), id1, AX_REASON_NORMAL);
     nstopped++;
 
     /* A handler returning non-zero. */
-    uint64_t id2 = ids[nids++] = monitor(rt, w, R(t2));
+    ax_monitor_id id2 = ids[nids++] = monitor(rt, w, R(t2));
     CHECK_OK(ax_send(rt, R(t2), CMD_ERR, NULL, 0));
     WAIT_ATOMIC(g_rec[w].ndowns, ndown + 1);
     check_down(w, ndown++, R(t2), id2, AX_REASON_FAILED);
     nstopped++;
 
     /* A user reason. */
-    uint64_t id3 = ids[nids++] = monitor(rt, w, R(t3));
+    ax_monitor_id id3 = ids[nids++] = monitor(rt, w, R(t3));
     fail_with(rt, t3, AX_REASON_USER + 3);
     WAIT_ATOMIC(g_rec[w].ndowns, ndown + 1);
     check_down(w, ndown++, R(t3), id3, AX_REASON_USER + 3);
     nstopped++;
 
     /* Two monitors on one target: two DOWNs, distinct ids. */
-    uint64_t id4a = ids[nids++] = monitor(rt, w, R(t4));
-    uint64_t id4b = ids[nids++] = monitor(rt, w, R(t4));
-    CHECK(id4a != id4b);
+    ax_monitor_id id4a = ids[nids++] = monitor(rt, w, R(t4));
+    ax_monitor_id id4b = ids[nids++] = monitor(rt, w, R(t4));
+    CHECK(!ax_monitor_eq(id4a, id4b));
     CHECK_OK(ax_stop(rt, R(t4)));
     WAIT_ATOMIC(g_rec[w].ndowns, ndown + 2);
     for (int k = ndown; k < ndown + 2; k++) {
-        CHECK_EQ(g_rec[w].downs[k].ref, R(t4));
+        CHECK_EQ(g_rec[w].downs[k].ref.id, R(t4).id);
         CHECK_EQ(g_rec[w].downs[k].reason, AX_REASON_NORMAL);
     }
-    CHECK(g_rec[w].downs[ndown].monitor != g_rec[w].downs[ndown + 1].monitor);
-    CHECK(g_rec[w].downs[ndown].monitor == id4a || g_rec[w].downs[ndown].monitor == id4b);
-    CHECK(g_rec[w].downs[ndown + 1].monitor == id4a || g_rec[w].downs[ndown + 1].monitor == id4b);
+    CHECK(!ax_monitor_eq(g_rec[w].downs[ndown].monitor, g_rec[w].downs[ndown + 1].monitor));
+    CHECK(ax_monitor_eq(g_rec[w].downs[ndown].monitor, id4a) ||
+          ax_monitor_eq(g_rec[w].downs[ndown].monitor, id4b));
+    CHECK(ax_monitor_eq(g_rec[w].downs[ndown + 1].monitor, id4a) ||
+          ax_monitor_eq(g_rec[w].downs[ndown + 1].monitor, id4b));
     ndown += 2;
     nstopped++;
 
     /* A dead ref: DOWN with NOPROC at once. */
-    uint64_t id5 = ids[nids++] = monitor(rt, w, R(t1));
+    ax_monitor_id id5 = ids[nids++] = monitor(rt, w, R(t1));
     WAIT_ATOMIC(g_rec[w].ndowns, ndown + 1);
     check_down(w, ndown++, R(t1), id5, AX_REASON_NOPROC);
 
     /* Demonitor before the target dies: no DOWN for it. A witness monitor set up first
      * shows when the target's answers went out. */
-    uint64_t idw = ids[nids++] = monitor(rt, w, R(t5));
-    uint64_t idx = ids[nids++] = monitor(rt, w, R(t5));
+    ax_monitor_id idw = ids[nids++] = monitor(rt, w, R(t5));
+    ax_monitor_id idx = ids[nids++] = monitor(rt, w, R(t5));
     CHECK_EQ(call(rt, w, CMD_DEMONITOR, &idx, sizeof idx).a, 0);
     CHECK_EQ(call(rt, w, CMD_DEMONITOR, &idx, sizeof idx).a, AX_ENOENT); /* gone now */
     CHECK_OK(ax_stop(rt, R(t5)));
@@ -758,7 +760,7 @@ static void test_monitor(void) {
     CHECK_EQ(atomic_load(&g_rec[w].ndowns), ndown);
 
     /* Demonitor of a DOWN already in flight (queued in the watcher's mailbox): dropped. */
-    uint64_t id6 = ids[nids++] = monitor(rt, w, R(t6));
+    ax_monitor_id id6 = ids[nids++] = monitor(rt, w, R(t6));
     ping(rt, t6); /* t6 holds the monitor and is idle */
     atomic_store(&g_go, 0);
     atomic_store(&g_wait_entered, 0);
@@ -784,14 +786,14 @@ static void test_monitor(void) {
     CHECK_EQ(atomic_load(&g_rec[w].ndowns), ndown);
 
     /* Unknown ids. */
-    uint64_t unknown = 0xdeadbeefULL;
+    ax_monitor_id unknown = {0xdeadbeefULL};
     CHECK_EQ(call(rt, w, CMD_DEMONITOR, &unknown, sizeof unknown).a, AX_ENOENT);
-    unknown = 0;
+    unknown.id = 0;
     CHECK_EQ(call(rt, w, CMD_DEMONITOR, &unknown, sizeof unknown).a, AX_ENOENT);
 
     /* All ids distinct. */
     for (int i = 0; i < nids; i++)
-        for (int j = i + 1; j < nids; j++) CHECK(ids[i] != ids[j]);
+        for (int j = i + 1; j < nids; j++) CHECK(!ax_monitor_eq(ids[i], ids[j]));
 
     /* The monitors did not kill the watcher (which does not trap exits) and sent no EXIT. */
     check_alive(w);
@@ -836,7 +838,7 @@ static void test_hub(void) {
         CHECK_EQ(x.reason, AX_REASON_USER + 1);
         int who = -1;
         for (int i = 0; i < HUB_LINKS; i++)
-            if (R(first + i) == x.from) who = first + i;
+            if (ax_ref_eq(R(first + i), x.from)) who = first + i;
         CHECK(who >= 0);
         CHECK(!seen[who]);
         seen[who] = 1;
@@ -889,7 +891,7 @@ static void test_race(void) {
         }
         CHECK_EQ(wait_stopped(a), AX_REASON_NORMAL);
         WAIT_ATOMIC(g_rec[b].nexits, 1);
-        CHECK_EQ(g_rec[b].exits[0].from, ra);
+        CHECK_EQ(g_rec[b].exits[0].from.id, ra.id);
         int rx = g_rec[b].exits[0].reason;
         if (rx == AX_REASON_NORMAL) normal++;
         else if (rx == AX_REASON_NOPROC) trapped_noproc++;
@@ -912,8 +914,8 @@ static void test_race(void) {
         }
         CHECK_EQ(wait_stopped(a), AX_REASON_NORMAL);
         WAIT_ATOMIC(g_rec[w].ndowns, 1);
-        CHECK_EQ(g_rec[w].downs[0].ref, ra);
-        CHECK_EQ(g_rec[w].downs[0].monitor, atomic_load(&g_rec[w].last_monitor));
+        CHECK_EQ(g_rec[w].downs[0].ref.id, ra.id);
+        CHECK_EQ(g_rec[w].downs[0].monitor.id, atomic_load(&g_rec[w].last_monitor));
         int rx = g_rec[w].downs[0].reason;
         if (rx == AX_REASON_NORMAL) down_normal++;
         else if (rx == AX_REASON_NOPROC) down_noproc++;
@@ -946,13 +948,13 @@ static void test_race(void) {
  * ==================================================================================== */
 static void test_misuse(void) {
     reset_recs();
-    uint64_t id = 7;
-    CHECK_RC(ax_link(NULL, 1), AX_EINVAL);
-    CHECK_RC(ax_unlink(NULL, 1), AX_EINVAL);
+    ax_monitor_id id = {7};
+    CHECK_RC(ax_link(NULL, (ax_ref){1}), AX_EINVAL);
+    CHECK_RC(ax_unlink(NULL, (ax_ref){1}), AX_EINVAL);
     CHECK_RC(ax_trap_exits(NULL, 1), AX_EINVAL);
-    CHECK_RC(ax_monitor(NULL, 1, &id), AX_EINVAL);
-    CHECK_RC(ax_monitor(NULL, 1, NULL), AX_EINVAL);
-    CHECK_RC(ax_demonitor(NULL, 1), AX_EINVAL);
+    CHECK_RC(ax_monitor(NULL, (ax_ref){1}, &id), AX_EINVAL);
+    CHECK_RC(ax_monitor(NULL, (ax_ref){1}, NULL), AX_EINVAL);
+    CHECK_RC(ax_demonitor(NULL, (ax_monitor_id){1}), AX_EINVAL);
     CHECK_RC(ax_fail(NULL, AX_REASON_USER), AX_EINVAL);
     CHECK_RC(ax_fail(NULL, AX_REASON_FAILED), AX_EINVAL);
 

@@ -105,6 +105,74 @@ static void test_strerror(void) {
     CHECK_EQ(AX_ECONTEXT, -EPERM);
 }
 
+/* ---- handles: ax_ref, ax_timer, ax_monitor_id ------------------------------------------ */
+
+/* The three handle types are distinct structs with the size and alignment of the uint64_t they
+ * replaced (messages and ax_down carry them as 8 bytes); NONE is id 0; the _eq and _is_none
+ * functions compare all 64 bits. */
+static void test_handles(void) {
+    _Static_assert(sizeof(ax_ref) == 8, "ax_ref is 8 bytes");
+    _Static_assert(sizeof(ax_timer) == 8, "ax_timer is 8 bytes");
+    _Static_assert(sizeof(ax_monitor_id) == 8, "ax_monitor_id is 8 bytes");
+    _Static_assert(_Alignof(ax_ref) == 8, "ax_ref is 8-aligned");
+    _Static_assert(_Alignof(ax_timer) == 8, "ax_timer is 8-aligned");
+    _Static_assert(_Alignof(ax_monitor_id) == 8, "ax_monitor_id is 8-aligned");
+    _Static_assert(_Generic(AX_REF_NONE, ax_ref: 1, default: 0), "AX_REF_NONE is an ax_ref");
+    _Static_assert(_Generic(AX_TIMER_NONE, ax_timer: 1, default: 0),
+                   "AX_TIMER_NONE is an ax_timer");
+
+    CHECK_EQ(AX_REF_NONE.id, 0);
+    CHECK_EQ(AX_TIMER_NONE.id, 0);
+    CHECK(ax_ref_is_none(AX_REF_NONE));
+    CHECK(ax_ref_is_none((ax_ref){0}));
+
+    /* Values that differ only in their high half, or only in their top bit, are not equal. */
+    const uint64_t lo = 0x12345u, hi = lo | (1ULL << 32), top = 1ULL << 63;
+    ax_ref r1 = {lo}, r1b = {lo}, r2 = {hi}, r3 = {top};
+    CHECK(ax_ref_eq(r1, r1b));
+    CHECK(ax_ref_eq(r3, (ax_ref){top}));
+    CHECK(!ax_ref_eq(r1, r2));
+    CHECK(!ax_ref_eq(r2, r1));
+    CHECK(!ax_ref_eq(r1, AX_REF_NONE));
+    CHECK(!ax_ref_eq(r3, AX_REF_NONE));
+    CHECK(!ax_ref_is_none(r1));
+    CHECK(!ax_ref_is_none(r3));
+
+    ax_timer t1 = {lo}, t1b = {lo}, t2 = {hi}, t3 = {top};
+    CHECK(ax_timer_eq(t1, t1b));
+    CHECK(ax_timer_eq(AX_TIMER_NONE, (ax_timer){0}));
+    CHECK(!ax_timer_eq(t1, t2));
+    CHECK(!ax_timer_eq(t2, t1));
+    CHECK(!ax_timer_eq(t3, AX_TIMER_NONE));
+
+    ax_monitor_id m1 = {lo}, m1b = {lo}, m2 = {hi}, m3 = {top}, m0 = {0};
+    CHECK(ax_monitor_eq(m1, m1b));
+    CHECK(!ax_monitor_eq(m1, m2));
+    CHECK(!ax_monitor_eq(m2, m1));
+    CHECK(!ax_monitor_eq(m3, m0));
+
+    /* Real handles: distinct, non-NONE, and equal to a copy that went through bytes (as a ref
+     * inside a message does). */
+    reset_counters();
+    ax_runtime *rt = new_runtime();
+    ax_ref a = AX_REF_NONE, b = AX_REF_NONE, a_copy = AX_REF_NONE;
+    CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &a));
+    CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &b));
+    memcpy(&a_copy, &a, sizeof a);
+    CHECK(!ax_ref_is_none(a));
+    CHECK(!ax_ref_is_none(b));
+    CHECK(ax_ref_eq(a, a_copy));
+    CHECK(!ax_ref_eq(a, b));
+    ax_timer ta = AX_TIMER_NONE, tb = AX_TIMER_NONE;
+    CHECK_OK(ax_send_after(rt, a, 1, NULL, 0, AX_TIMER_MAX_MS, &ta));
+    CHECK_OK(ax_send_after(rt, a, 1, NULL, 0, AX_TIMER_MAX_MS, &tb));
+    CHECK(!ax_timer_eq(ta, AX_TIMER_NONE));
+    CHECK(!ax_timer_eq(ta, tb));
+    CHECK_OK(ax_timer_cancel(rt, ta));
+    CHECK_OK(ax_timer_cancel(rt, tb));
+    CHECK_OK(ax_runtime_destroy(rt));
+}
+
 /* ---- configuration -------------------------------------------------------------------- */
 
 static void test_config_errors(void) {
@@ -152,7 +220,7 @@ static void test_null_args(void) {
     ax_runtime *rt = new_runtime();
     ax_ref a = AX_REF_NONE;
     CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &a));
-    CHECK(a != AX_REF_NONE);
+    CHECK(!ax_ref_is_none(a));
     ax_stats st;
     ax_msg *m = NULL;
 
@@ -182,7 +250,7 @@ static void test_null_args(void) {
     CHECK_OK(ax_msg_free(rt, m)); /* the failed sends left it with us */
 
     CHECK_RC(ax_stop(NULL, a), AX_EINVAL);
-    CHECK_EQ(ax_self(NULL), AX_REF_NONE);
+    CHECK_EQ(ax_self(NULL).id, AX_REF_NONE.id);
     CHECK(ax_ctx_runtime(NULL) == NULL);
     CHECK_RC(ax_reply(NULL, 1, NULL, 0), AX_EINVAL);
     CHECK_RC(ax_ask(NULL, a, 1, NULL, 0, 1000, null_cont, NULL), AX_EINVAL);
@@ -206,7 +274,7 @@ static void test_null_args(void) {
     CHECK_RC(ax_unregister(rt, NULL), AX_EINVAL);
     out = AX_REF_NONE;
     CHECK_OK(ax_whereis(rt, "n", &out)); /* none of the failures touched the entry */
-    CHECK_EQ(out, a);
+    CHECK_EQ(out.id, a.id);
 
     CHECK_RC(ax_set_dead_letter_actor(NULL, a), AX_EINVAL);
     CHECK_RC(ax_stats_get(NULL, &st), AX_EINVAL);
@@ -232,7 +300,8 @@ static void test_send_errors(void) {
     ax_runtime *rt = new_runtime();
     ax_ref live[3];
     for (int i = 0; i < 3; i++) CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &live[i]));
-    CHECK(live[0] != live[1] && live[1] != live[2] && live[0] != live[2]);
+    CHECK(!ax_ref_eq(live[0], live[1]) && !ax_ref_eq(live[1], live[2]) &&
+          !ax_ref_eq(live[0], live[2]));
 
     CHECK_RC(ax_send(rt, AX_REF_NONE, 1, NULL, 0), AX_ENOACTOR);
     CHECK_RC(ax_send(rt, AX_REF_NONE, 1, "x", 1), AX_ENOACTOR);
@@ -244,14 +313,16 @@ static void test_send_errors(void) {
     for (int i = 0; i < 400; i++) {
         ax_ref r;
         if (i < 64)
-            r = (ax_ref)(i + 1);
+            r.id = (uint64_t)(i + 1);
         else if (i < 96)
-            r = UINT64_MAX - (ax_ref)(i - 64);
+            r.id = UINT64_MAX - (uint64_t)(i - 64);
         else if (i < 128)
-            r = (ax_ref)1 << (i - 96 + 32);
+            r.id = (uint64_t)1 << (i - 96 + 32);
         else
-            r = check_rand(&seed);
-        if (r == live[0] || r == live[1] || r == live[2] || r == AX_REF_NONE) continue;
+            r.id = check_rand(&seed);
+        if (ax_ref_eq(r, live[0]) || ax_ref_eq(r, live[1]) || ax_ref_eq(r, live[2]) ||
+            ax_ref_is_none(r))
+            continue;
         CHECK_RC(ax_send(rt, r, 1, &i, sizeof i), AX_ENOACTOR);
         CHECK_RC(ax_stop(rt, r), AX_ENOACTOR);
         tried++;
@@ -302,7 +373,7 @@ static void test_send_errors(void) {
     for (int i = 0; i < 50; i++) {
         ax_ref r;
         CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &r));
-        CHECK(r != live[2] && r != AX_REF_NONE);
+        CHECK(!ax_ref_eq(r, live[2]) && !ax_ref_is_none(r));
         CHECK_OK(ax_stop(rt, r));
     }
     WAIT_ATOMIC(g_stopped, 51);
@@ -398,12 +469,12 @@ static void test_registry_errors(void) {
     memcpy(copy, longest, sizeof copy);
     longest[0] = 'X';
     CHECK_OK(ax_whereis(rt, copy, &out));
-    CHECK_EQ(out, b);
+    CHECK_EQ(out.id, b.id);
     CHECK_RC(ax_whereis(rt, longest, &out), AX_ENOENT);
 
     out = AX_REF_NONE;
     CHECK_OK(ax_whereis(rt, "alpha", &out));
-    CHECK_EQ(out, a);
+    CHECK_EQ(out.id, a.id);
     CHECK_OK(ax_unregister(rt, "alpha"));
     CHECK_RC(ax_unregister(rt, "alpha"), AX_ENOENT);
     CHECK_RC(ax_whereis(rt, "alpha", &out), AX_ENOENT);
@@ -458,7 +529,7 @@ static int probe_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     ax_ref self = ax_self(ctx);
     ax_msg *reply = NULL;
     atomic_store(&g_probe[P_RT_MATCH], rt == g_probe_rt);
-    atomic_store(&g_probe[P_SELF_OK], self != AX_REF_NONE);
+    atomic_store(&g_probe[P_SELF_OK], !ax_ref_is_none(self));
     atomic_store(&g_probe[P_ASK0], ax_ask(ctx, self, 1, NULL, 0, 0, probe_cont, NULL));
     atomic_store(&g_probe[P_ASKNEG], ax_ask(ctx, self, 1, NULL, 0, -5, probe_cont, NULL));
     atomic_store(&g_probe[P_ASKNULLCONT], ax_ask(ctx, self, 1, NULL, 0, 1000, NULL, NULL));
@@ -619,7 +690,7 @@ static void test_bounded_refuse(void) {
     reset_counters();
     reset_gate();
     ax_runtime *rt = new_runtime();
-    ax_spawn_opts o = {4, AX_OVERFLOW_REFUSE};
+    ax_spawn_opts o = {4, AX_OVERFLOW_REFUSE, {0}};
     ax_ref g;
     CHECK_OK(ax_spawn(rt, &gated_b, NULL, &o, &g));
     int seq = 0;
@@ -683,7 +754,7 @@ static int dl_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     }
     memcpy(&d, msg->data, sizeof d);
     memcpy(&seq, msg->data + sizeof d, sizeof seq);
-    if (d.target != g_dl_expect_target || d.sender != AX_REF_NONE || d.type != 1 ||
+    if (!ax_ref_eq(d.target, g_dl_expect_target) || !ax_ref_is_none(d.sender) || d.type != 1 ||
         d.size != sizeof seq || d.reason != AX_DEAD_FULL || seq < 1 || seq >= 64)
         atomic_fetch_add(&g_dl_bad, 1);
     else
@@ -704,7 +775,7 @@ static void test_bounded_dead_letter(void) {
     ax_ref dl, g;
     CHECK_OK(ax_spawn(rt, &dl_b, NULL, NULL, &dl));
     CHECK_OK(ax_set_dead_letter_actor(rt, dl));
-    ax_spawn_opts o = {4, AX_OVERFLOW_DEAD_LETTER};
+    ax_spawn_opts o = {4, AX_OVERFLOW_DEAD_LETTER, {0}};
     CHECK_OK(ax_spawn(rt, &gated_b, NULL, &o, &g));
     g_dl_expect_target = g;
     int seq = 0;
@@ -762,7 +833,7 @@ static int helper_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
         memcpy(&full, msg->data, sizeof full);
         HCHECK(ax_ask(ctx, full, 1, NULL, 0, 1000, codes_cont, NULL) == AX_EFULL);
         HCHECK(ax_reply(ctx, 1, g_big, AX_MSG_MAX + 1) == AX_EMSGSIZE);
-        HCHECK(ax_demonitor(ctx, 987654321) == AX_ENOENT);
+        HCHECK(ax_demonitor(ctx, (ax_monitor_id){987654321}) == AX_ENOENT);
         HCHECK(ax_supervisor_start_child(ax_ctx_runtime(ctx), full, NULL, 0, &full) ==
                AX_ECONTEXT);
     } else if (msg->type == M_REQ) {
@@ -800,7 +871,7 @@ static void test_full_and_big_in_handlers(void) {
     atomic_store(&g_gate2_entered, 0);
     atomic_store(&g_codes_done, 0);
     ax_runtime *rt = new_runtime();
-    ax_spawn_opts one = {1, AX_OVERFLOW_REFUSE};
+    ax_spawn_opts one = {1, AX_OVERFLOW_REFUSE, {0}};
     ax_ref full, helper, asker;
     CHECK_OK(ax_spawn(rt, &gated_b, NULL, &one, &full));
     CHECK_OK(ax_send(rt, full, 1, NULL, 0));
@@ -863,6 +934,7 @@ static void test_stuck_handler(void) {
 
 int main(void) {
     test_strerror();
+    test_handles();
     test_config_errors();
     test_null_args();
     test_send_errors();

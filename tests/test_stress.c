@@ -215,7 +215,7 @@ static void *controller_thread(void *arg) {
         for (int k = 0; k < n; k++) {
             ax_ref fresh = AX_REF_NONE;
             CHECK_OK(ax_spawn(g_rt, &node_b, &idx[k], NULL, &fresh));
-            CHECK(fresh != AX_REF_NONE && fresh != old[k]);
+            CHECK(!ax_ref_is_none(fresh) && !ax_ref_eq(fresh, old[k]));
             atomic_store(&g_slots[idx[k]], fresh);
             g_replacements++;
         }

@@ -108,7 +108,7 @@ static void log_dump(int from) {
         const struct ev *e = &g_log[i];
         fprintf(stderr, "  %3d %-4s id=%d inc=%llu ref=%llx %s=%d(%s) alive=%x\n", i,
                 e->kind == EV_INIT ? "INIT" : "STOP", e->id, (unsigned long long)e->inc,
-                (unsigned long long)e->ref, e->kind == EV_INIT ? "prev" : "reason", e->reason,
+                (unsigned long long)e->ref.id, e->kind == EV_INIT ? "prev" : "reason", e->reason,
                 reason_name(e->reason), e->alive);
     }
 }
@@ -169,7 +169,7 @@ static atomic_ullong g_inc_handled; /* M_INC handled by incarnations that stoppe
 static int wk_init(ax_ctx *ctx, void *state, const void *arg) {
     struct wk_state *s = state;
     HCHECK(arg != NULL);
-    HCHECK(s->id == 0 && s->counter == 0 && s->ref == 0); /* new state every time */
+    HCHECK(s->id == 0 && s->counter == 0 && ax_ref_is_none(s->ref)); /* new state every time */
     s->id = arg ? ((const struct wk_arg *)arg)->id : -1;
     int prev = -12345;
     s->inc = ax_restarts(ctx, &prev);
@@ -181,7 +181,7 @@ static int wk_init(ax_ctx *ctx, void *state, const void *arg) {
 
 static int wk_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     struct wk_state *s = state;
-    HCHECK(s->ref == ax_self(ctx));
+    HCHECK(ax_ref_eq(s->ref, ax_self(ctx)));
     switch (msg->type) {
     case M_CRASH:
         atomic_store(&g_crash_ns, now_ns());
@@ -236,8 +236,8 @@ static struct wk_info get_info(ax_runtime *rt, ax_ref ref) {
     struct wk_info in;
     memcpy(&in, reply->data, sizeof in);
     CHECK_OK(ax_msg_free(rt, reply));
-    CHECK_EQ(in.ref, ref);
-    CHECK_EQ(in.self, ref);
+    CHECK_EQ(in.ref.id, ref.id);
+    CHECK_EQ(in.self.id, ref.id);
     return in;
 }
 
@@ -251,7 +251,7 @@ static void sup_sync(ax_runtime *rt, ax_ref sup) {
 static ax_ref child_of(ax_runtime *rt, ax_ref sup, const char *id) {
     ax_ref r = AX_REF_NONE;
     CHECK_OK(ax_supervisor_child(rt, sup, id, &r));
-    CHECK(r != AX_REF_NONE);
+    CHECK(!ax_ref_is_none(r));
     return r;
 }
 
@@ -282,7 +282,7 @@ static int watch_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
         ax_ref target;
         HCHECK(msg->size == sizeof target);
         memcpy(&target, msg->data, sizeof target);
-        uint64_t mon;
+        ax_monitor_id mon;
         HCHECK(ax_monitor(ctx, target, &mon) == 0);
         HCHECK(ax_reply(ctx, 0, NULL, 0) == 0);
     } else if (msg->type == AX_MSG_DOWN) {
@@ -318,7 +318,7 @@ static void watch(ax_runtime *rt, ax_ref watcher, ax_ref target) {
 static int find_down(ax_ref ref) {
     int n = atomic_load(&g_down_n);
     for (int i = 0; i < n; i++)
-        if (g_downs[i].ref == ref) return i;
+        if (ax_ref_eq(g_downs[i].ref, ref)) return i;
     return -1;
 }
 
@@ -358,10 +358,10 @@ static void run_case(ax_strategy strat, ax_restart rtype, int mode) {
     for (int i = 0; i < NCH; i++) {
         CHECK_EV(i, 0, EV_INIT, g_args[i].id, 0, AX_REASON_NORMAL);
         ref[i] = child_of(rt, sup, g_ids[i]);
-        CHECK_EQ(ref[i], g_log[i].ref);
+        CHECK_EQ(ref[i].id, g_log[i].ref.id);
         ax_ref named;
         CHECK_OK(ax_whereis(rt, g_names[i], &named));
-        CHECK_EQ(named, ref[i]);
+        CHECK_EQ(named.id, ref[i].id);
         CHECK_EQ(restarts_of(rt, sup, g_ids[i]), 0);
         counter[i] = (uint64_t)i + 1;
         send_n(rt, ref[i], M_INC, i + 1);
@@ -390,13 +390,13 @@ static void run_case(ax_strategy strat, ax_restart rtype, int mode) {
             sup_sync(rt, sup);
             CHECK_EQ(atomic_load(&g_log_n), base + 1); /* its own stop, nothing else */
             CHECK_EV(base, base, EV_STOP, g_args[KCH].id, 0, reason);
-            CHECK_EQ(g_log[base].ref, old[KCH]);
+            CHECK_EQ(g_log[base].ref.id, old[KCH].id);
             CHECK_RC(ax_supervisor_child(rt, sup, g_ids[KCH], &r), AX_ENOACTOR);
             CHECK_RC(ax_send(rt, old[KCH], M_INC, NULL, 0), AX_ENOACTOR);
             CHECK_RC(ax_whereis(rt, g_names[KCH], &r), AX_ENOENT); /* released, not moved */
             for (int i = 0; i < NCH; i++) {
                 if (i == KCH) continue;
-                CHECK_EQ(child_of(rt, sup, g_ids[i]), ref[i]);
+                CHECK_EQ(child_of(rt, sup, g_ids[i]).id, ref[i].id);
                 CHECK_EQ(restarts_of(rt, sup, g_ids[i]), 0);
                 struct wk_info in = get_info(rt, ref[i]);
                 CHECK_EQ(in.counter, counter[i]);
@@ -421,12 +421,12 @@ static void run_case(ax_strategy strat, ax_restart rtype, int mode) {
         }
         int e = base;
         CHECK_EV(e, base, EV_STOP, g_args[KCH].id, inc[KCH], reason);
-        CHECK_EQ(g_log[e].ref, old[KCH]);
+        CHECK_EQ(g_log[e].ref.id, old[KCH].id);
         e++;
         for (int i = last; i >= first; i--) {
             if (i == KCH) continue;
             CHECK_EV(e, base, EV_STOP, g_args[i].id, inc[i], AX_REASON_SHUTDOWN);
-            CHECK_EQ(g_log[e].ref, old[i]);
+            CHECK_EQ(g_log[e].ref.id, old[i].id);
             e++;
         }
         for (int i = first; i <= last; i++) {
@@ -439,17 +439,17 @@ static void run_case(ax_strategy strat, ax_restart rtype, int mode) {
         for (int i = 0; i < NCH; i++) {
             bool restarted = i >= first && i <= last;
             CHECK_EQ(restarts_of(rt, sup, g_ids[i]), inc[i]);
-            CHECK_EQ(child_of(rt, sup, g_ids[i]), ref[i]);
+            CHECK_EQ(child_of(rt, sup, g_ids[i]).id, ref[i].id);
             ax_ref named;
             CHECK_OK(ax_whereis(rt, g_names[i], &named));
-            CHECK_EQ(named, ref[i]);
+            CHECK_EQ(named.id, ref[i].id);
             if (restarted) {
-                CHECK(ref[i] != old[i]);
-                for (int j = 0; j < NCH; j++) CHECK(ref[i] != old[j]);
+                CHECK(!ax_ref_eq(ref[i], old[i]));
+                for (int j = 0; j < NCH; j++) CHECK(!ax_ref_eq(ref[i], old[j]));
                 CHECK_RC(ax_send(rt, old[i], M_INC, NULL, 0), AX_ENOACTOR);
                 counter[i] = 0;
             } else {
-                CHECK_EQ(ref[i], old[i]);
+                CHECK_EQ(ref[i].id, old[i].id);
             }
             struct wk_info in = get_info(rt, ref[i]); /* 0 for a new incarnation */
             CHECK_EQ(in.counter, counter[i]);
@@ -543,7 +543,7 @@ static void test_simple_one_for_one(void) {
         a.id = -1; /* the arg was copied */
         CHECK_EQ(atomic_load(&g_log_n), i + 1);
         CHECK_EV(i, 0, EV_INIT, 100 + i, 0, AX_REASON_NORMAL);
-        CHECK_EQ(g_log[i].ref, ref[i]);
+        CHECK_EQ(g_log[i].ref.id, ref[i].id);
         send_n(rt, ref[i], M_INC, i + 1);
     }
     ax_ref r;
@@ -576,10 +576,10 @@ static void test_simple_one_for_one(void) {
         CHECK(stop_at >= 0 && init_at > stop_at);
         int why = crash[j] == 4 ? USER_REASON : AX_REASON_FAILED;
         CHECK_EV(stop_at, base, EV_STOP, id, 0, why);
-        CHECK_EQ(g_log[stop_at].ref, ref[crash[j]]);
+        CHECK_EQ(g_log[stop_at].ref.id, ref[crash[j]].id);
         CHECK_EV(init_at, base, EV_INIT, id, 1, why);
         ax_ref fresh = g_log[init_at].ref;
-        CHECK(fresh != ref[crash[j]]);
+        CHECK(!ax_ref_eq(fresh, ref[crash[j]]));
         CHECK_RC(ax_send(rt, ref[crash[j]], M_INC, NULL, 0), AX_ENOACTOR);
         ref[crash[j]] = fresh;
     }
@@ -749,13 +749,13 @@ static void test_escalation_tree(void) {
     CHECK_EQ(restarts_of(rt, mid1, "bottom"), 1);
     CHECK_EQ(restarts_of(rt, mid1, "mw"), 0);
     CHECK_EQ(restarts_of(rt, top, "mid"), 0);
-    CHECK_EQ(child_of(rt, top, "mid"), mid1);
+    CHECK_EQ(child_of(rt, top, "mid").id, mid1.id);
     ax_ref bot2 = child_of(rt, mid1, "bottom");
-    CHECK(bot2 != bot1);
+    CHECK(!ax_ref_eq(bot2, bot1));
     CHECK_EQ(restarts_of(rt, bot2, "b1"), 0);
     ax_ref r;
     CHECK_RC(ax_supervisor_child(rt, bot1, "b1", &r), AX_ENOACTOR);
-    CHECK_EQ(child_of(rt, mid1, "mw"), mw1);
+    CHECK_EQ(child_of(rt, mid1, "mw").id, mw1.id);
     CHECK_EQ(get_info(rt, mw1).counter, 3);
     CHECK_EQ(get_info(rt, tw).counter, 5);
     CHECK(find_down(mid1) < 0);
@@ -782,7 +782,7 @@ static void test_escalation_tree(void) {
     CHECK_EV(base + 1, base, EV_STOP, 202, 0, AX_REASON_SHUTDOWN);
     CHECK_EV(base + 2, base, EV_STOP, 200, 0, AX_REASON_SHUTDOWN);
     CHECK_EV(base + 3, base, EV_STOP, 300, 0, AX_REASON_SHUTDOWN); /* mid stops mw */
-    CHECK_EQ(g_log[base + 3].ref, mw1);
+    CHECK_EQ(g_log[base + 3].ref.id, mw1.id);
     CHECK_EV(base + 4, base, EV_INIT, 200, 0, 0); /* the new mid: new bottom, new mw */
     CHECK_EV(base + 5, base, EV_INIT, 201, 0, 0);
     CHECK_EV(base + 6, base, EV_INIT, 202, 0, 0);
@@ -790,15 +790,15 @@ static void test_escalation_tree(void) {
     CHECK_EQ(restarts_of(rt, top, "mid"), 1);
     CHECK_EQ(restarts_of(rt, top, "tw"), 0);
     ax_ref mid2 = child_of(rt, top, "mid");
-    CHECK(mid2 != mid1);
+    CHECK(!ax_ref_eq(mid2, mid1));
     CHECK_RC(ax_supervisor_child(rt, mid1, "bottom", &r), AX_ENOACTOR);
     CHECK_EQ(restarts_of(rt, mid2, "bottom"), 0);
     ax_ref bot3 = child_of(rt, mid2, "bottom");
-    CHECK(bot3 != bot2 && bot3 != bot1);
+    CHECK(!ax_ref_eq(bot3, bot2) && !ax_ref_eq(bot3, bot1));
     CHECK_EQ(restarts_of(rt, bot3, "b1"), 0);
-    CHECK_EQ(child_of(rt, mid2, "mw"), g_log[base + 7].ref);
+    CHECK_EQ(child_of(rt, mid2, "mw").id, g_log[base + 7].ref.id);
     CHECK_EQ(get_info(rt, child_of(rt, mid2, "mw")).counter, 0);
-    CHECK_EQ(child_of(rt, top, "tw"), tw); /* untouched all along */
+    CHECK_EQ(child_of(rt, top, "tw").id, tw.id); /* untouched all along */
     CHECK_EQ(get_info(rt, tw).counter, 5);
     CHECK_OK(ax_stats_get(rt, &st));
     CHECK_EQ(st.escalations, 3);
@@ -838,10 +838,10 @@ static void test_backoff(void) {
         cur = g_log[base + 1].ref; /* crash it again at once */
     }
     sup_sync(rt, sup);
-    CHECK_EQ(child_of(rt, sup, "c1"), cur);
+    CHECK_EQ(child_of(rt, sup, "c1").id, cur.id);
     CHECK_EQ(restarts_of(rt, sup, "c1"), 4);
-    CHECK_EQ(child_of(rt, sup, "c0"), c0);
-    CHECK_EQ(child_of(rt, sup, "c2"), c2);
+    CHECK_EQ(child_of(rt, sup, "c0").id, c0.id);
+    CHECK_EQ(child_of(rt, sup, "c2").id, c2.id);
     CHECK_EQ(restarts_of(rt, sup, "c0"), 0);
     CHECK_OK(ax_runtime_shutdown(rt, 10000));
     CHECK_OK(ax_runtime_destroy(rt));
@@ -892,9 +892,9 @@ static void test_shutdown_tree(int stop_delay_us) {
     ax_ref m1 = child_of(rt, top, "m1");
     ax_ref named;
     CHECK_OK(ax_whereis(rt, "sd_m1", &named));
-    CHECK_EQ(named, m1);
+    CHECK_EQ(named.id, m1.id);
     CHECK_OK(ax_whereis(rt, "sd_bt", &named));
-    CHECK_EQ(named, child_of(rt, m1, "bt"));
+    CHECK_EQ(named.id, child_of(rt, m1, "bt").id);
     /* Some traffic, so the tree is in use when shutdown begins. */
     for (int i = 0; i < 9; i++) send_n(rt, g_log[i].ref, M_INC, 10);
 
@@ -977,7 +977,7 @@ static atomic_ullong g_fi_attempts;
 
 static int fi_init(ax_ctx *ctx, void *state, const void *arg) {
     struct fi_state *s = state;
-    HCHECK(s->ref == AX_REF_NONE);
+    HCHECK(ax_ref_is_none(s->ref));
     s->ref = ax_self(ctx);
     s->slot = ((const struct fi_arg *)arg)->slot;
     atomic_fetch_add(&g_fi_inits, 1);
@@ -990,7 +990,7 @@ static int fi_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     HCHECK(msg->size == sizeof m);
     memcpy(&m, msg->data, sizeof m);
     /* A message is handled only by the incarnation whose ref it was sent to. */
-    if (m.to != s->ref || s->ref != ax_self(ctx) || m.slot != s->slot)
+    if (!ax_ref_eq(m.to, s->ref) || !ax_ref_eq(s->ref, ax_self(ctx)) || m.slot != s->slot)
         atomic_fetch_add(&g_fi_mismatch, 1);
     if (msg->type == FI_CRASH) {
         atomic_fetch_add(&g_fi_crash_handled, 1);
@@ -1233,7 +1233,7 @@ static void test_shutdown_timeout_stop(void) {
     atomic_store(&g_gate, 1);
     WAIT_UNTIL(atomic_load(&g_log_n) >= base + 3); /* it stops after its handler */
     CHECK_EV(base + 2, base, EV_STOP, 11, 0, AX_REASON_SHUTDOWN);
-    CHECK_EQ(g_log[base + 2].ref, c1);
+    CHECK_EQ(g_log[base + 2].ref.id, c1.id);
     ax_stats st;
     CHECK_OK(ax_stats_get(rt, &st));
     CHECK_EQ(st.restarts, 0);
@@ -1269,8 +1269,8 @@ static void test_shutdown_timeout_late_exit(void) {
     CHECK_EV(base + 4, base, EV_INIT, 12, 1, AX_REASON_FAILED);
     ax_ref now[3];
     for (int i = 0; i < 3; i++) now[i] = child_of(rt, sup, g_ids[i]);
-    CHECK(now[1] != old1);
-    CHECK_EQ(now[1], g_log[base + 3].ref);
+    CHECK(!ax_ref_eq(now[1], old1));
+    CHECK_EQ(now[1].id, g_log[base + 3].ref.id);
 
     /* The old c1 now stops (it was asked to); its exit reaches the supervisor over the old
      * link. Wait until it is counted as stopped (after its links were told), then two round
@@ -1280,7 +1280,7 @@ static void test_shutdown_timeout_late_exit(void) {
     atomic_store(&g_gate, 1);
     WAIT_UNTIL(atomic_load(&g_log_n) >= base + 6);
     CHECK_EV(base + 5, base, EV_STOP, 11, 0, AX_REASON_SHUTDOWN);
-    CHECK_EQ(g_log[base + 5].ref, old1);
+    CHECK_EQ(g_log[base + 5].ref.id, old1.id);
     ax_stats st;
     WAIT_UNTIL(ax_stats_get(rt, &st) == 0 && st.stopped >= st0.stopped + 1);
     ax_ref dummy;

@@ -180,7 +180,7 @@ static int armer_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     for (uint32_t j = 0; j < r.count; j++) {
         uint32_t id = r.first + j;
         int32_t delay = r.min_delay + (int32_t)(check_rand(&seed) % (uint64_t)r.span);
-        ax_ref to = r.to != AX_REF_NONE ? r.to : g_recv[id % (uint32_t)g_nrecv];
+        ax_ref to = !ax_ref_is_none(r.to) ? r.to : g_recv[id % (uint32_t)g_nrecv];
         int rc = arm_stamp(ax_ctx_runtime(ctx), to, id, delay, NULL);
         HCHECK(rc == 0);
         if (rc == 0) atomic_fetch_add(&g_armed_in_handlers, 1);
@@ -380,9 +380,10 @@ static int reuser_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     HCHECK(ax_send_after(rt, ax_self(ctx), T_STAMP, &st, sizeof st, 0, &h) == 0);
     int keep = s->n < REUSE_KEEP ? s->n : REUSE_KEEP;
     for (int i = 0; i < keep; i++) {
-        if (s->old[i] == h) atomic_fetch_add(&g_reuse_bad, 1); /* a handle is never reissued */
+        if (ax_timer_eq(s->old[i], h))
+            atomic_fetch_add(&g_reuse_bad, 1); /* a handle is never reissued */
         /* Statistic only (the handle's low half is the record's index, an internal detail). */
-        if ((uint32_t)s->old[i] == (uint32_t)h) atomic_fetch_add(&g_reuse_same_index, 1);
+        if ((uint32_t)s->old[i].id == (uint32_t)h.id) atomic_fetch_add(&g_reuse_same_index, 1);
     }
     s->old[s->n % REUSE_KEEP] = h;
     s->n++;
@@ -400,7 +401,7 @@ static void test_cancel(void) {
     for (int i = 0; i < N; i++) {
         h[i] = AX_TIMER_NONE;
         CHECK_OK(arm_stamp(rt, g_recv[i % 2], (uint32_t)i, 200, &h[i]));
-        CHECK(h[i] != AX_TIMER_NONE);
+        CHECK(h[i].id != 0);
     }
     for (int i = 1; i < N; i += 2) CHECK_OK(ax_timer_cancel(rt, h[i]));
     /* Cancelled a second time while the record still waits on the wheel. */
@@ -411,13 +412,13 @@ static void test_cancel(void) {
     for (int i = 1; i < N; i++) { /* insertion sort, N is small */
         ax_timer v = sorted[i];
         int j = i - 1;
-        while (j >= 0 && sorted[j] > v) {
+        while (j >= 0 && sorted[j].id > v.id) {
             sorted[j + 1] = sorted[j];
             j--;
         }
         sorted[j + 1] = v;
     }
-    for (int i = 1; i < N; i++) CHECK(sorted[i] != sorted[i - 1]);
+    for (int i = 1; i < N; i++) CHECK(!ax_timer_eq(sorted[i], sorted[i - 1]));
 
     WAIT_ATOMIC(g_total, N / 2);
     /* The markers' deadlines are later than every odd timer's: had one fired, it would have
@@ -435,23 +436,26 @@ static void test_cancel(void) {
     /* Nothing is armed now, so every value whatsoever must be refused: random 64-bit values,
      * values near the real handles (other generations, neighbouring indexes), extremes. */
     uint64_t seed = 0x5eed;
-    for (int i = 0; i < 200000; i++) CHECK_RC(ax_timer_cancel(rt, check_rand(&seed)), AX_ENOENT);
+    for (int i = 0; i < 200000; i++)
+        CHECK_RC(ax_timer_cancel(rt, (ax_timer){check_rand(&seed)}), AX_ENOENT);
     for (int i = 0; i < N; i++) {
-        uint64_t lo = (uint32_t)h[i], gen = h[i] >> 32;
+        uint64_t lo = (uint32_t)h[i].id, gen = h[i].id >> 32;
         for (uint64_t g = 0; g < gen + 3; g++) {
-            CHECK_RC(ax_timer_cancel(rt, g << 32 | lo), AX_ENOENT);
-            CHECK_RC(ax_timer_cancel(rt, g << 32 | (lo + 5000)), AX_ENOENT);
+            CHECK_RC(ax_timer_cancel(rt, (ax_timer){g << 32 | lo}), AX_ENOENT);
+            CHECK_RC(ax_timer_cancel(rt, (ax_timer){g << 32 | (lo + 5000)}), AX_ENOENT);
         }
     }
     static const uint64_t edge[] = {1, 0xFFFFFFFFull, 0x100000000ull, 0x1FFFFFFFFull,
                                     0xFFFFFFFF00000000ull, UINT64_MAX, 0x8000000000000000ull,
                                     0x3FFFFFFF00000001ull, 0x4000000000000001ull};
     for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++)
-        CHECK_RC(ax_timer_cancel(rt, edge[i]), AX_ENOENT);
+        CHECK_RC(ax_timer_cancel(rt, (ax_timer){edge[i]}), AX_ENOENT);
     /* A fresh runtime: no timer was ever armed there. */
     ax_runtime *rt2 = new_runtime(1, 0);
-    for (int i = 0; i < 10000; i++) CHECK_RC(ax_timer_cancel(rt2, check_rand(&seed)), AX_ENOENT);
-    for (uint64_t v = 0; v < 300; v++) CHECK_RC(ax_timer_cancel(rt2, (1ull << 32) | v), AX_ENOENT);
+    for (int i = 0; i < 10000; i++)
+        CHECK_RC(ax_timer_cancel(rt2, (ax_timer){check_rand(&seed)}), AX_ENOENT);
+    for (uint64_t v = 0; v < 300; v++)
+        CHECK_RC(ax_timer_cancel(rt2, (ax_timer){(1ull << 32) | v}), AX_ENOENT);
     CHECK_OK(ax_runtime_destroy(rt2));
 
     /* Records are recycled under a new generation: an actor arms a 0 ms timer to itself,
@@ -637,7 +641,7 @@ static int ticker_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     case T_TICK: {
         int k = atomic_load(&g_ticks);
         if (k < TICK_MAX) g_tick_ns[k] = now_ns();
-        if (msg->sender != g_tick_sender) atomic_fetch_add(&g_tick_bad_sender, 1);
+        if (!ax_ref_eq(msg->sender, g_tick_sender)) atomic_fetch_add(&g_tick_bad_sender, 1);
         atomic_store(&g_ticks, k + 1); /* one actor: one writer */
         break;
     }
@@ -684,7 +688,7 @@ static void test_interval(void) {
     ax_timer h = AX_TIMER_NONE;
     int64_t armed = now_ns();
     CHECK_OK(ax_send_interval(rt, ticker, T_TICK, NULL, 0, 5, &h));
-    CHECK(h != AX_TIMER_NONE);
+    CHECK(h.id != 0);
     WAIT_ATOMIC(g_ticks, 20);
     CHECK_OK(ax_timer_cancel(rt, h));
     /* Every delivery of the interval happened before the cancel returned; a plain send now
@@ -746,7 +750,7 @@ static pthread_t g_mover_last; /* the mover's own: one writer at a time */
 static int spinner_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     uint64_t *rng = state;
     if (msg->type != T_SPIN || atomic_load(&g_spin_stop)) return 0;
-    if (*rng == 0) *rng = ax_self(ctx) | 1;
+    if (*rng == 0) *rng = ax_self(ctx).id | 1;
     int64_t until = now_ns() + 200000; /* 200 us of work */
     while (now_ns() < until) {
     }
@@ -841,7 +845,7 @@ static int dl_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
         return 0;
     }
     memcpy(&d, msg->data, sizeof d);
-    if (d.target != g_dead_target || d.reason != AX_DEAD_STOPPED || d.type != T_STAMP ||
+    if (!ax_ref_eq(d.target, g_dead_target) || d.reason != AX_DEAD_STOPPED || d.type != T_STAMP ||
         d.size != sizeof(struct stamp))
         atomic_fetch_add(&g_dl_bad, 1);
     else atomic_fetch_add(&g_dl_notices, 1);
@@ -1102,8 +1106,8 @@ static int payload_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
         atomic_fetch_add(&g_pay_bad, 1);
         return 0;
     }
-    if (msg->sender == AX_REF_NONE) atomic_fetch_add(&g_pay_from_main, 1);
-    else if (msg->sender == g_pay_armer) atomic_fetch_add(&g_pay_from_armer, 1);
+    if (ax_ref_is_none(msg->sender)) atomic_fetch_add(&g_pay_from_main, 1);
+    else if (ax_ref_eq(msg->sender, g_pay_armer)) atomic_fetch_add(&g_pay_from_armer, 1);
     else atomic_fetch_add(&g_pay_bad, 1);
     atomic_fetch_add(&g_pay_ok[k], 1);
     return 0;
@@ -1129,7 +1133,7 @@ static void test_misuse_payloads(void) {
     ax_ref p;
     CHECK_OK(ax_spawn(rt, &payload_b, NULL, NULL, &p));
     CHECK_OK(ax_spawn(rt, &pay_armer_b, NULL, NULL, &g_pay_armer));
-    ax_timer h = 777;
+    ax_timer h = {777};
 
     CHECK_RC(ax_send_after(rt, p, T_PAYLOAD, NULL, 0, -1, &h), AX_EINVAL);
     CHECK_RC(ax_send_after(rt, p, T_PAYLOAD, NULL, 0, AX_TIMER_MAX_MS + 1, &h), AX_EINVAL);
@@ -1152,7 +1156,7 @@ static void test_misuse_payloads(void) {
     CHECK_OK(ax_send_after(rt, p, T_PAYLOAD, NULL, 0, AX_TIMER_MAX_MS, &far1));
     CHECK_RC(ax_send_interval(rt, p, T_PAYLOAD, NULL, 0, (int64_t)UINT32_MAX + 1, &h), AX_EINVAL);
     CHECK_OK(ax_send_interval(rt, p, T_PAYLOAD, NULL, 0, UINT32_MAX, &far2));
-    CHECK(far1 != AX_TIMER_NONE && far2 != AX_TIMER_NONE && far1 != far2);
+    CHECK(far1.id != 0 && far2.id != 0 && !ax_timer_eq(far1, far2));
     CHECK_OK(ax_timer_cancel(rt, far1));
     CHECK_OK(ax_timer_cancel(rt, far2));
     CHECK_RC(ax_timer_cancel(rt, far1), AX_ENOENT);

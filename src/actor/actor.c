@@ -13,6 +13,7 @@
 #include "actor/deliver.h"
 #include "actor/registry.h"
 #include "actor/signals.h"
+#include "core/zero.h"
 #include "mem/fault.h"
 
 static void release_all(ax_runtime *rt, struct sched_thread *thr, struct actor *a, bool dead,
@@ -88,8 +89,8 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
     struct actor *a = cls == POOL_CLASS_LARGE ? mem_aligned_alloc(16, (bytes + 15) & ~(size_t)15)
                                               : pool_alloc(&thr->pool, cls);
     if (!a) return AX_ENOMEM;
-    ax_ref ref = reftable_alloc(&rt->refs, &thr->ref_slots);
-    if (!ref) {
+    ax_ref ref = {reftable_alloc(&rt->refs, &thr->ref_slots)};
+    if (ax_ref_is_none(ref)) {
         if (cls == POOL_CLASS_LARGE) free(a);
         else pool_free_local(&thr->pool, cls, a);
         return AX_ENOMEM;
@@ -110,7 +111,7 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
     /* Published before init, as an Erlang process exists during its init: init may link,
      * monitor and register it; what others send meanwhile waits in the mailbox. */
     atomic_fetch_add_explicit(&rt->live_actors, 1, memory_order_seq_cst);
-    reftable_publish(&rt->refs, ref, a);
+    reftable_publish(&rt->refs, ref.id, a);
     ax_ctx ctx = {rt, a, NULL, thr, 0, x.prev_reason, x.restarts};
     void *saved = thr->current;
     thr->current = a;
@@ -131,6 +132,7 @@ int ax_spawn(ax_runtime *rt, const ax_behavior *b, const void *arg, const ax_spa
     if (!rt || !b || !b->receive || !out) return AX_EINVAL;
     if (opts && opts->overflow != AX_OVERFLOW_REFUSE && opts->overflow != AX_OVERFLOW_DEAD_LETTER)
         return AX_EINVAL;
+    if (opts && !core_all_zero(opts->reserved, sizeof opts->reserved)) return AX_EINVAL;
     bool outside;
     struct sched_thread *thr = rt_enter(rt, &outside);
     if (!thr) return AX_ENOMEM;
@@ -298,7 +300,7 @@ static void actor_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a
  * links and monitors made by init get their exit signals like any stop. */
 static void actor_stop_ex(ax_runtime *rt, struct sched_thread *thr, struct actor *a, int reason,
                           bool failed_init) {
-    reftable_clear(&rt->refs, a->ref); /* from here on, sends fail with AX_ENOACTOR */
+    reftable_clear(&rt->refs, a->ref.id); /* from here on, sends fail with AX_ENOACTOR */
     if (a->behavior->stopped && !failed_init) {
         ax_ctx ctx = {rt, a, NULL, thr, 0, 0, 0};
         a->behavior->stopped(&ctx, a->state, reason);
@@ -321,7 +323,7 @@ void actor_reclaim(struct sched *s, struct epoch_node *n, struct sched_thread *s
     if (a->behavior == rt->reclaim_behavior) rt->reclaim_state(a->state);
     signals_drain(rt, self, a);           /* late signals get their NOPROC answers */
     release_all(rt, self, a, true, true); /* late messages become dead letters */
-    if (self) reftable_free(&rt->refs, &self->ref_slots, a->ref);
+    if (self) reftable_free(&rt->refs, &self->ref_slots, a->ref.id);
     actor_free_memory(rt, self, a);
 }
 

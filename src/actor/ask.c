@@ -44,7 +44,7 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
     /* The reply cannot overtake us: it is handled on this actor, after this handler. */
     int rc = msg_send_copy(ctx->rt, thr, to, a->ref, type, data, size, corr, 0);
     ax_timer timeout = rc ? AX_TIMER_NONE : ctx->rt->ask_timeout_arm(ctx->rt, thr, a->ref, corr, timeout_ms);
-    if (rc == 0 && timeout == AX_TIMER_NONE) rc = AX_ENOMEM; /* sent, but cont would hang */
+    if (rc == 0 && timeout.id == 0) rc = AX_ENOMEM; /* sent, but cont would hang */
     if (rc != 0) {
         msg_release(ctx->rt, thr, pm);
         return rc;
@@ -164,7 +164,7 @@ void ask_wait_deliver(ax_ctx *ctx, struct msg *m) {
 
 void ask_wait_refused(ax_runtime *rt, const struct msg *m, int reason) {
     struct ask_waiters *ws = rt->waiters;
-    if (m->pub.sender != rt->ask_sink || !m->corr || (m->flags & MSG_REPLY) || !ws) return;
+    if (!ax_ref_eq(m->pub.sender, rt->ask_sink) || !m->corr || (m->flags & MSG_REPLY) || !ws) return;
     pthread_mutex_lock(&ws->lock);
     struct waiter *w = find_waiter_locked(ws, m->corr);
     if (w) {

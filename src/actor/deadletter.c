@@ -14,7 +14,7 @@ void deadletter_note(ax_runtime *rt, struct sched_thread *thr, ax_ref target,
     ask_wait_refused(rt, m, reason);
     ax_ref dl = atomic_load_explicit(&rt->dead_letter_actor, memory_order_acquire);
     /* No notice about a notice, and none to a receiver that is itself the sink. */
-    if (thr && dl != AX_REF_NONE && dl != target && m->pub.type != AX_MSG_DEAD_LETTER) {
+    if (thr && !ax_ref_is_none(dl) && !ax_ref_eq(dl, target) && m->pub.type != AX_MSG_DEAD_LETTER) {
         struct msg *n = msg_new(thr, sizeof(ax_dead_letter) + m->pub.size);
         if (n) {
             ax_dead_letter d = {target, m->pub.sender, m->pub.type, m->pub.size, reason, 0};
@@ -37,7 +37,7 @@ void deadletter_post(ax_runtime *rt, struct sched_thread *thr, ax_ref target, st
 
 int ax_set_dead_letter_actor(ax_runtime *rt, ax_ref ref) {
     if (!rt) return AX_EINVAL;
-    if (ref != AX_REF_NONE) {
+    if (!ax_ref_is_none(ref)) {
         bool outside;
         struct sched_thread *thr = rt_enter(rt, &outside);
         if (!thr) return AX_ENOMEM;

@@ -10,8 +10,8 @@
 
 /* Finds the live actor behind ref (the caller is a worker or inside sched_outside_enter). */
 static inline struct actor *actor_lookup(ax_runtime *rt, ax_ref ref) {
-    struct actor *a = reftable_get(&rt->refs, ref);
-    return (a && a->ref == ref) ? a : NULL;
+    struct actor *a = reftable_get(&rt->refs, ref.id);
+    return (a && ax_ref_eq(a->ref, ref)) ? a : NULL;
 }
 
 /* Makes a runnable: next on this worker, or through the inject queue from outside. */

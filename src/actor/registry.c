@@ -29,7 +29,8 @@ static uint64_t hash_name(const char *s) { /* FNV-1a */
     return h;
 }
 
-static uint64_t hash_ref(ax_ref r) {
+static uint64_t hash_ref(ax_ref ref) {
+    uint64_t r = ref.id;
     r ^= r >> 33;
     r *= 0xff51afd7ed558ccdull;
     return r ^ (r >> 33);
@@ -100,7 +101,7 @@ static struct reg_entry **find_name(struct registry *r, const char *name, uint64
 
 static struct reg_entry **find_ref(struct registry *r, ax_ref ref) {
     struct reg_entry **p = &r->by_ref[hash_ref(ref) & (r->buckets - 1)];
-    while (*p && (*p)->ref != ref) p = &(*p)->next_by_ref;
+    while (*p && !ax_ref_eq((*p)->ref, ref)) p = &(*p)->next_by_ref;
     return p;
 }
 

@@ -134,7 +134,7 @@ int ax_reply(ax_ctx *ctx, uint32_t type, const void *data, size_t size) {
     int rc = check_payload(type, data, size);
     if (rc) return rc;
     struct msg *cur = ctx->cur;
-    if (cur->pub.sender == AX_REF_NONE) return AX_ENOACTOR;
+    if (ax_ref_is_none(cur->pub.sender)) return AX_ENOACTOR;
     bool answers_ask = cur->corr && !(cur->flags & MSG_REPLY);
     return msg_send_copy(ctx->rt, ctx->thr, cur->pub.sender, ctx->self->ref, type, data, size,
                          answers_ask ? cur->corr : 0, answers_ask ? MSG_REPLY : 0);

@@ -96,7 +96,7 @@ static void send_down(ax_runtime *rt, struct sched_thread *thr, ax_ref watcher, 
                       uint64_t id, int reason) {
     struct msg *m = msg_new(thr, sizeof(ax_down));
     if (!m) return;
-    ax_down d = {target, id, reason, 0};
+    ax_down d = {target, {id}, reason, 0};
     memcpy(m->pub.data, &d, sizeof d);
     m->pub.sender = target;
     m->pub.type = AX_MSG_DOWN;
@@ -114,7 +114,8 @@ static void self_exit(ax_ctx *ctx, ax_ref from) {
 
 /* Relations hash on the other actor's ref, so that a supervisor with thousands of children
  * finds the link of the one that stopped in O(1). */
-static uint32_t rel_hash(ax_ref r) {
+static uint32_t rel_hash(ax_ref ref) {
+    uint64_t r = ref.id;
     r ^= r >> 29;
     r *= 0xbf58476d1ce4e5b9ull;
     return (uint32_t)(r ^ (r >> 32));
@@ -124,7 +125,7 @@ static struct relation **find_rel(struct actor_ext *e, uint32_t kind, ax_ref oth
     static struct relation *none = NULL;
     if (!e->rels) return &none;
     struct relation **p = &e->rels[rel_hash(other) & e->rel_mask];
-    while (*p && !((*p)->kind == kind && (*p)->other == other && (kind == REL_LINK || (*p)->id == id)))
+    while (*p && !((*p)->kind == kind && ax_ref_eq((*p)->other, other) && (kind == REL_LINK || (*p)->id == id)))
         p = &(*p)->next;
     return p;
 }
@@ -184,7 +185,7 @@ static struct relation **find_monitor(struct actor_ext *e, uint64_t id) {
 /* ---- the API ----------------------------------------------------------------------------- */
 
 int ax_link(ax_ctx *ctx, ax_ref other) {
-    if (!ctx || !ctx->self || other == ctx->self->ref) return AX_EINVAL;
+    if (!ctx || !ctx->self || ax_ref_eq(other, ctx->self->ref)) return AX_EINVAL;
     struct actor_ext *e = actor_ext_get(ctx->thr, ctx->self);
     if (!e) return AX_ENOMEM;
     if (*find_rel(e, REL_LINK, other, 0)) return 0;
@@ -215,7 +216,7 @@ int ax_trap_exits(ax_ctx *ctx, int on) {
     return 0;
 }
 
-int ax_monitor(ax_ctx *ctx, ax_ref target, uint64_t *monitor) {
+int ax_monitor(ax_ctx *ctx, ax_ref target, ax_monitor_id *monitor) {
     if (!ctx || !ctx->self || !monitor) return AX_EINVAL;
     struct actor_ext *e = actor_ext_get(ctx->thr, ctx->self);
     if (!e) return AX_ENOMEM;
@@ -227,18 +228,18 @@ int ax_monitor(ax_ctx *ctx, ax_ref target, uint64_t *monitor) {
         return rc;
     }
     if (rc == AX_ENOACTOR) send_down(ctx->rt, ctx->thr, ctx->self->ref, target, id, AX_REASON_NOPROC);
-    *monitor = id;
+    monitor->id = id;
     return 0;
 }
 
-int ax_demonitor(ax_ctx *ctx, uint64_t monitor) {
+int ax_demonitor(ax_ctx *ctx, ax_monitor_id monitor) {
     if (!ctx || !ctx->self) return AX_EINVAL;
     struct actor_ext *e = ctx->self->ext;
-    struct relation **p = find_monitor(e, monitor);
+    struct relation **p = find_monitor(e, monitor.id);
     if (!p) return AX_ENOENT;
     ax_ref target = (*p)->other;
     drop_rel(ctx->rt, ctx->thr, e, p);
-    signal_send(ctx->rt, ctx->thr, target, SIG_DEMONITOR, ctx->self->ref, monitor, 0);
+    signal_send(ctx->rt, ctx->thr, target, SIG_DEMONITOR, ctx->self->ref, monitor.id, 0);
     return 0;
 }
 
@@ -256,7 +257,7 @@ bool signals_take_monitor(ax_ctx *ctx, const struct msg *m) {
     ax_down d;
     memcpy(&d, m->pub.data, sizeof d);
     struct actor_ext *e = ctx->self->ext;
-    struct relation **p = e ? find_rel(e, REL_MONITOR, d.ref, d.monitor) : NULL;
+    struct relation **p = e ? find_rel(e, REL_MONITOR, d.ref, d.monitor.id) : NULL;
     if (!p || !*p) return false;
     drop_rel(ctx->rt, ctx->thr, e, p);
     return true;

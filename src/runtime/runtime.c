@@ -10,6 +10,7 @@
 #include "actor/deliver.h"
 #include "actor/registry.h"
 #include "core/duration.h"
+#include "core/zero.h"
 #include "mem/fault.h"
 #include "supervise/supervisor.h"
 #include "time/timer.h"
@@ -26,7 +27,8 @@ static const int64_t DEFAULT_SHUTDOWN_MS = 10000;
 int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     if (!out) return AX_EINVAL;
     ax_config c = cfg ? *cfg : (ax_config){0};
-    if (c.workers < 0 || c.workers > MAX_WORKERS || c.batch < 0 || c.lifo_cap < 0)
+    if (c.workers < 0 || c.workers > MAX_WORKERS || c.batch < 0 || c.lifo_cap < 0 ||
+        !core_all_zero(c.reserved, sizeof c.reserved))
         return AX_EINVAL;
     int spin_us = c.spin_us == 0 ? DEFAULT_SPIN_US : c.spin_us < 0 ? 0 : c.spin_us;
     struct sched_config sc = {
@@ -169,6 +171,7 @@ int ax_runtime_destroy(ax_runtime *rt) {
 /* ---- statistics -------------------------------------------------------------------------- */
 
 static void fill_stats(const uint64_t *v, ax_stats *out) {
+    memset(out, 0, sizeof *out);
     out->sent = v[STAT_SENT];
     out->processed = v[STAT_PROCESSED];
     out->failed = v[STAT_FAILED];

@@ -85,14 +85,14 @@ static ax_ref ref_at(struct sup *s, uint32_t slot_value) {
 }
 
 static void ref_index_put(struct sup *s, ax_ref ref, size_t index) {
-    size_t i = hash64(ref) & s->ref_mask;
+    size_t i = hash64(ref.id) & s->ref_mask;
     while (s->by_ref[i]) i = (i + 1) & s->ref_mask;
     s->by_ref[i] = (uint32_t)index + 1;
 }
 
 static void ref_index_del(struct sup *s, ax_ref ref) {
-    size_t i = hash64(ref) & s->ref_mask;
-    while (s->by_ref[i] && ref_at(s, s->by_ref[i]) != ref) i = (i + 1) & s->ref_mask;
+    size_t i = hash64(ref.id) & s->ref_mask;
+    while (s->by_ref[i] && !ax_ref_eq(ref_at(s, s->by_ref[i]), ref)) i = (i + 1) & s->ref_mask;
     if (!s->by_ref[i]) return;
     s->by_ref[i] = 0;
     /* Backward shift: re-place the rest of the cluster so no lookup stops early. */
@@ -114,7 +114,7 @@ static int ref_index_resize(struct sup *s, size_t cap) {
     s->ref_mask = n - 1;
     for (size_t i = 0; i < s->n; i++) {
         ax_ref r = atomic_load_explicit(&s->children[i].ref, memory_order_relaxed);
-        if (r != AX_REF_NONE && s->children[i].state != CH_GONE) ref_index_put(s, r, i);
+        if (!ax_ref_is_none(r) && s->children[i].state != CH_GONE) ref_index_put(s, r, i);
     }
     return 0;
 }
@@ -122,10 +122,10 @@ static int ref_index_resize(struct sup *s, size_t cap) {
 /* Every change of a child's current ref goes through here. */
 static void set_child_ref(struct sup *s, struct sup_child *c, ax_ref ref) {
     ax_ref old = atomic_load_explicit(&c->ref, memory_order_relaxed);
-    if (old != AX_REF_NONE) ref_index_del(s, old);
+    if (!ax_ref_is_none(old)) ref_index_del(s, old);
     /* release: the child's ref is published to ax_supervisor_child readers. */
     atomic_store_explicit(&c->ref, ref, memory_order_release);
-    if (ref != AX_REF_NONE) ref_index_put(s, ref, (size_t)(c - s->children));
+    if (!ax_ref_is_none(ref)) ref_index_put(s, ref, (size_t)(c - s->children));
 }
 
 /* ---- children ------------------------------------------------------------------------------ */
@@ -174,9 +174,9 @@ static int start_child(ax_ctx *ctx, struct sup *s, struct sup_child *c, int prev
 }
 
 static struct sup_child *find_child(struct sup *s, ax_ref ref, size_t *index) {
-    if (!s->by_ref || ref == AX_REF_NONE) return NULL;
-    for (size_t i = hash64(ref) & s->ref_mask; s->by_ref[i]; i = (i + 1) & s->ref_mask) {
-        if (ref_at(s, s->by_ref[i]) == ref) {
+    if (!s->by_ref || ax_ref_is_none(ref)) return NULL;
+    for (size_t i = hash64(ref.id) & s->ref_mask; s->by_ref[i]; i = (i + 1) & s->ref_mask) {
+        if (ax_ref_eq(ref_at(s, s->by_ref[i]), ref)) {
             *index = s->by_ref[i] - 1;
             return &s->children[*index];
         }
@@ -450,7 +450,7 @@ static int sup_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     case AX_MSG_EXIT: {
         ax_exit x;
         memcpy(&x, msg->data, sizeof x);
-        if (x.from == ax_self(ctx)) { /* we were asked to stop: children first */
+        if (ax_ref_eq(x.from, ax_self(ctx))) { /* we were asked to stop: children first */
             begin_shutdown(ctx, s, x.reason);
         } else if ((c = find_child(s, x.from, &i)) != NULL) {
             if (c->state == CH_STOPPING && s->op != OP_NONE && i == s->cursor) {
@@ -514,7 +514,7 @@ static int sup_init_children(ax_ctx *ctx, struct sup *s, const ax_sup_spec *spec
     s->backoff_min_ms = spec->backoff_min_ms;
     s->backoff_max_ms = spec->backoff_max_ms;
     s->backoff_reset_ms = spec->backoff_reset_ms;
-    s->rng = ax_self(ctx) | 1;
+    s->rng = ax_self(ctx).id | 1;
     ax_trap_exits(ctx, 1);
     actor_trap_stop_arm(ctx);
     if (s->strategy == AX_SIMPLE_ONE_FOR_ONE) {
@@ -667,7 +667,7 @@ int ax_supervisor_child(ax_runtime *rt, ax_ref sup, const char *id, ax_ref *out)
     ax_ref ref = AX_REF_NONE;
     uint64_t restarts;
     int rc = read_child(rt, sup, id, &ref, &restarts);
-    if (rc == 0 && ref == AX_REF_NONE) rc = AX_ENOACTOR; /* between incarnations */
+    if (rc == 0 && ax_ref_is_none(ref)) rc = AX_ENOACTOR; /* between incarnations */
     if (rc == 0) *out = ref;
     return rc;
 }

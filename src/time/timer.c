@@ -53,7 +53,9 @@ static struct timer_rec *rec_of(struct wheel_entry *e) {
     return (struct timer_rec *)((char *)e - offsetof(struct timer_rec, entry));
 }
 
-static ax_timer handle_of(uint32_t gen, uint32_t index) { return ((uint64_t)gen << 32) | index; }
+static ax_timer handle_of(uint32_t gen, uint32_t index) {
+    return (ax_timer){((uint64_t)gen << 32) | index};
+}
 
 /* Worker: the record's slot goes back to the free list under a new generation. */
 static void rec_free(ax_runtime *rt, struct sched_thread *self, struct timer_rec *r) {
@@ -105,7 +107,7 @@ static void timer_fire(struct sched *s, struct wheel_entry *e, struct sched_thre
         rec_free(rt, self, r); /* cancelled */
         return;
     }
-    bool owner_gone = r->owner != AX_REF_NONE && !actor_lookup(rt, r->owner);
+    bool owner_gone = !ax_ref_is_none(r->owner) && !actor_lookup(rt, r->owner);
     if (!owner_gone) deliver(rt, self, r);
     if (r->period_ms && !owner_gone) {
         uint64_t now = sched_tick_now(s);
@@ -218,8 +220,8 @@ int ax_send_interval(ax_runtime *rt, ax_ref to, uint32_t type, const void *data,
 }
 
 static int timer_cancel(ax_runtime *rt, ax_timer t) {
-    struct timer_rec *r = slots_at(&rt->timers, (uint32_t)t);
-    uint32_t gen = (uint32_t)(t >> 32);
+    struct timer_rec *r = slots_at(&rt->timers, (uint32_t)t.id);
+    uint32_t gen = (uint32_t)(t.id >> 32);
     if (!r || gen == 0 || gen > TIMER_GEN_MAX) return AX_ENOENT;
     for (;;) {
         uint32_t st = atomic_load_explicit(&r->state, memory_order_acquire);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # run.sh BUILD_DIR SOURCE_DIR: installs the build into a scratch prefix, builds consumer.c against
-# it with pkg-config (shared and static) and with CMake find_package (static and shared), runs all.
+# it with pkg-config (shared and static) and with CMake find_package (static and shared), runs all;
+# checks with nm that only the public API is visible, and links clash.c, which reuses internal names.
 set -euo pipefail
 
 die() { echo "install test: FAIL: $*" >&2; exit 1; }
@@ -46,6 +47,20 @@ if command -v readelf >/dev/null; then
     esac
 fi
 
+# Only the public API is visible: the archive defines no global symbol but ax_*, the shared
+# library exports ax_* only, each under the version node AXON_0.1.
+command -v nm >/dev/null || die "nm is not installed"
+nm_a=$(nm -g --defined-only "$libdir/libaxon.a")
+nm_so=$(nm -D --defined-only "$libdir/libaxon.so")
+bad=$(awk 'NF == 3 && $3 !~ /^ax_/ {print $3}' <<<"$nm_a")
+[ -z "$bad" ] || die "libaxon.a defines internal symbols globally: $(head -n 5 <<<"$bad" | tr '\n' ' ')"
+bad=$(awk 'NF == 3 && $3 != "AXON_0.1" && $3 !~ /^ax_[a-z_]+@@AXON_0\.1$/ {print $3}' <<<"$nm_so")
+[ -z "$bad" ] || die "libaxon.so exports other than versioned ax_*: $(head -n 5 <<<"$bad" | tr '\n' ' ')"
+n_a=$(grep -c ' ax_' <<<"$nm_a" || true)
+n_so=$(grep -c ' ax_' <<<"$nm_so" || true)
+[ "$n_a" -ge 30 ] && [ "$n_a" = "$n_so" ] || die "public symbols: $n_a in libaxon.a, $n_so in libaxon.so"
+echo "symbols: $n_a public in each library, nothing else visible"
+
 # needs BINARY yes|no: whether BINARY has libaxon.so as a dynamic dependency.
 needs() {
     # Outputs are captured first: `cmd | grep -q` under pipefail fails when grep exits early.
@@ -82,6 +97,14 @@ echo "== pkg-config --static: $cc consumer.c ${pc_cflags[*]} -Wl,-Bstatic ${pc_s
     -Wl,-Bstatic "${pc_static_libs[@]}" -Wl,-Bdynamic
 needs "$work/consumer_pc_static" no
 check "$work/consumer_pc_static"
+
+echo "== clash.c: a program with its own pool_alloc, timer_init, ... (static and shared)"
+"$cc" "${cflags[@]}" "$here/clash.c" -o "$work/clash_static" "${pc_cflags[@]}" \
+    -Wl,-Bstatic "${pc_static_libs[@]}" -Wl,-Bdynamic
+check "$work/clash_static"
+"$cc" "${cflags[@]}" "$here/clash.c" -o "$work/clash_shared" "${pc_cflags[@]}" "${pc_libs[@]}" \
+    -Wl,-rpath,"$libdir"
+check "$work/clash_shared"
 
 echo "== cmake: find_package(axon) with CMAKE_PREFIX_PATH=$prefix"
 cmake -S "$here" -B "$work/cmake" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_COMPILER="$cc" \
