@@ -225,7 +225,7 @@ void bench_timers(ax_runtime *rt, const bench_params *p, bench_result *r) {
         int64_t deadline = tm_block_ns[i / TM_BLOCK] + (int64_t)tm_delay[i] * 1000000;
         if (i & 1) {
             if (h == 0) continue;
-            if (tm_odd_handle[i / 2].id != 0)
+            if (!ax_timer_is_none(tm_odd_handle[i / 2]))
                 bench_die("timers: timer %llu fired although its cancel returned 0",
                           (unsigned long long)i);
             odd_fired++;

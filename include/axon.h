@@ -267,14 +267,22 @@ AX_API int ax_reply(ax_ctx *ctx, uint32_t type, const void *data, size_t size);
  * call only. Returning non-zero fails the actor, as receive does. */
 typedef int (*ax_ask_fn)(ax_ctx *ctx, void *state, int status, const ax_msg *reply, void *user);
 
-/* From a handler: sends a request and returns at once; cont(user) runs later on this actor.
- * A reply arriving after the timeout goes to dead letters. If the asking actor stops first,
- * the continuation never runs. timeout_ms may be anything up to INT64_MAX (waits beyond
- * AX_TIMER_MAX_MS wait AX_TIMER_MAX_MS). Errors (then cont never runs): AX_EINVAL (ctx or
- * cont NULL, timeout_ms <= 0, data NULL with size > 0, type >= AX_MSG_RESERVED), AX_EMSGSIZE,
- * AX_ENOACTOR, AX_EFULL, AX_ENOMEM. */
+/* Where an ax_ask's answer goes and how long it may take. */
+typedef struct ax_ask_opts {
+    int64_t timeout_ms;   /* > 0, up to INT64_MAX (waits beyond AX_TIMER_MAX_MS wait that) */
+    ax_ask_fn cont;       /* required: runs once, with the reply or AX_ETIMEDOUT */
+    void *user;           /* passed to cont */
+    uint64_t reserved[5]; /* zero (see ax_config): 64 bytes in all */
+} ax_ask_opts;
+
+/* From a handler: sends a request (as ax_send does) and returns at once; opts->cont runs later
+ * on this actor. opts is read during the call only. A reply arriving after the timeout goes to
+ * dead letters. If the asking actor stops first, the continuation never runs. Errors (then
+ * cont never runs): AX_EINVAL (ctx, opts or opts->cont NULL, opts->timeout_ms <= 0, a reserved
+ * field not zero, data NULL with size > 0, type >= AX_MSG_RESERVED), AX_EMSGSIZE, AX_ENOACTOR,
+ * AX_EFULL, AX_ENOMEM. */
 AX_API int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
-                  int64_t timeout_ms, ax_ask_fn cont, void *user);
+                  const ax_ask_opts *opts);
 
 /* From a thread outside the runtime (main, a foreign thread): sends a request and blocks until
  * the reply or the timeout (up to INT64_MAX: no deadline). *reply is set to NULL unless the
@@ -437,6 +445,8 @@ typedef struct ax_timer {
 } ax_timer;
 #define AX_TIMER_NONE AX_HANDLE_NONE_(ax_timer)
 static inline int ax_timer_eq(ax_timer a, ax_timer b) { return a.id == b.id; }
+/* True for AX_TIMER_NONE. */
+static inline int ax_timer_is_none(ax_timer t) { return t.id == 0; }
 /* Longest delay or period, in milliseconds (about a year). */
 #define AX_TIMER_MAX_MS (1LL << 35)
 

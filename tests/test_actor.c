@@ -407,8 +407,8 @@ static int asker_recv(ax_ctx *ctx, void *state, const ax_msg *msg) {
     memcpy(&r, msg->data, sizeof r);
     uint64_t x = 41;
     uint32_t type = r.kind == ASK_LATE ? 20 : 10;
-    atomic_store(&g_ask_rc[r.kind], ax_ask(ctx, r.to, type, &x, sizeof x, r.timeout_ms,
-                                           asker_cont, &g_user_tokens[r.kind]));
+    atomic_store(&g_ask_rc[r.kind], ax_ask(ctx, r.to, type, &x, sizeof x,
+        &(ax_ask_opts){.timeout_ms = r.timeout_ms, .cont = asker_cont, .user = &g_user_tokens[r.kind]}));
     return 0;
 }
 

@@ -390,7 +390,7 @@ static void arm_timer_at(uint64_t *r, ax_ctx *ctx, ax_ref self, int owner_idx, i
     if (!ctx) m = outside_mask(m, pb, phase(), p.argm | (bad ? B_EINVAL : 0));
     CHK(rc, m, interval ? "ax_send_interval" : "ax_send_after");
     if (rc != 0) return;
-    MODEL(tr->no_handle || h.id != 0, "timer armed with handle 0");
+    MODEL(tr->no_handle || !ax_timer_is_none(h), "timer armed with handle 0");
     atomic_store(&tr->handle, h);
     atomic_store(&tr->armed, 1);
 }
@@ -421,7 +421,7 @@ static void cancel_timer(uint64_t *r) {
     }
     struct timer_rec *tr = &W.tim[pick(r, (uint64_t)n)];
     ax_timer h = atomic_load(&tr->handle);
-    if (!atomic_load(&tr->armed) || h.id == 0) return;
+    if (!atomic_load(&tr->armed) || ax_timer_is_none(h)) return;
     int was_cancelled = atomic_load(&tr->cancel_ok);
     /* An interval armed outside never ends by itself, but another thread may cancel it first. */
     unsigned m = was_cancelled ? B_ENOENT : B_OK | B_ENOENT;
@@ -644,8 +644,8 @@ static void h_send(uint64_t *r, ax_ctx *ctx, int depth) {
         static const int64_t tmo[] = {1, 5, 50, 1000, INT64_MAX, 0, -1};
         int k = (int)pick(r, 7), nullcont = pct(r, 5);
         unsigned m = send_mask(&t, p.argm | (k >= 5 || nullcont ? B_EINVAL : 0));
-        rc = ax_ask(ctx, t.ref, p.type, p.data, p.size, tmo[k], nullcont ? NULL : ask_cont,
-                    (void *)(intptr_t)id);
+        rc = ax_ask(ctx, t.ref, p.type, p.data, p.size,
+        &(ax_ask_opts){.timeout_ms = tmo[k], .cont = nullcont ? NULL : ask_cont, .user = (void *)(intptr_t)id});
         CHK(rc, m, "ax_ask");
     } else {
         rc = ax_send(ax_ctx_runtime(ctx), t.ref, p.type, p.data, p.size);
@@ -1435,7 +1435,7 @@ static void sweep_timers(void) {
     for (int i = 0; i < n; i++) {
         struct timer_rec *tr = &W.tim[i];
         ax_timer h = atomic_load(&tr->handle);
-        if (!atomic_load(&tr->armed) || h.id == 0 || atomic_load(&tr->cancel_ok)) continue;
+        if (!atomic_load(&tr->armed) || ax_timer_is_none(h) || atomic_load(&tr->cancel_ok)) continue;
         unsigned m = tr->interval && !tr->owned ? B_OK : B_OK | B_ENOENT;
         int rc = ax_timer_cancel(W.rt, h);
         CHK(rc, m, "ax_timer_cancel (sweep)");

@@ -42,7 +42,8 @@ static int probe_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     mem_fault_on = 1; /* this worker's allocations fail until cleared below */
     HCHECK(ax_link(ctx, peer) == AX_ENOMEM);
     HCHECK(ax_monitor(ctx, peer, &mon) == AX_ENOMEM);
-    HCHECK(ax_ask(ctx, peer, M_PING, NULL, 0, 1000, cont, NULL) == AX_ENOMEM);
+    HCHECK(ax_ask(ctx, peer, M_PING, NULL, 0,
+        &(ax_ask_opts){.timeout_ms = 1000, .cont = cont, .user = NULL}) == AX_ENOMEM);
     HCHECK(ax_reply(ctx, M_PING, NULL, 0) == AX_ENOMEM);
     HCHECK(ax_send(rt, peer, M_PING, NULL, 0) == AX_ENOMEM);
     mem_fault_on = 0;

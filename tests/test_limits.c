@@ -108,7 +108,8 @@ static int asker_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     (void)state;
     struct ask_req q;
     memcpy(&q, msg->data, sizeof q);
-    int rc = ax_ask(ctx, q.to, M_PING, NULL, 0, q.timeout_ms, ask_done, NULL);
+    int rc = ax_ask(ctx, q.to, M_PING, NULL, 0,
+        &(ax_ask_opts){.timeout_ms = q.timeout_ms, .cont = ask_done, .user = NULL});
     if (q.timeout_ms <= 0) {
         HCHECK(rc == AX_EINVAL);
         atomic_store(&g_ask_status, rc);

@@ -188,6 +188,12 @@ static void test_config_errors(void) {
     c = (ax_config){0};
     c.lifo_cap = -3;
     CHECK_RC(ax_runtime_create(&c, &rt), AX_EINVAL);
+    /* A reserved field set (a field of a later version): refused, whichever it is. */
+    for (size_t i = 0; i < sizeof c.reserved / sizeof c.reserved[0]; i += 5) {
+        c = (ax_config){0};
+        c.reserved[i] = 1;
+        CHECK_RC(ax_runtime_create(&c, &rt), AX_EINVAL);
+    }
     CHECK(rt == NULL);
 
     /* NULL config means defaults; a negative spin_us is valid (park at once). */
@@ -253,7 +259,8 @@ static void test_null_args(void) {
     CHECK_EQ(ax_self(NULL).id, AX_REF_NONE.id);
     CHECK(ax_ctx_runtime(NULL) == NULL);
     CHECK_RC(ax_reply(NULL, 1, NULL, 0), AX_EINVAL);
-    CHECK_RC(ax_ask(NULL, a, 1, NULL, 0, 1000, null_cont, NULL), AX_EINVAL);
+    CHECK_RC(ax_ask(NULL, a, 1, NULL, 0,
+        &(ax_ask_opts){.timeout_ms = 1000, .cont = null_cont, .user = NULL}), AX_EINVAL);
 
     ax_msg *reply = NULL;
     CHECK_RC(ax_ask_wait(NULL, a, 1, NULL, 0, 1000, &reply), AX_EINVAL);
@@ -284,7 +291,14 @@ static void test_null_args(void) {
     CHECK_RC(ax_stats_worker(rt, -1, &st), AX_EINVAL);
     CHECK_RC(ax_stats_worker(rt, 2, &st), AX_EINVAL);
     CHECK_OK(ax_stats_worker(rt, 0, &st));
+    memset(&st, 0xAB, sizeof st); /* the reserved fields are written, as zeros */
     CHECK_OK(ax_stats_worker(rt, 1, &st));
+    for (size_t i = 0; i < sizeof st.reserved / sizeof st.reserved[0]; i++)
+        CHECK_EQ(st.reserved[i], 0);
+    memset(&st, 0xAB, sizeof st);
+    CHECK_OK(ax_stats_get(rt, &st));
+    CHECK_EQ(st.reserved[0], 0);
+    CHECK_EQ(st.reserved[5], 0);
 
     CHECK_OK(ax_runtime_shutdown(rt, 10000));
     CHECK_OK(ax_stats_get(rt, &st));
@@ -421,6 +435,9 @@ static void test_spawn_errors(void) {
     CHECK_EQ(g_failinit_calls, 5);
     CHECK_RC(ax_spawn(rt, NULL, NULL, NULL, &r), AX_EINVAL);
     CHECK_RC(ax_spawn(rt, &no_receive_b, NULL, NULL, &r), AX_EINVAL);
+    ax_spawn_opts so = {0};
+    so.reserved[5] = 7;
+    CHECK_RC(ax_spawn(rt, &plain_b, NULL, &so, &r), AX_EINVAL);
     CHECK_OK(ax_runtime_shutdown(rt, 10000));
     CHECK_RC(ax_spawn(rt, &plain_b, NULL, NULL, &r), AX_ESHUTDOWN);
     ax_stats st;
@@ -498,6 +515,8 @@ enum {
     P_ASKBIG,
     P_ASKNOACTOR,
     P_ASKWAIT,
+    P_ASKNULLOPTS,
+    P_ASKRESERVED,
     P_SHUTDOWN,
     P_DESTROY,
     P_REPLY_OUTSIDE,
@@ -530,17 +549,27 @@ static int probe_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     ax_msg *reply = NULL;
     atomic_store(&g_probe[P_RT_MATCH], rt == g_probe_rt);
     atomic_store(&g_probe[P_SELF_OK], !ax_ref_is_none(self));
-    atomic_store(&g_probe[P_ASK0], ax_ask(ctx, self, 1, NULL, 0, 0, probe_cont, NULL));
-    atomic_store(&g_probe[P_ASKNEG], ax_ask(ctx, self, 1, NULL, 0, -5, probe_cont, NULL));
-    atomic_store(&g_probe[P_ASKNULLCONT], ax_ask(ctx, self, 1, NULL, 0, 1000, NULL, NULL));
+    atomic_store(&g_probe[P_ASK0], ax_ask(ctx, self, 1, NULL, 0,
+        &(ax_ask_opts){.timeout_ms = 0, .cont = probe_cont, .user = NULL}));
+    atomic_store(&g_probe[P_ASKNEG], ax_ask(ctx, self, 1, NULL, 0,
+        &(ax_ask_opts){.timeout_ms = -5, .cont = probe_cont, .user = NULL}));
+    atomic_store(&g_probe[P_ASKNULLCONT], ax_ask(ctx, self, 1, NULL, 0,
+        &(ax_ask_opts){.timeout_ms = 1000, .cont = NULL, .user = NULL}));
     atomic_store(&g_probe[P_ASKBADTYPE],
-                 ax_ask(ctx, self, AX_MSG_RESERVED, NULL, 0, 1000, probe_cont, NULL));
-    atomic_store(&g_probe[P_ASKNULLDATA], ax_ask(ctx, self, 1, NULL, 4, 1000, probe_cont, NULL));
+                 ax_ask(ctx, self, AX_MSG_RESERVED, NULL, 0,
+        &(ax_ask_opts){.timeout_ms = 1000, .cont = probe_cont, .user = NULL}));
+    atomic_store(&g_probe[P_ASKNULLDATA], ax_ask(ctx, self, 1, NULL, 4,
+        &(ax_ask_opts){.timeout_ms = 1000, .cont = probe_cont, .user = NULL}));
     atomic_store(&g_probe[P_ASKBIG],
-                 ax_ask(ctx, self, 1, g_big, AX_MSG_MAX + 1, 1000, probe_cont, NULL));
+                 ax_ask(ctx, self, 1, g_big, AX_MSG_MAX + 1,
+        &(ax_ask_opts){.timeout_ms = 1000, .cont = probe_cont, .user = NULL}));
     atomic_store(&g_probe[P_ASKNOACTOR],
-                 ax_ask(ctx, AX_REF_NONE, 1, NULL, 0, 1000, probe_cont, NULL));
+                 ax_ask(ctx, AX_REF_NONE, 1, NULL, 0,
+        &(ax_ask_opts){.timeout_ms = 1000, .cont = probe_cont, .user = NULL}));
     atomic_store(&g_probe[P_ASKWAIT], ax_ask_wait(rt, self, 1, NULL, 0, 1000, &reply));
+    atomic_store(&g_probe[P_ASKNULLOPTS], ax_ask(ctx, self, 1, NULL, 0, NULL));
+    ax_ask_opts later = {.timeout_ms = 1000, .cont = probe_cont, .reserved = {[4] = 1}};
+    atomic_store(&g_probe[P_ASKRESERVED], ax_ask(ctx, self, 1, NULL, 0, &later));
     atomic_store(&g_probe[P_SHUTDOWN], ax_runtime_shutdown(rt, 1000));
     atomic_store(&g_probe[P_DESTROY], ax_runtime_destroy(rt));
     /* The probe message came from outside with a plain send: nobody to reply to. */
@@ -572,6 +601,8 @@ static void test_in_handler(void) {
     CHECK_RC_OF(ax_ask, g_probe[P_ASKBIG], AX_EMSGSIZE);
     CHECK_RC_OF(ax_ask, g_probe[P_ASKNOACTOR], AX_ENOACTOR);
     CHECK_RC_OF(ax_ask_wait, g_probe[P_ASKWAIT], AX_ECONTEXT);
+    CHECK_RC_OF(ax_ask, g_probe[P_ASKNULLOPTS], AX_EINVAL);
+    CHECK_RC_OF(ax_ask, g_probe[P_ASKRESERVED], AX_EINVAL);
     CHECK_RC_OF(ax_runtime_shutdown, g_probe[P_SHUTDOWN], AX_ECONTEXT);
     CHECK_RC_OF(ax_runtime_destroy, g_probe[P_DESTROY], AX_ECONTEXT);
     CHECK_RC_OF(ax_reply, g_probe[P_REPLY_OUTSIDE], AX_ENOACTOR);
@@ -831,7 +862,8 @@ static int helper_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     if (msg->type == M_ASK_FULL) {
         ax_ref full;
         memcpy(&full, msg->data, sizeof full);
-        HCHECK(ax_ask(ctx, full, 1, NULL, 0, 1000, codes_cont, NULL) == AX_EFULL);
+        HCHECK(ax_ask(ctx, full, 1, NULL, 0,
+        &(ax_ask_opts){.timeout_ms = 1000, .cont = codes_cont, .user = NULL}) == AX_EFULL);
         HCHECK(ax_reply(ctx, 1, g_big, AX_MSG_MAX + 1) == AX_EMSGSIZE);
         HCHECK(ax_demonitor(ctx, (ax_monitor_id){987654321}) == AX_ENOENT);
         HCHECK(ax_supervisor_start_child(ax_ctx_runtime(ctx), full, NULL, 0, &full) ==

@@ -401,7 +401,7 @@ static void test_cancel(void) {
     for (int i = 0; i < N; i++) {
         h[i] = AX_TIMER_NONE;
         CHECK_OK(arm_stamp(rt, g_recv[i % 2], (uint32_t)i, 200, &h[i]));
-        CHECK(h[i].id != 0);
+        CHECK(!ax_timer_is_none(h[i]));
     }
     for (int i = 1; i < N; i += 2) CHECK_OK(ax_timer_cancel(rt, h[i]));
     /* Cancelled a second time while the record still waits on the wheel. */
@@ -688,7 +688,7 @@ static void test_interval(void) {
     ax_timer h = AX_TIMER_NONE;
     int64_t armed = now_ns();
     CHECK_OK(ax_send_interval(rt, ticker, T_TICK, NULL, 0, 5, &h));
-    CHECK(h.id != 0);
+    CHECK(!ax_timer_is_none(h));
     WAIT_ATOMIC(g_ticks, 20);
     CHECK_OK(ax_timer_cancel(rt, h));
     /* Every delivery of the interval happened before the cancel returned; a plain send now
@@ -972,8 +972,8 @@ static int asker_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     memcpy(&r, msg->data, sizeof r);
     g_ask_timeout[r.idx] = r.timeout_ms;
     g_ask_sent_ns[r.idx] = now_ns();
-    atomic_store(&g_ask_rc[r.idx], ax_ask(ctx, r.to, T_REQ, &r.idx, sizeof r.idx, r.timeout_ms,
-                                          ask_cont, (void *)(uintptr_t)r.idx));
+    atomic_store(&g_ask_rc[r.idx], ax_ask(ctx, r.to, T_REQ, &r.idx, sizeof r.idx,
+        &(ax_ask_opts){.timeout_ms = r.timeout_ms, .cont = ask_cont, .user = (void *)(uintptr_t)r.idx}));
     return 0;
 }
 static const ax_behavior asker_b = {"asker", 0, NULL, asker_receive, NULL};
@@ -1156,7 +1156,7 @@ static void test_misuse_payloads(void) {
     CHECK_OK(ax_send_after(rt, p, T_PAYLOAD, NULL, 0, AX_TIMER_MAX_MS, &far1));
     CHECK_RC(ax_send_interval(rt, p, T_PAYLOAD, NULL, 0, (int64_t)UINT32_MAX + 1, &h), AX_EINVAL);
     CHECK_OK(ax_send_interval(rt, p, T_PAYLOAD, NULL, 0, UINT32_MAX, &far2));
-    CHECK(far1.id != 0 && far2.id != 0 && !ax_timer_eq(far1, far2));
+    CHECK(!ax_timer_is_none(far1) && !ax_timer_is_none(far2) && !ax_timer_eq(far1, far2));
     CHECK_OK(ax_timer_cancel(rt, far1));
     CHECK_OK(ax_timer_cancel(rt, far2));
     CHECK_RC(ax_timer_cancel(rt, far1), AX_ENOENT);

@@ -12,6 +12,7 @@
 #include "actor/ask.h"
 #include "actor/deliver.h"
 #include "core/duration.h"
+#include "core/zero.h"
 #include "mem/fault.h"
 
 /* Pending records travel as pooled messages (payload = the struct), so that they come from
@@ -29,8 +30,9 @@ static struct msg *carrier_of(void *payload) {
 }
 
 int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
-           int64_t timeout_ms, ax_ask_fn cont, void *user) {
-    if (!ctx || !cont || timeout_ms <= 0 || type >= AX_MSG_RESERVED || (size && !data))
+           const ax_ask_opts *opts) {
+    if (!ctx || !opts || !opts->cont || opts->timeout_ms <= 0 || type >= AX_MSG_RESERVED ||
+        (size && !data) || !core_all_zero(opts->reserved, sizeof opts->reserved))
         return AX_EINVAL;
     if (size > AX_MSG_MAX) return AX_EMSGSIZE;
     struct sched_thread *thr = ctx->thr;
@@ -43,15 +45,16 @@ int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
     uint32_t corr = e->next_corr;
     /* The reply cannot overtake us: it is handled on this actor, after this handler. */
     int rc = msg_send_copy(ctx->rt, thr, to, a->ref, type, data, size, corr, 0);
-    ax_timer timeout = rc ? AX_TIMER_NONE : ctx->rt->ask_timeout_arm(ctx->rt, thr, a->ref, corr, timeout_ms);
-    if (rc == 0 && timeout.id == 0) rc = AX_ENOMEM; /* sent, but cont would hang */
+    ax_timer timeout = AX_TIMER_NONE;
+    if (rc == 0) timeout = ctx->rt->ask_timeout_arm(ctx->rt, thr, a->ref, corr, opts->timeout_ms);
+    if (rc == 0 && ax_timer_is_none(timeout)) rc = AX_ENOMEM; /* sent, but cont would hang */
     if (rc != 0) {
         msg_release(ctx->rt, thr, pm);
         return rc;
     }
     struct ask_pending *p = (struct ask_pending *)pm->pub.data;
-    p->fn = cont;
-    p->user = user;
+    p->fn = opts->cont;
+    p->user = opts->user;
     p->timeout = timeout;
     p->corr = corr;
     p->next = e->asks;
