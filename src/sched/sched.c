@@ -58,6 +58,10 @@ int sched_init(struct sched *s, const struct sched_config *cfg) {
     return 0;
 }
 
+void sched_set_driver(struct sched *s, int i, struct sched_driver *inner) {
+    s->workers[i].timers.inner = inner;
+}
+
 void sched_destroy(struct sched *s) {
     if (!s->workers) return;
     for (int i = 0; i < s->nworkers; i++) sched_worker_discard(&s->workers[i]);

@@ -88,6 +88,9 @@ struct sched {
 
 /* Creates the workers' structures (not the threads). Returns 0 or -ENOMEM. */
 int sched_init(struct sched *s, const struct sched_config *cfg);
+/* Before sched_start: worker i's wheel sleeps in `inner` (an I/O poller) instead of the futex
+ * park. The driver must outlive the scheduler. */
+void sched_set_driver(struct sched *s, int i, struct sched_driver *inner);
 /* Starts the worker threads. */
 int sched_start(struct sched *s);
 /* Stops and joins the workers (their queues must be empty of work that matters). */
