@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* axon.h: the whole public API of axon, a C11 runtime of actors on a work-stealing scheduler.
- * Every function documents its contract, ownership, thread rules and error codes; see docs/guide.md. */
+ * This header is the reference: the comment on each declaration is its contract (ownership,
+ * thread rules, error codes). docs/api.md indexes it; docs/guide.md teaches it with examples.
+ * Terms: a handler is code a worker runs (receive, an ask continuation, stopped); init runs on
+ * the thread that calls ax_spawn; a thread outside the runtime is any thread but its workers. */
 #ifndef AXON_H
 #define AXON_H
 
@@ -26,7 +29,10 @@ extern "C" {
 
 /* ------------------------------------------------------------------------------------------
  * Errors. Every function returns 0 on success or one of these negative codes. Where an errno
- * fits, the code is that errno negated, so I/O results pass through unchanged.
+ * fits, the code is that errno negated, so I/O results pass through unchanged. On error, output
+ * parameters are not written unless the function's comment says otherwise. A thread outside
+ * the runtime takes a thread record at its first call (1024 per runtime, workers included;
+ * records of exited threads are reused): when none is free, its calls fail with AX_ENOMEM.
  * ---------------------------------------------------------------------------------------- */
 #define AX_ERROR_LIST(X)                                                                      \
     X(AX_EINVAL, -EINVAL, "invalid argument (a NULL pointer, a bad size, type or option)")    \
@@ -50,7 +56,8 @@ enum ax_error {
 #undef AX_ERROR_ENUM_
 };
 
-/* A static string naming the code ("AX_ENOACTOR: no such actor ..."); never NULL. */
+/* A static string naming the code ("AX_ENOACTOR: no such actor ..."), "AX_OK: success" for 0,
+ * "unknown axon error code" for any other value; never NULL, never to be freed. Any thread. */
 AX_API const char *ax_strerror(int code);
 
 /* ------------------------------------------------------------------------------------------
@@ -66,8 +73,9 @@ typedef struct ax_ctx ax_ctx;
 
 /* Handles: 8-byte values of three distinct types, so that passing a timer where an actor
  * is expected does not compile: single-member structs, passed and returned in one register
- * like the integer inside. Compare them with the _eq functions; `id` is for printing, hashing
- * and storing; a handle with id 0 is never valid. */
+ * like the integer inside. Compare them with the _eq functions (`==` does not compile); `id` is
+ * for printing, hashing and storing; a handle with id 0 is never valid. A handle means
+ * something only to the runtime that issued it: runtimes issue the same values. */
 #ifdef __cplusplus
 #define AX_HANDLE_NONE_(type) (type{0})
 #else
@@ -75,11 +83,14 @@ typedef struct ax_ctx ax_ctx;
 #endif
 
 /* An actor ref (slot index and generation). Copy it, store it, send it inside messages. A ref
- * whose actor stopped stays invalid forever: it is never reissued to another actor. */
+ * whose actor stopped stays invalid forever: it is never reissued to another actor. Calls given
+ * a ref that is not alive return AX_ENOACTOR, unless their comment says otherwise (ax_link,
+ * ax_monitor, ax_unlink, the timers). */
 typedef struct ax_ref {
     uint64_t id;
 } ax_ref;
 #define AX_REF_NONE AX_HANDLE_NONE_(ax_ref)
+/* True when a and b name the same actor. */
 static inline int ax_ref_eq(ax_ref a, ax_ref b) { return a.id == b.id; }
 /* True for AX_REF_NONE. */
 static inline int ax_ref_is_none(ax_ref r) { return r.id == 0; }
@@ -99,8 +110,9 @@ static inline int ax_ref_is_none(ax_ref r) { return r.id == 0; }
 /* A message as a handler sees it. Read-only in handlers; the runtime owns it and reuses it
  * after the handler returns, so copy what must outlive the call. data is 16-byte aligned. */
 typedef struct ax_msg {
-    ax_ref sender;         /* the sending actor; AX_REF_NONE from outside the runtime, and the
-                              runtime's internal reply sink for requests from ax_ask_wait */
+    ax_ref sender;         /* the sending actor; AX_REF_NONE from outside the runtime and for
+                              dead-letter notices; the runtime's internal reply sink for
+                              requests from ax_ask_wait */
     uint32_t type;         /* chosen by the sender, below AX_MSG_RESERVED */
     uint32_t size;         /* bytes in data */
     unsigned char data[];  /* the payload */
@@ -122,16 +134,19 @@ enum ax_reason {
  * actor's whole life, so the behavior must outlive every actor spawned from it. */
 typedef struct ax_behavior {
     const char *name;  /* for people reading the code and, later, diagnostics; may be NULL */
-    size_t state_size; /* bytes of state allocated with the actor, zeroed; may be 0 */
+    size_t state_size; /* bytes of state allocated with the actor, zeroed, 16-byte aligned;
+                          may be 0 */
     /* Optional. Runs once, inside ax_spawn, on the spawning thread; messages sent to the actor
      * meanwhile wait until it returns. arg is ax_spawn's arg, valid only during this call.
      * Non-zero fails the spawn with AX_EINIT (stopped is then not called). */
     int (*init)(ax_ctx *ctx, void *state, const void *arg);
-    /* Required. Handles one message. Returning non-zero fails the actor: it stops with
-     * AX_REASON_FAILED. Must not block (it holds a worker thread). */
+    /* Required. Handles one message, runtime notices (AX_MSG_EXIT, AX_MSG_DOWN,
+     * AX_MSG_DEAD_LETTER) included. Returning non-zero fails the actor: it stops with
+     * AX_REASON_FAILED (or the reason of a stop requested earlier, which wins). Must not block
+     * (it holds a worker thread). */
     int (*receive)(ax_ctx *ctx, void *state, const ax_msg *msg);
     /* Optional. Runs exactly once when the actor stops, on a worker, with the reason. Sends
-     * are allowed; the actor's own ref is already invalid. */
+     * are allowed; the actor's own ref is already invalid; timers armed here never fire. */
     void (*stopped)(ax_ctx *ctx, void *state, int reason);
 } ax_behavior;
 
@@ -148,9 +163,10 @@ typedef struct ax_behavior {
 
 /* Configuration. Zero in any field means its default, so `ax_config c = {0};` is valid. */
 typedef struct ax_config {
-    int workers;    /* worker threads; default: the online CPUs */
-    int pin;        /* non-zero: pin worker i to CPU i (mod CPUs) */
-    int batch;      /* messages an actor handles per turn before yielding; default 64 */
+    int workers;    /* worker threads; default: the online CPUs (at most 256) */
+    int pin;        /* non-zero: pin worker i to CPU i (mod CPUs); a failed pin is ignored */
+    int batch;      /* messages an actor handles per turn before yielding (replies and runtime
+                       messages count); default 64 */
     int lifo_cap;   /* consecutive runs from the LIFO slot before the slot is bypassed
                        (so a ping-pong pair cannot starve others); default 32 */
     int spin_us;    /* how long an idle worker searches before parking; default 50;
@@ -158,16 +174,21 @@ typedef struct ax_config {
     int reserved[11]; /* zero (see above): 64 bytes in all */
 } ax_config;
 
-/* Creates a runtime and starts its workers. cfg may be NULL (defaults); it is copied.
- * Errors: AX_EINVAL (out NULL, negative workers/batch/lifo_cap, workers > 256, a reserved
- * field not zero), AX_ENOMEM. */
+/* Creates a runtime and starts its workers. cfg may be NULL (defaults); it is copied. Any
+ * thread. Errors: AX_EINVAL (out NULL, negative workers/batch/lifo_cap, workers > 256, a
+ * reserved field not zero), AX_ENOMEM (also when a worker thread cannot be started). */
 AX_API int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
 
-/* Shuts the runtime down, from a thread outside it (not a handler: AX_ECONTEXT).
- * 1. Sends and spawns from outside the runtime fail with AX_ESHUTDOWN from now on.
- * 2. Work runs until the runtime is idle (every mailbox empty) or half the deadline passed.
- * 3. Every actor is stopped (stopped hooks run, reason AX_REASON_SHUTDOWN); messages still
- *    queued go to dead letters; spawns from handlers now fail with AX_ESHUTDOWN.
+/* Shuts the runtime down, from a thread outside it (not a handler: AX_ECONTEXT); it blocks.
+ * 1. Sends, spawns, ax_msg_alloc, timer arming and the blocking calls from outside the runtime
+ *    fail with AX_ESHUTDOWN from now on; outside threads already inside such a call are waited for.
+ * 2. Work runs until the runtime is idle (nothing runnable: pending timers, ask timeouts and
+ *    backoff restarts are not work) or half the deadline passed.
+ * 3. Threads waiting in ax_ask_wait or ax_supervisor_start_child are released (AX_ESHUTDOWN).
+ *    Every actor is stopped (stopped hooks run, reason AX_REASON_SHUTDOWN); messages still
+ *    queued go to dead letters; spawns from handlers now fail with AX_ESHUTDOWN. For the
+ *    first half of the time left, supervised children are left to their supervisors (trees
+ *    stop top-down); then every actor still alive is asked directly.
  * 4. The workers are joined.
  * timeout_ms bounds the whole call (<= 0 means 10 s; up to INT64_MAX, which never expires). A
  * handler of another runtime is not detected: calling this there blocks that handler's worker.
@@ -180,7 +201,9 @@ AX_API int ax_runtime_shutdown(ax_runtime *rt, int64_t timeout_ms);
 /* Frees the runtime and everything in it. If it was not shut down, shuts it down first with
  * the default deadline (10 s): destroying a live runtime is allowed and stops every actor. If
  * an earlier shutdown timed out, waits up to 10 s more for its actors to stop. Threads still
- * inside ax_ask_wait on rt are released (AX_ESHUTDOWN) and waited for. After 0, rt is gone.
+ * inside ax_ask_wait on rt are released (AX_ESHUTDOWN) and waited for; no other call on rt may
+ * be running or start meanwhile. After 0, rt is gone, and so is every message from it the
+ * caller still owned (unsent ax_msg_alloc messages, ax_ask_wait replies): free those first.
  * Errors: AX_EINVAL (rt NULL), AX_ECONTEXT (called from a handler of rt), AX_EBUSY (actors
  * would not stop; nothing was freed, call again later). */
 AX_API int ax_runtime_destroy(ax_runtime *rt);
@@ -198,6 +221,9 @@ typedef enum ax_overflow {
     AX_OVERFLOW_DEAD_LETTER = 1 /* the send succeeds; the message goes to dead letters */
 } ax_overflow;
 
+/* A bounded mailbox counts the user messages queued (replies and timer messages included), not
+ * the one being handled; runtime messages (exit signals, DOWN and dead-letter notices, ask
+ * timeouts) are never counted or refused. */
 typedef struct ax_spawn_opts {
     uint32_t mailbox_capacity; /* 0: unbounded (the default) */
     ax_overflow overflow;      /* used only when mailbox_capacity > 0 */
@@ -205,12 +231,15 @@ typedef struct ax_spawn_opts {
 } ax_spawn_opts;
 
 /* Spawns an actor: allocates it with b->state_size bytes of zeroed state, runs b->init (if
- * any) with arg, and stores the new ref in *out. opts may be NULL (unbounded mailbox); arg
- * may be NULL. The actor exists while init runs (as an Erlang process does): init may send,
- * link, monitor, register; messages sent to it meanwhile wait until init returned. If init
- * fails, they become dead letters and links/monitors made by init fire (reason
- * AX_REASON_FAILED). Errors: AX_EINVAL (rt, b, b->receive or out NULL, an unknown
- * opts->overflow, a reserved field not zero), AX_ESHUTDOWN, AX_EINIT (init returned
+ * any) with arg, and stores the new ref in *out. opts may be NULL (unbounded mailbox) and is
+ * copied; arg may be NULL. Any thread; from a handler, init runs inside that handler. The
+ * actor exists while init runs (as an Erlang process does): init may send, link, monitor,
+ * register, arm timers and ask; messages sent to it meanwhile wait until init returned. If
+ * init fails, they become dead letters, links/monitors made by init fire (reason
+ * AX_REASON_FAILED), its name is released and its timers never fire; it counts neither as
+ * spawned nor as stopped. Errors: AX_EINVAL (rt, b, b->receive or out NULL, an unknown
+ * opts->overflow even with no capacity, a reserved field not zero), AX_ESHUTDOWN (from
+ * outside once shutdown began; from any thread in its stop phase), AX_EINIT (init returned
  * non-zero), AX_ENOMEM (also for a
  * state_size too large to allocate, and when the ref table (2^28 slots) or the thread-record
  * table (1024 threads at once) is full). */
@@ -218,29 +247,39 @@ AX_API int ax_spawn(ax_runtime *rt, const ax_behavior *b, const void *arg,
                     const ax_spawn_opts *opts, ax_ref *out);
 
 /* Sends a copy of size bytes at data (data may be NULL when size is 0). Messages from one
- * sender to one receiver arrive in send order. Never blocks.
+ * sender to one receiver arrive in send order (a thread outside counts as one sender). Never
+ * blocks. 0 means accepted, not handled: under AX_OVERFLOW_DEAD_LETTER, or when the receiver
+ * is already stopping, the message becomes a dead letter.
  * Errors: AX_EINVAL (rt NULL, data NULL with size > 0, type >= AX_MSG_RESERVED),
  * AX_EMSGSIZE, AX_ENOACTOR, AX_EFULL, AX_ESHUTDOWN (from outside after shutdown began),
  * AX_ENOMEM. On error nothing was sent. */
 AX_API int ax_send(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size);
 
-/* Zero-copy sending: ax_msg_alloc returns a message with size writable bytes at (*out)->data;
- * fill it and pass it to ax_msg_send, which takes ownership on success (0). On any error the
- * caller still owns it: retry, or give it back with ax_msg_free. Any thread.
+/* Zero-copy sending: ax_msg_alloc returns a message with size writable bytes at (*out)->data
+ * (uninitialized, 16-byte aligned); fill it and pass it to ax_msg_send, which takes ownership
+ * on success (0). On any error the caller still owns it: retry, or give it back with
+ * ax_msg_free, before ax_runtime_destroy. Any thread; alloc, send and free may be on different
+ * threads.
  * Errors: AX_EINVAL (rt or out NULL), AX_EMSGSIZE, AX_ESHUTDOWN (outside, after shutdown
  * began), AX_ENOMEM. */
 AX_API int ax_msg_alloc(ax_runtime *rt, size_t size, ax_msg **out);
-/* Errors: AX_EINVAL (rt or msg NULL, type >= AX_MSG_RESERVED), AX_EMSGSIZE (msg->size changed
+/* Sends a message from ax_msg_alloc on this runtime (never one received in a handler): sets its
+ * sender and type and sends msg->size bytes; msg->size may be lowered, never raised above the
+ * allocated size. Order as ax_send.
+ * Errors: AX_EINVAL (rt or msg NULL, type >= AX_MSG_RESERVED), AX_EMSGSIZE (msg->size changed
  * to more than AX_MSG_MAX), AX_ENOACTOR, AX_EFULL, AX_ESHUTDOWN (outside, after shutdown
  * began), AX_ENOMEM (no thread record for the calling thread). */
 AX_API int ax_msg_send(ax_runtime *rt, ax_ref to, uint32_t type, ax_msg *msg);
-/* Gives back a message the caller owns (unsent, or an ax_ask_wait reply). Errors: AX_EINVAL
- * (rt or msg NULL). */
+/* Gives back a message the caller owns (unsent, or an ax_ask_wait reply), never one received in
+ * a handler. Any thread, also after shutdown (not after destroy). Errors: AX_EINVAL (rt or msg
+ * NULL). */
 AX_API int ax_msg_free(ax_runtime *rt, ax_msg *msg);
 
-/* Asks an actor to stop. Asynchronous: the actor finishes the message it is handling, then
- * stops before any further user message; its stopped hook runs once; messages left in its
- * mailbox go to dead letters. Stopping oneself: ax_stop(rt, ax_self(ctx)).
+/* Asks an actor to stop, with AX_REASON_NORMAL. Asynchronous: the actor finishes the message it
+ * is handling, then stops before any further user message; its stopped hook runs once; messages
+ * left in its mailbox go to dead letters. Stopping oneself: ax_stop(rt, ax_self(ctx)). Only the
+ * first stop request counts. It is not an exit signal: trapping exits does not intercept it
+ * (a supervisor stops its children first). Any thread, also during shutdown.
  * Errors: AX_EINVAL (rt NULL), AX_ENOACTOR (not alive, or already stopping), AX_ENOMEM
  * (no thread record for the calling thread). */
 AX_API int ax_stop(ax_runtime *rt, ax_ref ref);
@@ -251,15 +290,19 @@ AX_API int ax_stop(ax_runtime *rt, ax_ref ref);
 
 AX_API ax_ref ax_self(const ax_ctx *ctx);               /* AX_REF_NONE if ctx is NULL */
 /* The restart hook of supervised children: inside init, how many times the supervisor has
- * restarted this child (0 at its first start, or when not started by a supervisor) and, if
- * prev_reason is not NULL, the reason the previous incarnation stopped with. */
+ * restarted this child (as ax_supervisor_child_restarts counts; 0 at its first start, when not
+ * started by a supervisor, or outside init) and, if prev_reason is not NULL, the reason the
+ * previous incarnation stopped with (0 when the count is 0). 0 if ctx is NULL. */
 AX_API uint64_t ax_restarts(const ax_ctx *ctx, int *prev_reason);
 AX_API ax_runtime *ax_ctx_runtime(const ax_ctx *ctx);   /* NULL if ctx is NULL */
 
-/* Sends a copy of the payload to the sender of the message being handled, answering it if it
- * was an ask. Errors: AX_EINVAL (ctx NULL or not handling a message, data NULL with size > 0,
- * type >= AX_MSG_RESERVED), AX_EMSGSIZE, AX_ENOACTOR (no sender: it came from outside without
- * ax_ask_wait, or the sender stopped), AX_EFULL, AX_ENOMEM. */
+/* Sends a copy of the payload to the sender of the message being handled, answering it if it was
+ * an ask; the reply's sender is the replying actor. An ask can be answered only while its request
+ * is being handled; a second reply to it is a dead letter (AX_DEAD_LATE_REPLY). In a continuation
+ * that got a reply, the message being handled is that reply. Errors: AX_EINVAL (ctx NULL or not
+ * handling a message, data NULL with size > 0, type >= AX_MSG_RESERVED), AX_EMSGSIZE, AX_ENOACTOR
+ * (no sender: it came from outside without ax_ask_wait, or the sender stopped), AX_EFULL,
+ * AX_ENOMEM. */
 AX_API int ax_reply(ax_ctx *ctx, uint32_t type, const void *data, size_t size);
 
 /* The continuation of an ax_ask. It runs on the asking actor, as one of its messages, exactly
@@ -275,12 +318,14 @@ typedef struct ax_ask_opts {
     uint64_t reserved[5]; /* zero (see ax_config): 64 bytes in all */
 } ax_ask_opts;
 
-/* From a handler: sends a request (as ax_send does) and returns at once; opts->cont runs later
- * on this actor. opts is read during the call only. A reply arriving after the timeout goes to
- * dead letters. If the asking actor stops first, the continuation never runs. Errors (then
- * cont never runs): AX_EINVAL (ctx, opts or opts->cont NULL, opts->timeout_ms <= 0, a reserved
- * field not zero, data NULL with size > 0, type >= AX_MSG_RESERVED), AX_EMSGSIZE, AX_ENOACTOR,
- * AX_EFULL, AX_ENOMEM. */
+/* From a handler or init: sends a request (as ax_send does) and returns at once; opts->cont runs
+ * later on this actor. opts is read during the call only. A reply arriving after the timeout goes
+ * to dead letters. If the receiver stops with the request queued, or a full mailbox dead-letters
+ * it, cont still waits for the timeout. If the asking actor stops first (an ask made in stopped
+ * included), the continuation never runs. Errors (then cont never runs; AX_ENOMEM may come after
+ * the request was sent, whose reply is then a dead letter): AX_EINVAL (ctx, opts or opts->cont
+ * NULL, opts->timeout_ms <= 0, a reserved field not zero, data NULL with size > 0, type >=
+ * AX_MSG_RESERVED), AX_EMSGSIZE, AX_ENOACTOR, AX_EFULL, AX_ENOMEM. */
 AX_API int ax_ask(ax_ctx *ctx, ax_ref to, uint32_t type, const void *data, size_t size,
                   const ax_ask_opts *opts);
 
@@ -298,7 +343,10 @@ AX_API int ax_ask_wait(ax_runtime *rt, ax_ref to, uint32_t type, const void *dat
                        int64_t timeout_ms, ax_msg **reply);
 
 /* Fails the calling actor: it stops with reason (AX_REASON_USER to INT_MAX, or
- * AX_REASON_FAILED) once the current hook returns; the message being handled counts as failed.
+ * AX_REASON_FAILED) once the current hook returns, whatever it returns; the message being
+ * handled counts as failed. A stop requested earlier keeps its reason (the call still returns
+ * 0). In init it does not fail the spawn (return non-zero for that): the actor stops right
+ * after init. In stopped it changes nothing.
  * Errors: AX_EINVAL (ctx NULL, reason AX_REASON_NORMAL or below AX_REASON_USER other than
  * FAILED). */
 AX_API int ax_fail(ax_ctx *ctx, int reason);
@@ -307,20 +355,24 @@ AX_API int ax_fail(ax_ctx *ctx, int reason);
  * Links and monitors (Erlang semantics). Called from handlers; the notices are messages.
  * ---------------------------------------------------------------------------------------- */
 
-/* The payload of AX_MSG_EXIT: the linked actor `from` stopped with `reason`. */
+/* The payload of AX_MSG_EXIT: the linked actor `from` (also msg->sender) stopped with `reason`.
+ * It is handled before the messages already queued: exit signals overtake them. */
 typedef struct ax_exit {
     ax_ref from;
     int32_t reason;
     uint32_t reserved;
 } ax_exit;
 
-/* A monitor, as ax_monitor gives it and AX_MSG_DOWN names it (see "Handles" above). */
+/* A monitor, as ax_monitor gives it and AX_MSG_DOWN names it (see "Handles" above): unique
+ * among one actor's monitors; different actors' monitors may have equal ids. */
 typedef struct ax_monitor_id {
     uint64_t id;
 } ax_monitor_id;
+/* True when a and b are the same monitor. */
 static inline int ax_monitor_eq(ax_monitor_id a, ax_monitor_id b) { return a.id == b.id; }
 
-/* The payload of AX_MSG_DOWN: the actor `ref`, monitored under `monitor`, stopped. */
+/* The payload of AX_MSG_DOWN: the actor `ref` (also msg->sender), monitored under `monitor`,
+ * stopped. It is queued like a message from `ref`, after what `ref` sent before it stopped. */
 typedef struct ax_down {
     ax_ref ref;
     ax_monitor_id monitor;
@@ -328,27 +380,32 @@ typedef struct ax_down {
     uint32_t reserved;
 } ax_down;
 
-/* Links the calling actor and `other`, both ways. When either stops with an abnormal reason,
- * the other stops with the same reason, unless it traps exits: then it receives an AX_MSG_EXIT
- * message instead. A normal stop reaches only actors that trap exits. Linking twice is one
- * link. If `other` is not alive, the caller gets the exit signal at once with
- * AX_REASON_NOPROC (so, not trapping, it stops). Errors: AX_EINVAL (ctx NULL, other == self),
- * AX_ENOMEM. */
+/* Links the calling actor and `other`, both ways. When either stops with an abnormal reason, the
+ * other stops with the same reason, unless it traps exits: then it receives an AX_MSG_EXIT message
+ * instead. A normal stop reaches only actors that trap exits. Linking twice is one link. The call
+ * returns before `other` has recorded its side. If `other` is not alive, the caller gets the exit
+ * signal at once with AX_REASON_NOPROC (so, not trapping, it stops); a link made in stopped is
+ * answered at once with the stop reason. Errors: AX_EINVAL (ctx NULL, other == self), AX_ENOMEM. */
 AX_API int ax_link(ax_ctx *ctx, ax_ref other);
-/* Removes the link, if any (both ways). An exit signal that the peer sent before the unlink
- * reached it is ignored on arrival (the caller no longer holds the link). Errors: AX_EINVAL. */
+/* Removes the link, if any (both ways; 0 also when there was none). An exit signal that the
+ * peer sent before the unlink reached it is ignored on arrival (the caller no longer holds the
+ * link); only the AX_REASON_NOPROC answer to a link to an actor that was not alive still
+ * arrives. Errors: AX_EINVAL (ctx NULL). */
 AX_API int ax_unlink(ax_ctx *ctx, ax_ref other);
 /* on non-zero: exit signals from linked actors arrive as AX_MSG_EXIT messages instead of
- * stopping the caller. Errors: AX_EINVAL. */
+ * stopping the caller; off for a new actor. ax_stop and shutdown are not exit signals: trapping
+ * does not intercept them. Errors: AX_EINVAL (ctx NULL). */
 AX_API int ax_trap_exits(ax_ctx *ctx, int on);
 
 /* Monitors `target`: when it stops, the caller receives one AX_MSG_DOWN message with the
  * reason (AX_REASON_NOPROC at once if it is not alive). One direction; monitoring twice gives
- * two monitors. *monitor identifies it for ax_demonitor. Errors: AX_EINVAL (NULL ctx or
+ * two monitors. *monitor identifies it for ax_demonitor; the monitor is gone once its DOWN is
+ * handled. Monitoring oneself is accepted and never delivers. Errors: AX_EINVAL (NULL ctx or
  * monitor), AX_ENOMEM. */
 AX_API int ax_monitor(ax_ctx *ctx, ax_ref target, ax_monitor_id *monitor);
 /* Cancels a monitor: no AX_MSG_DOWN for it is delivered afterwards, not even one already in
- * flight. Errors: AX_EINVAL (ctx NULL), AX_ENOENT (no such monitor of this actor). */
+ * flight. Errors: AX_EINVAL (ctx NULL), AX_ENOENT (no such monitor of this actor: never made,
+ * already cancelled, or its DOWN already handled). */
 AX_API int ax_demonitor(ax_ctx *ctx, ax_monitor_id monitor);
 
 /* ------------------------------------------------------------------------------------------
@@ -363,6 +420,8 @@ typedef enum ax_strategy {
     AX_SIMPLE_ONE_FOR_ONE = 3 /* dynamic children from one template, started at run time */
 } ax_strategy;
 
+/* A child that is not restarted is removed: nothing starts it again, not a group restart
+ * either. */
 typedef enum ax_restart {
     AX_PERMANENT = 0, /* always restarted */
     AX_TRANSIENT = 1, /* restarted only after an abnormal stop (not NORMAL, not SHUTDOWN) */
@@ -372,30 +431,40 @@ typedef enum ax_restart {
 typedef enum ax_child_kind { AX_CHILD_WORKER = 0, AX_CHILD_SUPERVISOR = 1 } ax_child_kind;
 
 /* How a supervisor stops a child: always a stop request (reason AX_REASON_SHUTDOWN), which takes
- * effect when the child's current handler returns (running C code is never interrupted). */
+ * effect when the child's current handler returns (running C code is never interrupted). A
+ * positive shutdown_ms waits up to that long (at most AX_TIMER_MAX_MS); any negative value
+ * waits as AX_SHUTDOWN_INFINITY. There is no default by kind: a zeroed field is KILL. */
 #define AX_SHUTDOWN_KILL 0        /* do not wait for it to finish stopping */
 #define AX_SHUTDOWN_INFINITY (-1) /* wait for its exit as long as it takes */
 
 typedef struct ax_child_spec {
-    const char *id;              /* unique among the supervisor's children; copied */
+    const char *id;              /* 1 to AX_NAME_MAX bytes, unique among the supervisor's
+                                    children; copied */
     const ax_behavior *behavior; /* must outlive the supervisor; for a nested supervisor:
                                     &ax_supervisor_behavior with arg an ax_sup_spec */
-    const void *arg;             /* passed to init at every start: copied if arg_size > 0,
-                                    else the pointer itself is passed (it must outlive) */
+    const void *arg;             /* passed to init at every start: copied if arg_size > 0
+                                    (then not NULL), else the pointer itself is passed (it
+                                    must outlive the supervisor) */
     size_t arg_size;
     ax_restart restart;
     int64_t shutdown_ms;         /* AX_SHUTDOWN_KILL, a wait in ms (then go on without it), or
                                     AX_SHUTDOWN_INFINITY; nested supervisors usually want INFINITY */
     ax_child_kind kind;          /* informational (OTP's worker | supervisor) */
-    const char *name;            /* optional: registered name, moved to each incarnation */
+    const char *name;            /* optional (NULL, or 1 to AX_NAME_MAX bytes): registered
+                                    for each incarnation right after its init; if it is
+                                    taken, that start fails */
 } ax_child_spec;
 
 typedef struct ax_sup_spec {
     ax_strategy strategy;
-    int intensity;               /* restarts allowed per period; 0 means the default, 1 */
+    int intensity;               /* restarts allowed per period (one per restart decision);
+                                    one more escalates: the children are stopped, then the
+                                    supervisor stops with AX_REASON_ESCALATED; 0 means the
+                                    default, 1 */
     int64_t period_ms;           /* 0 means the default, 5000 */
     int64_t backoff_min_ms;      /* 0: restart at once (OTP); else one_for_one and simple
-                                    restarts wait a random delay in [b/2, b], b doubling from */
+                                    restarts (not group restarts) wait a random delay in
+                                    [b/2, b], b doubling from */
     int64_t backoff_max_ms;      /*    min up to max, */
     int64_t backoff_reset_ms;    /*    and back to min after this long without a restart
                                        (0: never) */
@@ -408,86 +477,109 @@ typedef struct ax_sup_spec {
  * with its children, must outlive the parent, as behaviors do). */
 AX_API extern const ax_behavior ax_supervisor_behavior;
 
-/* Starts a supervisor and, in order, its children (any thread). The whole spec is checked first;
- * if a child then cannot start, the call fails with AX_EINIT and the children already started
- * get the supervisor's exit (AX_REASON_FAILED) over their links. Durations and intensity take
- * any value up to INT64_MAX / INT_MAX (arithmetic saturates; timer waits are capped at
- * AX_TIMER_MAX_MS). Errors: AX_EINVAL (NULL, bad spec: see docs/api.md), AX_EINIT,
- * AX_ESHUTDOWN, AX_ENOMEM. */
+/* Starts a supervisor and, in order, its children (any thread, as ax_spawn: the children's init
+ * run on the calling thread). spec and its children are read during the call only (ids and
+ * names are copied). The whole spec is checked first, before anything starts: a known strategy;
+ * intensity, period_ms and the backoff fields not negative, backoff_max_ms >= backoff_min_ms;
+ * children not NULL if nchildren > 0, and exactly one for AX_SIMPLE_ONE_FOR_ONE; every child
+ * (the template too) with a behavior that has a receive, a known restart type, and arg not
+ * NULL if arg_size > 0; every static child with a valid, unique id and a valid name. If a
+ * child then cannot start (its init fails, its name is taken, memory runs out), the call fails
+ * with AX_EINIT and the children already started get the supervisor's exit (AX_REASON_FAILED)
+ * over their links. Durations and intensity take any value up to INT64_MAX / INT_MAX
+ * (arithmetic saturates; timer waits are capped at AX_TIMER_MAX_MS). Errors: AX_EINVAL (rt,
+ * spec or out NULL, or a spec that fails the check), AX_EINIT, AX_ESHUTDOWN, AX_ENOMEM. */
 AX_API int ax_supervisor_start(ax_runtime *rt, const ax_sup_spec *spec, ax_ref *out);
 /* AX_SIMPLE_ONE_FOR_ONE: starts a child from the template with this arg (copied; arg_size 0:
  * the template's arg). From a thread outside the runtime: it waits for the supervisor's answer,
- * with no deadline (as OTP's start_child). Errors: AX_EINVAL (NULL rt/out, arg NULL with
+ * with no deadline (as OTP's start_child). Dynamic children have no id and no name; a restarted
+ * one gets a new ref that no call returns. Errors: AX_EINVAL (NULL rt/out, arg NULL with
  * arg_size > 0, or not a simple_one_for_one supervisor), AX_EMSGSIZE (arg_size > AX_MSG_MAX),
  * AX_ECONTEXT (from a handler), AX_ENOACTOR (not a live supervisor, or it stopped before
  * answering), AX_EINIT, AX_ESHUTDOWN (it is stopping, or the runtime is), AX_ENOMEM. */
 AX_API int ax_supervisor_start_child(ax_runtime *rt, ax_ref sup, const void *arg, size_t arg_size,
                                      ax_ref *out);
-/* The current ref of the child with this id (any thread). Errors: AX_EINVAL (NULL rt, id or
- * out), AX_ENOACTOR (sup is not a live supervisor, or the child is not running right now),
- * AX_ENOENT (no such id), AX_ENOMEM (no thread record for the calling thread). */
+/* The current ref of the static child with this id (any thread; call it once
+ * ax_supervisor_start has returned). A restarted child has a new ref. Errors: AX_EINVAL (NULL
+ * rt, id or out), AX_ENOACTOR (sup is not a live supervisor, or the child is not running right
+ * now), AX_ENOENT (no such id; always for AX_SIMPLE_ONE_FOR_ONE), AX_ENOMEM (no thread record
+ * for the calling thread). */
 AX_API int ax_supervisor_child(ax_runtime *rt, ax_ref sup, const char *id, ax_ref *out);
-/* How many times the child with this id was restarted (any thread). Errors: AX_EINVAL (NULL rt,
- * id or out), AX_ENOACTOR (sup is not a live supervisor), AX_ENOENT (no such id), AX_ENOMEM
- * (no thread record for the calling thread). */
+/* How many times the static child with this id was restarted, as a sibling in group restarts
+ * too, delayed and failed restarts included (any thread). Errors: AX_EINVAL (NULL rt, id or
+ * out), AX_ENOACTOR (sup is not a live supervisor), AX_ENOENT (no such id; always for
+ * AX_SIMPLE_ONE_FOR_ONE), AX_ENOMEM (no thread record for the calling thread). */
 AX_API int ax_supervisor_child_restarts(ax_runtime *rt, ax_ref sup, const char *id, uint64_t *out);
 
 /* ------------------------------------------------------------------------------------------
  * Timers: a message sent later, once or at an interval. Any thread. Timers live on the workers'
  * timing wheels (0.25 ms ticks); a timer never fires before its deadline. A timer armed inside a
- * handler is owned by that actor: when the owner stops, its timers fire no more.
+ * handler is owned by that actor: when the owner stops, its timers fire no more. A timer armed
+ * from outside has no owner.
  * ---------------------------------------------------------------------------------------- */
 
-/* A timer handle (see "Handles" above): a handle that fired, was cancelled or never existed
- * is refused by ax_timer_cancel, whatever its bits. */
+/* A timer handle (see "Handles" above), never reissued: a handle that fired, was cancelled or
+ * never existed is refused by ax_timer_cancel, whatever its bits. */
 typedef struct ax_timer {
     uint64_t id;
 } ax_timer;
 #define AX_TIMER_NONE AX_HANDLE_NONE_(ax_timer)
+/* True when a and b are the same timer. */
 static inline int ax_timer_eq(ax_timer a, ax_timer b) { return a.id == b.id; }
 /* True for AX_TIMER_NONE. */
 static inline int ax_timer_is_none(ax_timer t) { return t.id == 0; }
 /* Longest delay or period, in milliseconds (about a year). */
 #define AX_TIMER_MAX_MS (1LL << 35)
 
-/* Sends a copy of the payload to `to` after delay_ms (0: at the next tick). The message's
- * sender is the arming actor (AX_REF_NONE from outside). If `to` has stopped by then, the
- * message is a dead letter. out may be NULL. Errors: AX_EINVAL (rt NULL, delay_ms < 0 or >
- * AX_TIMER_MAX_MS, bad type/data), AX_EMSGSIZE, AX_ESHUTDOWN (outside, after shutdown began),
- * AX_ENOMEM. */
+/* Sends a copy of the payload to `to` after delay_ms (0: at the next tick). The message's sender
+ * is the arming actor (AX_REF_NONE from outside). `to` is not checked now: if it is not alive when
+ * the timer fires, the message is a dead letter (AX_DEAD_STOPPED), and if its bounded mailbox is
+ * full, one too (AX_DEAD_FULL, under either policy). out may be NULL. Errors: AX_EINVAL (rt NULL,
+ * delay_ms < 0 or > AX_TIMER_MAX_MS, bad type/data), AX_EMSGSIZE, AX_ESHUTDOWN (outside, after
+ * shutdown began), AX_ENOMEM. */
 AX_API int ax_send_after(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
                          int64_t delay_ms, ax_timer *out);
 /* As ax_send_after, again every period_ms (1 to 2^32 - 1) until cancelled or its owner stops.
- * Errors: AX_EINVAL (rt NULL, period_ms < 1 or > 2^32 - 1, bad type/data), AX_EMSGSIZE,
- * AX_ESHUTDOWN (outside, after shutdown began), AX_ENOMEM. */
+ * Fixed rate: each deadline is period_ms after the previous one; a timer that fell a whole period
+ * behind fires at the next tick instead, without catch-up bursts. Errors: AX_EINVAL (rt NULL,
+ * period_ms < 1 or > 2^32 - 1, bad type/data), AX_EMSGSIZE, AX_ESHUTDOWN (outside, after shutdown
+ * began), AX_ENOMEM. */
 AX_API int ax_send_interval(ax_runtime *rt, ax_ref to, uint32_t type, const void *data, size_t size,
                             int64_t period_ms, ax_timer *out);
 /* Cancels a timer: on 0 it will not fire (again). Exactly one of "fired" and "cancelled"
- * happens to a one-shot timer. O(1): the record is marked; its wheel drops it at the deadline.
+ * happens to a one-shot timer. If it is firing right then, the call waits for that delivery, so
+ * after 0 an interval sends nothing more; a message already sent stays queued. O(1): the
+ * record is marked; its wheel drops it at the deadline.
  * Errors: AX_EINVAL (rt NULL), AX_ENOENT (it already fired (one-shot), was cancelled, or never
  * existed). */
 AX_API int ax_timer_cancel(ax_runtime *rt, ax_timer timer);
 
 /* ------------------------------------------------------------------------------------------
  * Registry: names for actors. One name per actor; a name is released when its actor stops.
- * Any thread. Names are copied; at most AX_NAME_MAX bytes, not empty.
+ * Any thread (a short mutex). Names are copied NUL-terminated byte strings, compared
+ * case-sensitively; at most AX_NAME_MAX bytes, not empty.
  * ---------------------------------------------------------------------------------------- */
 #define AX_NAME_MAX 63
 
-/* Errors: AX_EINVAL (NULL), AX_ENAMETOOLONG, AX_ENOACTOR (ref not alive), AX_EEXIST (name
- * taken, or the actor already has a name), AX_ENOMEM. A stopping actor's name is released
- * after its stopped hook returns. */
+/* Registers name for the live actor ref. A stopping actor's name is released after its
+ * stopped hook returns. Errors: AX_EINVAL (NULL), AX_ENAMETOOLONG, AX_ENOACTOR (ref not alive,
+ * or it stopped during the call), AX_EEXIST (name taken, or the actor already has a name),
+ * AX_ENOMEM. */
 AX_API int ax_register(ax_runtime *rt, const char *name, ax_ref ref);
-/* Errors: AX_EINVAL, AX_ENAMETOOLONG, AX_ENOENT. */
+/* Stores the ref registered under name in *out (its actor may stop at any time after).
+ * Errors: AX_EINVAL, AX_ENAMETOOLONG, AX_ENOENT. */
 AX_API int ax_whereis(ax_runtime *rt, const char *name, ax_ref *out);
-/* Errors: AX_EINVAL, AX_ENAMETOOLONG, AX_ENOENT. */
+/* Removes name, whoever registered it; its actor keeps running.
+ * Errors: AX_EINVAL, AX_ENAMETOOLONG, AX_ENOENT. */
 AX_API int ax_unregister(ax_runtime *rt, const char *name);
 
 /* ------------------------------------------------------------------------------------------
  * Dead letters: messages that were accepted but could not be handled (the receiver stopped
  * with them queued, a full mailbox with the dead-letter policy, a reply after its ask timed
  * out, shutdown). Each is counted; if a dead-letter actor is set, it also receives a message
- * of type AX_MSG_DEAD_LETTER whose data is an ax_dead_letter followed by the original payload.
+ * of type AX_MSG_DEAD_LETTER whose data is an ax_dead_letter followed by the original payload
+ * (16-byte aligned). Notices are not counted as sent or processed, no mailbox capacity applies
+ * to them, and none is made about a notice or about a message to the dead-letter actor itself.
  * ---------------------------------------------------------------------------------------- */
 enum ax_dead_reason {
     AX_DEAD_STOPPED = 1,  /* the receiver stopped (or was stopping) with the message queued */
@@ -504,9 +596,10 @@ typedef struct ax_dead_letter {
     uint32_t reserved;
 } ax_dead_letter;
 
-/* Sets (or with AX_REF_NONE clears) the dead-letter actor. Notices to it that fail are counted
- * only. A notice carries the whole original payload, so it may be up to AX_MSG_MAX +
- * sizeof(ax_dead_letter) bytes. Errors: AX_EINVAL (rt NULL), AX_ENOACTOR, AX_ENOMEM. */
+/* Sets (or with AX_REF_NONE clears) the dead-letter actor; it is not cleared when that actor
+ * stops. Notices to it that fail are counted only. A notice carries the whole original payload,
+ * so it may be up to AX_MSG_MAX + sizeof(ax_dead_letter) bytes. Any thread. Errors: AX_EINVAL
+ * (rt NULL), AX_ENOACTOR (ref neither AX_REF_NONE nor alive), AX_ENOMEM. */
 AX_API int ax_set_dead_letter_actor(ax_runtime *rt, ax_ref ref);
 
 /* ------------------------------------------------------------------------------------------
@@ -528,9 +621,11 @@ typedef struct ax_stats {
     uint64_t reserved[6];  /* written as zero (see ax_config): 128 bytes in all */
 } ax_stats;
 
-/* The totals. Errors: AX_EINVAL (NULL). Any thread. */
+/* The totals, outside threads (exited ones too) included. Any thread, also after shutdown, until
+ * ax_runtime_destroy. Errors: AX_EINVAL (NULL). */
 AX_API int ax_stats_get(ax_runtime *rt, ax_stats *out);
-/* One worker's counters (worker in [0, ax_runtime_workers)). Errors: AX_EINVAL. */
+/* One worker's counters (worker in [0, ax_runtime_workers)). Any thread. Errors: AX_EINVAL
+ * (NULL, or worker out of range). */
 AX_API int ax_stats_worker(ax_runtime *rt, int worker, ax_stats *out);
 
 #ifdef __cplusplus

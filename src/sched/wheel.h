@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WHEEL_LEVELS 6         /* 6 levels x 64 slots of 1 tick: 2^36 ticks (2.2 years at 1 ms) */
+#define WHEEL_LEVELS 6         /* 6 levels x 64 slots of 1 tick: 2^36 ticks (199 days at 0.25 ms) */
 #define WHEEL_SLOT_BITS 6
 #define WHEEL_SLOTS (1u << WHEEL_SLOT_BITS)
 
