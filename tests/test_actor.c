@@ -11,6 +11,8 @@
 
 #include "axon.h"
 #include "check.h"
+#include "fixture.h"
+#include "runner.h"
 
 #ifdef AX_TSAN
 #define SCALE_ORDER_N 3000
@@ -21,18 +23,6 @@
 #define SCALE_EXCL_N 40000
 #define SCALE_WAKEUPS 2000
 #endif
-
-static ax_runtime *new_runtime(int workers, int batch, int spin_us) {
-    ax_config c = {0};
-    c.workers = workers;
-    c.batch = batch;
-    c.spin_us = spin_us;
-    ax_runtime *rt = NULL;
-    CHECK_OK(ax_runtime_create(&c, &rt));
-    CHECK(rt != NULL);
-    return rt;
-}
-
 
 /* ---- a dead-letter actor that records what it receives ---------------------------------- */
 
@@ -149,7 +139,7 @@ static const ax_behavior big_b = {"big", sizeof(struct big_state), big_init, big
                                   big_stopped};
 
 static void test_spawn_state_init(void) {
-    ax_runtime *rt = new_runtime(2, 0, 0);
+    ax_runtime *rt = fixture_runtime(2);
     enum { N = 50, KIDS = 10 };
     ax_ref refs[N];
     int expect_sum = 0;
@@ -194,13 +184,13 @@ static void test_spawn_state_init(void) {
     CHECK_EQ(g_init_arg_sum, expect_sum);
     CHECK_EQ(g_big_recv_arg_sum, recv_expect);
     CHECK_EQ(g_init_dirty, 0);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_EQ(g_big_stopped, 2 * N + KIDS);
     ax_stats st;
     CHECK_OK(ax_stats_get(rt, &st));
     CHECK_EQ(st.spawned, 2 * N + KIDS);
     CHECK_EQ(st.stopped, 2 * N + KIDS);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -292,7 +282,7 @@ static void *order_thread(void *arg) {
 }
 
 static void test_ordering(void) {
-    ax_runtime *rt = new_runtime(2, 0, 0);
+    ax_runtime *rt = fixture_runtime(2);
     g_order_rt = rt;
     CHECK_OK(ax_spawn(rt, &order_recv_b, NULL, NULL, &g_order_receiver));
     ax_ref senders[ORDER_ACTORS];
@@ -312,7 +302,7 @@ static void test_ordering(void) {
     CHECK_EQ(g_order_bad, 0);
     CHECK_EQ(g_order_total, ORDER_SENDERS * SCALE_ORDER_N);
     for (int i = 0; i < ORDER_SENDERS; i++) CHECK_EQ(g_order_final[i], SCALE_ORDER_N);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -435,7 +425,7 @@ static void send_ask_req(ax_runtime *rt, ax_ref asker, ax_ref to, int64_t timeou
 }
 
 static void test_ask(void) {
-    ax_runtime *rt = new_runtime(2, 0, 0);
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref dl = spawn_dl_actor(rt);
     CHECK_OK(ax_spawn(rt, &echo_b, NULL, NULL, &g_echo));
     CHECK_OK(ax_spawn(rt, &silent_b, NULL, NULL, &g_silent));
@@ -522,7 +512,7 @@ static void test_ask(void) {
 
     /* Exactly once: give stray second calls a chance to show, then count again. */
     check_sleep_us(200000);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_EQ(g_cont_calls[ASK_ECHO], 1);
     CHECK_EQ(g_cont_calls[ASK_SILENT], 1);
     CHECK_EQ(g_cont_calls[ASK_LATE], 1);
@@ -533,7 +523,7 @@ static void test_ask(void) {
     CHECK_EQ(st.dead_letters, 2);
     CHECK_EQ(g_dl_count, 2);
     (void)dl;
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -581,7 +571,7 @@ static const ax_behavior helper_b = {"helper", 0, NULL, helper_recv, NULL};
 
 static void test_stop_dead_letters(void) {
     reset_gate();
-    ax_runtime *rt = new_runtime(2, 0, 0);
+    ax_runtime *rt = fixture_runtime(2);
     spawn_dl_actor(rt);
     ax_ref h;
     CHECK_OK(ax_spawn(rt, &victim_b, NULL, NULL, &g_victim));
@@ -630,13 +620,13 @@ static void test_stop_dead_letters(void) {
     }
     CHECK_EQ(seen_main, 0x1f);
     CHECK_EQ(seen_helper, 0x1f);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_EQ(g_v_stopped, 1);
     ax_stats st;
     CHECK_OK(ax_stats_get(rt, &st));
     CHECK_EQ(st.dead_letters, 10);
     CHECK_EQ(g_dl_count, 10);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -654,7 +644,7 @@ static void reg_stopped(ax_ctx *ctx, void *state, int reason) {
 static const ax_behavior reg_b = {"reg", 0, NULL, silent_recv, reg_stopped};
 
 static void test_registry(void) {
-    ax_runtime *rt = new_runtime(2, 0, 0);
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref a, b, out = AX_REF_NONE;
     CHECK_OK(ax_spawn(rt, &reg_b, NULL, NULL, &a));
     CHECK_OK(ax_spawn(rt, &reg_b, NULL, NULL, &b));
@@ -676,7 +666,7 @@ static void test_registry(void) {
     out = AX_REF_NONE;
     CHECK_OK(ax_whereis(rt, "svc", &out));
     CHECK_EQ(out.id, b.id);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_EQ(g_reg_stopped, 2);
 }
 
@@ -702,7 +692,7 @@ static const ax_behavior zc_b = {"zc", 0, NULL, zc_recv, NULL};
 static unsigned char g_buf[AX_MSG_MAX];
 
 static void test_zero_copy(void) {
-    ax_runtime *rt = new_runtime(2, 0, 0);
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref z;
     CHECK_OK(ax_spawn(rt, &zc_b, NULL, NULL, &z));
     static const uint32_t sizes[] = {0, 1, 15, 16, 17, 1000, 4096, AX_MSG_MAX};
@@ -726,10 +716,10 @@ static void test_zero_copy(void) {
     for (uint32_t i = 0; i < 8; i++) m->data[i] = (unsigned char)(i * 13u + 8);
     CHECK_OK(ax_msg_send(rt, z, 8, m));
     WAIT_ATOMIC(g_zc_ok, 2 * n + 1);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_EQ(g_zc_bad, 0);
     CHECK_EQ(g_zc_ok, 2 * n + 1);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* ======================================================================================
@@ -752,7 +742,7 @@ static void failing_stopped(ax_ctx *ctx, void *state, int reason) {
 static const ax_behavior failing_b = {"failing", 0, NULL, failing_recv, failing_stopped};
 
 static void test_failure(void) {
-    ax_runtime *rt = new_runtime(2, 0, 0);
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref f;
     CHECK_OK(ax_spawn(rt, &failing_b, NULL, NULL, &f));
     CHECK_OK(ax_send(rt, f, 1, NULL, 0));
@@ -763,10 +753,10 @@ static void test_failure(void) {
     CHECK_EQ(g_fail_handled, 3);
     CHECK_RC(ax_send(rt, f, 1, NULL, 0), AX_ENOACTOR);
     CHECK_RC(ax_stop(rt, f), AX_ENOACTOR);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_EQ(g_fail_stopped, 1);
     CHECK_EQ(g_fail_handled, 3);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* ======================================================================================
@@ -802,7 +792,7 @@ static const ax_behavior batch_b = {"batch", sizeof(struct batch_state), batch_i
 
 static void test_batch_limit(void) {
     reset_gate();
-    ax_runtime *rt = new_runtime(1, BATCH, 0);
+    ax_runtime *rt = fixture_runtime_cfg(&(ax_config){.workers = 1, .batch = BATCH});
     ax_ref act[3];
     for (int i = 0; i < 3; i++) CHECK_OK(ax_spawn(rt, &batch_b, &i, NULL, &act[i]));
     CHECK_OK(ax_send(rt, act[2], 1, NULL, 0));
@@ -811,7 +801,7 @@ static void test_batch_limit(void) {
     for (int k = 0; k < BATCH_MSGS; k++) CHECK_OK(ax_send(rt, act[1], 1, NULL, 0));
     atomic_store(&g_gate, 1);
     WAIT_ATOMIC(g_seq_len, 2 * BATCH_MSGS);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_EQ(g_gate_timeout, 0);
     CHECK_EQ(g_seq_len, 2 * BATCH_MSGS);
 
@@ -833,7 +823,7 @@ static void test_batch_limit(void) {
     CHECK_EQ(done[1], BATCH_MSGS);
     if (max_run > BATCH) fprintf(stderr, "an actor ran %d in a row while the other waited\n", max_run);
     CHECK(max_run <= BATCH);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* ======================================================================================
@@ -896,7 +886,7 @@ static void *excl_thread(void *arg) {
 }
 
 static void test_exclusive(void) {
-    ax_runtime *rt = new_runtime(2, 0, 0);
+    ax_runtime *rt = fixture_runtime(2);
     g_excl_rt = rt;
     for (int i = 0; i < EXCL_TARGETS; i++) CHECK_OK(ax_spawn(rt, &excl_b, NULL, NULL, &g_excl_targets[i]));
     ax_ref senders[EXCL_ACTORS];
@@ -915,7 +905,7 @@ static void test_exclusive(void) {
     uint64_t sum = 0;
     for (int i = 0; i < EXCL_TARGETS; i++) sum += g_excl_final[i];
     CHECK_EQ(sum, total);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -952,7 +942,7 @@ static void st_stopped(ax_ctx *ctx, void *state, int reason) {
 static const ax_behavior st_b = {"stats", sizeof(struct st_state), st_init, st_recv, st_stopped};
 
 static void test_stats(void) {
-    ax_runtime *rt = new_runtime(2, 0, 0);
+    ax_runtime *rt = fixture_runtime(2);
     for (int i = 0; i < ST_ACTORS; i++) CHECK_OK(ax_spawn(rt, &st_b, &i, NULL, &g_st_refs[i]));
     for (int k = 0; k < ST_MSGS; k++)
         for (int i = 0; i < ST_ACTORS; i++) {
@@ -965,7 +955,7 @@ static void test_stats(void) {
     CHECK_OK(ax_stop(rt, g_st_refs[0]));
     CHECK_OK(ax_stop(rt, g_st_refs[3]));
     WAIT_ATOMIC(g_st_stopped, 2);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_EQ(g_st_handled, total);
     CHECK_EQ(g_st_stopped, ST_ACTORS);
     ax_stats st;
@@ -988,7 +978,7 @@ static void test_stats(void) {
     }
     CHECK_EQ(sum.processed, total);
     CHECK_EQ(sum.sent, fwds);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -1007,7 +997,7 @@ static int wake_recv(ax_ctx *ctx, void *state, const ax_msg *msg) {
 static const ax_behavior wake_b = {"wake", 0, NULL, wake_recv, NULL};
 
 static void test_no_lost_wakeup(void) {
-    ax_runtime *rt = new_runtime(2, 0, 1);
+    ax_runtime *rt = fixture_runtime_cfg(&(ax_config){.workers = 2, .spin_us = 1});
     ax_ref a;
     CHECK_OK(ax_spawn(rt, &wake_b, NULL, NULL, &a));
     for (int i = 0; i < SCALE_WAKEUPS; i++) {
@@ -1020,7 +1010,7 @@ static void test_no_lost_wakeup(void) {
     CHECK_OK(ax_stats_get(rt, &st));
     fprintf(stderr, "wakeups: %d messages, %llu parks\n", SCALE_WAKEUPS, (unsigned long long)st.parks);
     CHECK(st.parks > 0);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* A thread blocked in ax_ask_wait when shutdown reaches its stop phase returns AX_ESHUTDOWN at
@@ -1031,12 +1021,6 @@ struct waiting_asker {
     atomic_int started, rc;
 };
 
-static uint64_t processed_of(ax_runtime *rt) {
-    ax_stats st;
-    CHECK_OK(ax_stats_get(rt, &st));
-    return st.processed;
-}
-
 static void *ask_forever(void *arg) {
     struct waiting_asker *w = arg;
     ax_msg *reply = NULL;
@@ -1046,39 +1030,33 @@ static void *ask_forever(void *arg) {
 }
 
 static void test_ask_wait_shutdown(void) {
-    ax_runtime *rt = new_runtime(2, 0, 0);
+    ax_runtime *rt = fixture_runtime(2);
     struct waiting_asker w = {rt, AX_REF_NONE, 0, 12345};
     CHECK_OK(ax_spawn(rt, &silent_b, NULL, NULL, &w.to));
     pthread_t t;
     CHECK(pthread_create(&t, NULL, ask_forever, &w) == 0);
     WAIT_ATOMIC(w.started, 1);
-    WAIT_UNTIL(processed_of(rt) >= 1); /* the request reached the silent actor */
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    WAIT_UNTIL(fixture_stats(rt).processed >= 1); /* the request reached the silent actor */
+    fixture_shutdown(rt);
     pthread_join(t, NULL);
     CHECK_RC(w.rc, AX_ESHUTDOWN);
-    CHECK_OK(ax_runtime_destroy(rt));
-}
-
-static uint64_t sent_of(ax_runtime *rt) {
-    ax_stats st;
-    CHECK_OK(ax_stats_get(rt, &st));
-    return st.sent;
+    fixture_destroy(rt);
 }
 
 /* A request that becomes a dead letter answers its ax_ask_wait at once: AX_ENOACTOR when the
  * target stops with it queued (here with no deadline at all), AX_EFULL when a full mailbox
  * with the dead-letter policy takes it. */
 static void test_ask_wait_refused(void) {
-    ax_runtime *rt = new_runtime(2, 0, 0);
+    ax_runtime *rt = fixture_runtime(2);
     reset_gate();
     struct waiting_asker w = {rt, AX_REF_NONE, 0, 12345};
     CHECK_OK(ax_spawn(rt, &victim_b, NULL, NULL, &w.to));
     CHECK_OK(ax_send(rt, w.to, 1, NULL, 0));
     WAIT_ATOMIC(g_gate_entered, 1); /* the victim holds its worker */
-    uint64_t sent = sent_of(rt);
+    uint64_t sent = fixture_stats(rt).sent;
     pthread_t t;
     CHECK(pthread_create(&t, NULL, ask_forever, &w) == 0);
-    WAIT_UNTIL(sent_of(rt) == sent + 1); /* the request is queued */
+    WAIT_UNTIL(fixture_stats(rt).sent == sent + 1); /* the request is queued */
     CHECK_OK(ax_stop(rt, w.to));
     atomic_store(&g_gate, 1);
     pthread_join(t, NULL);
@@ -1095,23 +1073,11 @@ static void test_ask_wait_refused(void) {
     CHECK_RC(ax_ask_wait(rt, v, 10, NULL, 0, INT64_MAX, &reply), AX_EFULL);
     CHECK(reply == NULL);
     atomic_store(&g_gate, 1);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
-int main(void) {
-    test_spawn_state_init();
-    test_ordering();
-    test_ask();
-    test_stop_dead_letters();
-    test_registry();
-    test_zero_copy();
-    test_failure();
-    test_batch_limit();
-    test_exclusive();
-    test_stats();
-    test_no_lost_wakeup();
-    test_ask_wait_shutdown();
-    test_ask_wait_refused();
-    fprintf(stderr, "test_actor: all passed\n");
-    return 0;
-}
+TEST_MAIN(TEST_CASE(test_spawn_state_init), TEST_CASE(test_ordering), TEST_CASE(test_ask),
+          TEST_CASE(test_stop_dead_letters), TEST_CASE(test_registry), TEST_CASE(test_zero_copy),
+          TEST_CASE(test_failure), TEST_CASE(test_batch_limit), TEST_CASE(test_exclusive),
+          TEST_CASE(test_stats), TEST_CASE(test_no_lost_wakeup), TEST_CASE(test_ask_wait_shutdown),
+          TEST_CASE(test_ask_wait_refused))

@@ -12,6 +12,7 @@
 
 #include "axon.h"
 #include "check.h"
+#include "runner.h"
 
 
 /* ---- return-code sets ---------------------------------------------------------------- */
@@ -1596,7 +1597,9 @@ static void check_after_shutdown(void) {
 /* ---- one runtime's life
  * ------------------------------------------------------------------------------ */
 
-static ax_runtime *new_runtime(uint64_t *r) {
+/* A runtime with a random configuration. Not tests/fixture.h's: creating it is one of the model's
+ * checked calls (counted, and a failure reports the seed to replay). */
+static ax_runtime *random_runtime(uint64_t *r) {
     static const int batches[] = {0, 1, 64, INT_MAX};
     static const int lifos[] = {0, 1, INT_MAX};
     static const int spins[] = {-1, 0, 50, INT_MIN};
@@ -1616,7 +1619,7 @@ static ax_runtime *new_runtime(uint64_t *r) {
 static void start_runtime(uint64_t *r) {
     world_reset();
     W.sup_mode = pct(r, 30);
-    W.rt = new_runtime(r);
+    W.rt = random_runtime(r);
     ax_ref dl, anchor;
     CHK(ax_spawn(W.rt, &dl_b, NULL, NULL, &dl), B_OK, "ax_spawn(dead-letter actor)");
     W.dl = dl;
@@ -1687,13 +1690,17 @@ static void *run_life(void *arg) {
     return NULL;
 }
 
-int main(void) {
+/* Lives of runtimes for AX_SOAK_SECONDS (default 3), from the seed AX_SEED (default: from the
+ * clock); one case, the program's whole run. */
+static void test_random_calls(void) {
     const char *env = getenv("AX_SEED");
     g_seed = env ? strtoull(env, NULL, 0)
                  : ((uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL) ^ (uint64_t)clock();
     if (g_seed == 0) g_seed = 1;
     env = getenv("AX_SOAK_SECONDS");
     double secs = env ? strtod(env, NULL) : 3.0;
+    /* Room past the runner's time limit for a long soak, plus its shutdowns. */
+    if (secs > 0 && secs < 1e6) test_case_time_limit((unsigned)secs + 300);
     fprintf(stderr, "test_api_random: seed=0x%llx, %.0f s (rerun: AX_SEED=0x%llx)\n",
             (unsigned long long)g_seed, secs, (unsigned long long)g_seed);
     for (uint32_t i = 0; i < sizeof g_big; i++) g_big[i] = (unsigned char)(i * 7u);
@@ -1711,5 +1718,6 @@ int main(void) {
             g_clean_ends, g_abrupt_ends, g_timeouts, g_sup_lives, g_dead_letters, g_timer_full);
     printf("test_api_random: %llu API calls, %d runtimes, seed=0x%llx: passed\n",
            (unsigned long long)atomic_load(&g_calls), g_runtimes, (unsigned long long)g_seed);
-    return 0;
 }
+
+TEST_MAIN(TEST_CASE(test_random_calls))

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "runner.h"
+
 /* Sizes: TSan runs about 10x slower, so it gets fewer items. */
 #ifdef AX_TSAN
 #define STRESS_N 200000u
@@ -35,6 +37,15 @@ static int failures;
             failures++;                                                             \
         }                                                                           \
     } while (0)
+
+/* The checks count failures and go on (a failed stress run reports up to ten wrong items);
+ * each case ends with this, which fails it if any check did. */
+static void end_case(void) {
+    if (failures) {
+        fprintf(stderr, "test_deque: %d check(s) failed\n", failures);
+        exit(1);
+    }
+}
 
 static void *enc(uint64_t i) { return (void *)(uintptr_t)(i + 1); }
 static uint64_t dec(void *p) { return (uint64_t)(uintptr_t)p - 1; }
@@ -79,6 +90,7 @@ static void test_single_thread(void) {
 
     /* A capacity no machine can hold is refused without trying to allocate it. */
     CHECK(deque_init(&d, 63) == -ENOMEM, "init with log_capacity 63");
+    end_case();
 }
 
 /* Growth from 4 slots: in plain order, and with top advanced so the ring wraps first. */
@@ -133,6 +145,7 @@ static void test_growth(void) {
             break;
         }
     deque_destroy(&d);
+    end_case();
 }
 
 /* The stress: counts[i] counts how often item i was taken; payload[i] is written plainly by
@@ -270,11 +283,14 @@ static int stress_run(struct stress *s, unsigned log_capacity, uint64_t seed,
 }
 
 /* rounds runs of n items, each on a fresh deque of 2^log_capacity slots. */
-static void test_stress(const char *name, uint64_t n, unsigned rounds, unsigned log_capacity) {
+static void stress_rounds(const char *name, uint64_t n, unsigned rounds, unsigned log_capacity) {
     /* aligned_alloc: struct deque is cache-line aligned, beyond what calloc promises. */
     struct stress *s = aligned_alloc(_Alignof(struct stress), sizeof *s);
     CHECK(s != NULL, "aligned_alloc");
-    if (!s) return;
+    if (!s) {
+        end_case(); /* fails the case */
+        return;
+    }
     s->n = n;
     s->counts = calloc(n, sizeof s->counts[0]);
     s->payload = calloc(n, sizeof s->payload[0]);
@@ -293,20 +309,17 @@ static void test_stress(const char *name, uint64_t n, unsigned rounds, unsigned 
     free(s->counts);
     free(s->payload);
     free(s);
+    end_case();
 }
 
-int main(void) {
-    test_single_thread();
-    test_growth();
-    /* (3) one long run: every item taken exactly once. */
-    test_stress("stress", STRESS_N, 1, 2);
-    /* Many short runs from a 2-slot ring: the ring grows about 12 times in each while the
-     * thieves steal, some of them from the ring being replaced. */
-    test_stress("growth under steal", 1u << 14, GROW_ROUNDS, 1);
-    if (failures) {
-        fprintf(stderr, "test_deque: %d check(s) failed\n", failures);
-        return 1;
-    }
-    fprintf(stderr, "test_deque: ok\n");
-    return 0;
+/* (3) one long run: every item taken exactly once. */
+static void test_stress(void) { stress_rounds("stress", STRESS_N, 1, 2); }
+
+/* Many short runs from a 2-slot ring: the ring grows about 12 times in each while the thieves
+ * steal, some of them from the ring being replaced. */
+static void test_growth_under_steal(void) {
+    stress_rounds("growth under steal", 1u << 14, GROW_ROUNDS, 1);
 }
+
+TEST_MAIN(TEST_CASE(test_single_thread), TEST_CASE(test_growth), TEST_CASE(test_stress),
+          TEST_CASE(test_growth_under_steal))

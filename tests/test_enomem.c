@@ -10,15 +10,9 @@
 
 #include "axon.h"
 #include "check.h"
+#include "fixture.h"
+#include "runner.h"
 #include "mem/fault.h"
-
-static ax_runtime *new_runtime(void) {
-    ax_config c = {0};
-    c.workers = 2;
-    ax_runtime *rt = NULL;
-    CHECK_OK(ax_runtime_create(&c, &rt));
-    return rt;
-}
 
 /* ---- an actor that makes the handler-only calls fail ---------------------------------------- */
 
@@ -57,7 +51,7 @@ static int probe_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
 static const ax_behavior probe_b = {"probe", 0, NULL, probe_receive, NULL};
 
 static void test_in_handler(void) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref a, b;
     CHECK_OK(ax_spawn(rt, &probe_b, NULL, NULL, &a));
     CHECK_OK(ax_spawn(rt, &probe_b, NULL, NULL, &b));
@@ -67,7 +61,7 @@ static void test_in_handler(void) {
     CHECK_OK(ax_ask_wait(rt, a, M_TRY, &b, sizeof b, 10000, &reply));
     CHECK_OK(ax_msg_free(rt, reply));
     CHECK_EQ(atomic_load(&g_tried), 1);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -80,7 +74,7 @@ static void test_outside(void) {
     mem_fault_on = 1;
     CHECK_RC(ax_runtime_create(NULL, &rt), AX_ENOMEM);
     mem_fault_on = 0;
-    rt = new_runtime(); /* main now has its thread record */
+    rt = fixture_runtime(2); /* main now has its thread record */
     ax_ref a, sup;
     CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &a));
     ax_msg *m = NULL, *reply = NULL;
@@ -101,12 +95,12 @@ static void test_outside(void) {
     CHECK_OK(ax_register(rt, "a-name", a));
     CHECK_OK(ax_supervisor_start(rt, &spec, &sup));
     ax_stats st;
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_OK(ax_stats_get(rt, &st));
     CHECK_EQ(st.sent, 1);
     CHECK_EQ(st.processed, 1);
     CHECK_EQ(st.spawned, 3); /* a, the supervisor and its child */
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* ---- a new thread that cannot get a thread record ---------------------------------------------- */
@@ -138,7 +132,7 @@ static void *no_record_main(void *p) {
 }
 
 static void test_no_record(void) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     struct no_record x = {rt, AX_REF_NONE, AX_REF_NONE, NULL, {0}};
     CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &x.a));
     ax_child_spec tmpl = {NULL, &plain_b, NULL, 0, AX_TEMPORARY, 0, AX_CHILD_WORKER, NULL};
@@ -159,16 +153,7 @@ static void test_no_record(void) {
     CHECK_RC_OF(ax_register, x.rc[8], AX_ENOMEM);
     CHECK_OK(x.rc[9]);
     CHECK_OK(ax_msg_free(rt, x.m));
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
-int main(void) {
-    test_in_handler();
-    fprintf(stderr, "  handler calls: ok\n");
-    test_outside();
-    fprintf(stderr, "  outside calls: ok\n");
-    test_no_record();
-    fprintf(stderr, "  no thread record: ok\n");
-    fprintf(stderr, "test_enomem: all passed\n");
-    return 0;
-}
+TEST_MAIN(TEST_CASE(test_in_handler), TEST_CASE(test_outside), TEST_CASE(test_no_record))

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "runner.h"
 
 #if defined(AX_TSAN)
 #define SWAPS 60000
@@ -295,10 +296,5 @@ static void test_readers_writer(void) {
     free(atomic_load(&current));
 }
 
-int main(void) {
-    test_single_thread();
-    test_blocking_record();
-    test_readers_writer();
-    printf("test_epoch: ok\n");
-    return 0;
-}
+TEST_MAIN(TEST_CASE(test_single_thread), TEST_CASE(test_blocking_record),
+          TEST_CASE(test_readers_writer))

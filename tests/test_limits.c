@@ -12,14 +12,8 @@
 
 #include "axon.h"
 #include "check.h"
-
-static ax_runtime *new_runtime(int workers) {
-    ax_config c = {0};
-    c.workers = workers;
-    ax_runtime *rt = NULL;
-    CHECK_OK(ax_runtime_create(&c, &rt));
-    return rt;
-}
+#include "fixture.h"
+#include "runner.h"
 
 /* ---- actors used below ------------------------------------------------------------------- */
 
@@ -67,7 +61,7 @@ static void test_shutdown_timeouts(void) {
     const int64_t timeouts[] = {0, 1, 10000, INT64_MAX / 1000000, INT64_MAX / 1000000 + 1,
                                 INT64_MAX - 1, INT64_MAX, -1, INT64_MIN};
     for (size_t k = 0; k < sizeof timeouts / sizeof timeouts[0]; k++) {
-        ax_runtime *rt = new_runtime(2);
+        ax_runtime *rt = fixture_runtime(2);
         atomic_store(&g_stopped, 0);
         for (int i = 0; i < 20; i++) {
             ax_ref r;
@@ -83,7 +77,7 @@ static void test_shutdown_timeouts(void) {
             CHECK_EQ(atomic_load(&g_stopped), 20);
         }
         CHECK_RC(ax_runtime_shutdown(rt, timeouts[k]), AX_ESHUTDOWN);
-        CHECK_OK(ax_runtime_destroy(rt));
+        fixture_destroy(rt);
         CHECK_EQ(atomic_load(&g_stopped), 20);
     }
 }
@@ -124,7 +118,7 @@ static const ax_behavior asker_b = {"asker", 0, NULL, asker_receive, NULL};
 
 /* Ask timeouts at the extremes: the reply wins (or the call is refused at <= 0). */
 static void test_ask_timeouts(void) {
-    ax_runtime *rt = new_runtime(2);
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref target, asker;
     CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &target));
     CHECK_OK(ax_spawn(rt, &asker_b, NULL, NULL, &asker));
@@ -151,12 +145,12 @@ static void test_ask_timeouts(void) {
             CHECK_OK(ax_msg_free(rt, reply));
         }
     }
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* Timer delays and periods at 0, 1, the maximum, beyond it and INT64_MAX. */
 static void test_timer_limits(void) {
-    ax_runtime *rt = new_runtime(2);
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref r;
     CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &r));
     ax_timer t;
@@ -184,7 +178,7 @@ static void test_timer_limits(void) {
     int before = atomic_load(&g_received);
     CHECK_OK(ax_send_after(rt, r, M_PING, NULL, 0, 0, NULL));
     WAIT_UNTIL(atomic_load(&g_received) == before + 1);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* ---- 2. supervisor durations and counts ---------------------------------------------------- */
@@ -242,7 +236,7 @@ static void crash_child(ax_runtime *rt, ax_ref sup, int n, int64_t pause_us) {
 
 /* Crashes the only child n times, pause_us apart: every crash restarts it, none escalates. */
 static void check_no_escalation(int intensity, int64_t period_ms, int n, int64_t pause_us) {
-    ax_runtime *rt = new_runtime(2);
+    ax_runtime *rt = fixture_runtime(2);
     ax_sup_spec spec = {AX_ONE_FOR_ONE, intensity, period_ms, 0, 0, 0, &g_child, 1};
     ax_ref sup;
     CHECK_OK(ax_supervisor_start(rt, &spec, &sup));
@@ -253,14 +247,14 @@ static void check_no_escalation(int intensity, int64_t period_ms, int n, int64_t
     uint64_t restarts;
     CHECK_OK(ax_supervisor_child_restarts(rt, sup, "c", &restarts));
     CHECK_EQ(restarts, n);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* Defect: intensity 1 with a period of 10^13 ms did not escalate (the period overflowed). */
 static void test_supervisor_periods(void) {
     const int64_t periods[] = {10000000000000LL, INT64_MAX / 1000000 + 1, INT64_MAX - 1, INT64_MAX};
     for (size_t k = 0; k < sizeof periods / sizeof periods[0]; k++) {
-        ax_runtime *rt = new_runtime(2);
+        ax_runtime *rt = fixture_runtime(2);
         ax_sup_spec spec = {AX_ONE_FOR_ONE, 1, periods[k], 0, 0, 0, &g_child, 1};
         ax_ref sup;
         CHECK_OK(ax_supervisor_start(rt, &spec, &sup));
@@ -273,7 +267,7 @@ static void test_supervisor_periods(void) {
         CHECK_OK(ax_stats_get(rt, &st));
         CHECK_EQ(st.escalations, 1);
         CHECK_EQ(st.restarts, 1);
-        CHECK_OK(ax_runtime_destroy(rt));
+        fixture_destroy(rt);
     }
     /* period 1 ms, intensity 1: crashes more than 1 ms apart never escalate (a lower bound). */
     check_no_escalation(1, 1, 5, 3000);
@@ -288,7 +282,7 @@ static void test_supervisor_intensity_max(void) {
  * Backoff 10 ms doubling: the 4th restart's backoff is 80 ms, so it waits at least 40 ms (a
  * lower bound: timers never fire early); a reset would make it at most 10 ms. */
 static void test_backoff_reset_max(void) {
-    ax_runtime *rt = new_runtime(2);
+    ax_runtime *rt = fixture_runtime(2);
     ax_sup_spec spec = {AX_ONE_FOR_ONE, 100, 100000, 10, 1000, INT64_MAX, &g_child, 1};
     ax_ref sup;
     CHECK_OK(ax_supervisor_start(rt, &spec, &sup));
@@ -300,10 +294,10 @@ static void test_backoff_reset_max(void) {
         WAIT_UNTIL(ax_supervisor_child(rt, sup, "c", &next) == 0 && !ax_ref_eq(next, c));
         if (i == 4) CHECK(check_now_ms() - t0 >= 40);
     }
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     /* backoff_min near INT64_MAX: the delay is capped at AX_TIMER_MAX_MS, the child waits, and
      * stopping the supervisor still works. Negative reset values are invalid. */
-    rt = new_runtime(2);
+    rt = fixture_runtime(2);
     ax_sup_spec far = {AX_ONE_FOR_ONE, 5, 1000, INT64_MAX / 2, INT64_MAX, 0, &g_child, 1};
     CHECK_OK(ax_supervisor_start(rt, &far, &sup));
     atomic_store(&g_downs, 0);
@@ -318,13 +312,13 @@ static void test_backoff_reset_max(void) {
     CHECK_EQ(atomic_load(&g_down_reason), AX_REASON_NORMAL);
     ax_sup_spec bad = {AX_ONE_FOR_ONE, 5, 1000, 10, 20, -1, &g_child, 1};
     CHECK_RC(ax_supervisor_start(rt, &bad, &sup), AX_EINVAL);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* A child's shutdown_ms at INT64_MAX: the supervisor waits (capped at AX_TIMER_MAX_MS) and the
  * child stops normally. */
 static void test_child_shutdown_max(void) {
-    ax_runtime *rt = new_runtime(2);
+    ax_runtime *rt = fixture_runtime(2);
     ax_child_spec ch = g_child;
     ch.shutdown_ms = INT64_MAX;
     ax_sup_spec spec = {AX_ONE_FOR_ONE, 1, 1000, 0, 0, 0, &ch, 1};
@@ -336,14 +330,14 @@ static void test_child_shutdown_max(void) {
     CHECK_OK(ax_stop(rt, sup));
     WAIT_UNTIL(atomic_load(&g_downs) == 1);
     CHECK_EQ(atomic_load(&g_stopped), 1);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* ---- 3. sizes, counts and reasons ---------------------------------------------------------- */
 
 /* Defect: a state_size of SIZE_MAX - 100 wrapped when rounded up and crashed the spawn. */
 static void test_state_sizes(void) {
-    ax_runtime *rt = new_runtime(2);
+    ax_runtime *rt = fixture_runtime(2);
     const size_t bad[] = {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - 15, SIZE_MAX - 100, SIZE_MAX / 2,
                           (size_t)PTRDIFF_MAX};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
@@ -373,7 +367,7 @@ static void test_state_sizes(void) {
     CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &r));
     CHECK_RC(ax_send(rt, r, M_PING, &byte, SIZE_MAX), AX_EMSGSIZE);
     CHECK_RC(ax_send_after(rt, r, M_PING, &byte, SIZE_MAX, 0, NULL), AX_EMSGSIZE);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* Mailbox capacities 1 and UINT32_MAX; config counts at their maxima. */
@@ -396,7 +390,7 @@ static void test_counts(void) {
             CHECK_OK(ax_msg_free(rt, reply));
         }
     }
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     c.workers = INT_MAX;
     CHECK_RC(ax_runtime_create(&c, &rt), AX_EINVAL);
     c.workers = 257;
@@ -406,7 +400,7 @@ static void test_counts(void) {
 /* Defect: ax_fail(ctx, INT_MAX) overflowed (UBSan) turning the stop request back into a
  * reason. Every reason from AX_REASON_USER to INT_MAX reaches stopped and DOWN unchanged. */
 static void test_reasons(void) {
-    ax_runtime *rt = new_runtime(2);
+    ax_runtime *rt = fixture_runtime(2);
     const int reasons[] = {AX_REASON_FAILED, AX_REASON_USER, AX_REASON_USER + 1, INT_MAX - 1,
                            INT_MAX};
     for (size_t k = 0; k < sizeof reasons / sizeof reasons[0]; k++) {
@@ -420,7 +414,7 @@ static void test_reasons(void) {
         CHECK_EQ(atomic_load(&g_down_reason), reasons[k]);
         CHECK_EQ(atomic_load(&g_last_reason), reasons[k]);
     }
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* ---- 4. resources and accounting ------------------------------------------------------------ */
@@ -433,7 +427,7 @@ static void test_many_runtimes_one_thread(void) {
     ax_ref refs[NRT];
     atomic_store(&g_received, 0);
     for (int i = 0; i < NRT; i++) {
-        rts[i] = new_runtime(1);
+        rts[i] = fixture_runtime(1);
         CHECK_OK(ax_spawn(rts[i], &plain_b, NULL, NULL, &refs[i]));
     }
     for (int round = 0; round < ROUNDS; round++)
@@ -444,7 +438,7 @@ static void test_many_runtimes_one_thread(void) {
         CHECK_OK(ax_stats_get(rts[i], &st));
         CHECK_EQ(st.sent, ROUNDS);
         CHECK_EQ(st.processed, ROUNDS);
-        CHECK_OK(ax_runtime_destroy(rts[i]));
+        fixture_destroy(rts[i]);
     }
 }
 
@@ -471,7 +465,7 @@ static const ax_behavior nest_b = {"nest", 0, nest_init, nest_receive, NULL};
 
 static void test_nested_runtimes(void) {
     enum { ROUNDS = 3000 };
-    for (int i = 0; i < NEST; i++) g_nest_rt[i] = new_runtime(1);
+    for (int i = 0; i < NEST; i++) g_nest_rt[i] = fixture_runtime(1);
     for (int round = 0; round < ROUNDS; round++) {
         ax_ref r;
         CHECK_OK(ax_spawn(g_nest_rt[0], &nest_b, (void *)(intptr_t)0, NULL, &r));
@@ -481,7 +475,7 @@ static void test_nested_runtimes(void) {
         ax_stats st;
         CHECK_OK(ax_stats_get(g_nest_rt[i], &st));
         CHECK_EQ(st.spawned, ROUNDS);
-        CHECK_OK(ax_runtime_destroy(g_nest_rt[i]));
+        fixture_destroy(g_nest_rt[i]);
     }
 }
 
@@ -490,7 +484,7 @@ static void test_nested_runtimes(void) {
 static void test_timer_dead_letter_stats(void) {
     const ax_overflow policies[] = {AX_OVERFLOW_DEAD_LETTER, AX_OVERFLOW_REFUSE};
     for (size_t k = 0; k < 2; k++) {
-        ax_runtime *rt = new_runtime(2);
+        ax_runtime *rt = fixture_runtime(2);
         ax_spawn_opts o = {1, policies[k], {0}};
         ax_ref r;
         CHECK_OK(ax_spawn(rt, &plain_b, NULL, &o, &r));
@@ -507,7 +501,7 @@ static void test_timer_dead_letter_stats(void) {
         WAIT_UNTIL(ax_stats_get(rt, &st) == 0 && st.processed == 2);
         CHECK_EQ(st.sent, 2);
         CHECK_EQ(st.dead_letters, 3);
-        CHECK_OK(ax_runtime_destroy(rt));
+        fixture_destroy(rt);
     }
 }
 
@@ -523,7 +517,7 @@ static int trapper_init(ax_ctx *ctx, void *state, const void *arg) {
 static const ax_behavior trapper_b = {"trapper", 0, trapper_init, plain_receive, plain_stopped};
 
 static void test_shutdown_orphan(void) {
-    ax_runtime *rt = new_runtime(2);
+    ax_runtime *rt = fixture_runtime(2);
     static int fail = 1;
     ax_child_spec ch[2] = {
         {"ok", &trapper_b, NULL, 0, AX_PERMANENT, 0, AX_CHILD_WORKER, NULL},
@@ -534,37 +528,14 @@ static void test_shutdown_orphan(void) {
     CHECK_RC(ax_supervisor_start(rt, &spec, &sup), AX_EINIT);
     CHECK_OK(ax_runtime_shutdown(rt, INT64_MAX));
     CHECK_EQ(atomic_load(&g_stopped), 1); /* the orphan, stopped by the shutdown */
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
-static const struct {
-    void (*fn)(void);
-    const char *name;
-} g_tests[] = {
-    {test_shutdown_timeouts, "shutdown timeouts 0 .. INT64_MAX"},
-    {test_shutdown_orphan, "shutdown INT64_MAX with an orphaned supervised child"},
-    {test_ask_timeouts, "ask timeouts"},
-    {test_timer_limits, "timer delays and periods"},
-    {test_supervisor_periods, "supervisor periods"},
-    {test_supervisor_intensity_max, "supervisor intensity INT_MAX"},
-    {test_backoff_reset_max, "backoff extremes"},
-    {test_child_shutdown_max, "child shutdown_ms INT64_MAX"},
-    {test_state_sizes, "state and payload sizes"},
-    {test_counts, "counts"},
-    {test_reasons, "reasons up to INT_MAX"},
-    {test_many_runtimes_one_thread, "one thread, five runtimes"},
-    {test_nested_runtimes, "nested runtimes"},
-    {test_timer_dead_letter_stats, "timer dead letters in the stats"},
-};
-
-/* With an argument, runs only the cases whose name contains it. */
-int main(int argc, char **argv) {
-    for (size_t i = 0; i < sizeof g_tests / sizeof g_tests[0]; i++) {
-        if (argc > 1 && !strstr(g_tests[i].name, argv[1])) continue;
-        g_tests[i].fn();
-        fprintf(stderr, "  %s: ok\n", g_tests[i].name);
-    }
-    CHECK_NO_HANDLER_FAILURES();
-    fprintf(stderr, "test_limits: all passed\n");
-    return 0;
-}
+/* `test_limits PATTERN` runs some of them: `test_limits '*backoff*'`. */
+TEST_MAIN(TEST_CASE(test_shutdown_timeouts), TEST_CASE(test_shutdown_orphan),
+          TEST_CASE(test_ask_timeouts), TEST_CASE(test_timer_limits),
+          TEST_CASE(test_supervisor_periods), TEST_CASE(test_supervisor_intensity_max),
+          TEST_CASE(test_backoff_reset_max), TEST_CASE(test_child_shutdown_max),
+          TEST_CASE(test_state_sizes), TEST_CASE(test_counts), TEST_CASE(test_reasons),
+          TEST_CASE(test_many_runtimes_one_thread), TEST_CASE(test_nested_runtimes),
+          TEST_CASE(test_timer_dead_letter_stats))

@@ -18,6 +18,8 @@
 
 #include "axon.h"
 #include "check.h"
+#include "fixture.h"
+#include "runner.h"
 
 #ifdef AX_TSAN
 #define RACE_ITERS 100
@@ -248,15 +250,6 @@ static const ax_behavior probe_b = {"probe", sizeof(struct pstate), probe_init, 
 
 /* ---- main-side helpers ------------------------------------------------------------------ */
 
-static ax_runtime *new_runtime(void) {
-    ax_config c = {0};
-    c.workers = 2;
-    ax_runtime *rt = NULL;
-    CHECK_OK(ax_runtime_create(&c, &rt));
-    CHECK(rt != NULL);
-    return rt;
-}
-
 static int spawn_probe(ax_runtime *rt) {
     CHECK(g_nrec < MAX_RECS);
     int idx = g_nrec++;
@@ -324,17 +317,11 @@ static int wait_stopped_at(int i, int line) {
 }
 #define wait_stopped(i) wait_stopped_at((i), __LINE__)
 
-static uint64_t stats_stopped(ax_runtime *rt) {
-    ax_stats st;
-    CHECK_OK(ax_stats_get(rt, &st));
-    return st.stopped;
-}
-
 /* Waits until `stopped` actors have completely stopped (links and monitors answered), then
  * makes each alive actor in `alive` (n of them, -1 ends early) handle everything sent to it so
  * far: two round trips, so that signals pushed before the first are seen before the second. */
 static void settle(ax_runtime *rt, uint64_t stopped, const int *alive, int n) {
-    WAIT_UNTIL(stats_stopped(rt) >= stopped);
+    WAIT_UNTIL(fixture_stats(rt).stopped >= stopped);
     for (int k = 0; k < n; k++) {
         ping(rt, alive[k]);
         ping(rt, alive[k]);
@@ -358,8 +345,8 @@ static void check_down(int i, int k, ax_ref ref, ax_monitor_id id, int reason) {
 
 /* Shuts down and destroys; every probe's stopped hook ran exactly once. */
 static void finish(ax_runtime *rt) {
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_shutdown(rt);
+    fixture_destroy(rt);
     for (int i = 0; i < g_nrec; i++) CHECK_EQ(atomic_load(&g_rec[i].stop_calls), 1);
     CHECK_NO_HANDLER_FAILURES();
 }
@@ -369,7 +356,7 @@ static void finish(ax_runtime *rt) {
  * ==================================================================================== */
 static void test_propagation(void) {
     reset_recs();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     const int reason = AX_REASON_USER + 5;
 
     /* Pair: B linked to A; A fails. */
@@ -416,7 +403,7 @@ static void test_propagation(void) {
  * ==================================================================================== */
 static void test_normal_exit(void) {
     reset_recs();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     int a = spawn_probe(rt), b = spawn_probe(rt), c = spawn_probe(rt);
     trap(rt, c, 1);
     link_to(rt, b, a);
@@ -457,7 +444,7 @@ static void test_normal_exit(void) {
  * ==================================================================================== */
 static void test_trap(void) {
     reset_recs();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     int t = spawn_probe(rt), a = spawn_probe(rt), x = spawn_probe(rt), y = spawn_probe(rt);
     trap(rt, t, 1);
     link_to(rt, t, a);
@@ -518,7 +505,7 @@ static void test_trap(void) {
  * ==================================================================================== */
 static void test_failed_stats(void) {
     reset_recs();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     uint64_t processed = 0, failed = 0;
     int a = spawn_probe(rt), b = spawn_probe(rt);
     link_to(rt, b, a);
@@ -573,7 +560,7 @@ static void test_failed_stats(void) {
     processed += 1;
     check_alive(d);
 
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     ax_stats st;
     CHECK_OK(ax_stats_get(rt, &st));
     CHECK_EQ(st.processed, processed);
@@ -581,7 +568,7 @@ static void test_failed_stats(void) {
     CHECK_EQ(st.spawned, (uint64_t)g_nrec);
     CHECK_EQ(st.stopped, (uint64_t)g_nrec);
     CHECK_EQ(atomic_load(&g_rec[d].reason), AX_REASON_SHUTDOWN);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     for (int i = 0; i < g_nrec; i++) CHECK_EQ(atomic_load(&g_rec[i].stop_calls), 1);
     CHECK_NO_HANDLER_FAILURES();
 }
@@ -591,7 +578,7 @@ static void test_failed_stats(void) {
  * ==================================================================================== */
 static void test_link_dead(void) {
     reset_recs();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     int dead = spawn_probe(rt);
     CHECK_OK(ax_stop(rt, R(dead)));
     CHECK_EQ(wait_stopped(dead), AX_REASON_NORMAL);
@@ -640,7 +627,7 @@ static void test_link_dead(void) {
  * ==================================================================================== */
 static void test_unlink(void) {
     reset_recs();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     /* The caller unlinks; the peer fails. */
     int a = spawn_probe(rt), b = spawn_probe(rt);
     link_to(rt, b, a);
@@ -694,7 +681,7 @@ static void test_unlink(void) {
  * ==================================================================================== */
 static void test_monitor(void) {
     reset_recs();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     int w = spawn_probe(rt); /* the watcher: does not trap exits */
     int t1 = spawn_probe(rt), t2 = spawn_probe(rt), t3 = spawn_probe(rt), t4 = spawn_probe(rt);
     int t5 = spawn_probe(rt), t6 = spawn_probe(rt), t7 = spawn_probe(rt);
@@ -770,7 +757,7 @@ static void test_monitor(void) {
     WAIT_ATOMIC(g_wait_entered, 1); /* w is inside the handler */
     CHECK_OK(ax_stop(rt, R(t6)));
     nstopped++;
-    WAIT_UNTIL(stats_stopped(rt) >= (uint64_t)nstopped); /* t6's DOWN is in w's mailbox */
+    WAIT_UNTIL(fixture_stats(rt).stopped >= (uint64_t)nstopped); /* t6's DOWN is in w's mailbox */
     atomic_store(&g_go, 1);
     WAIT_ATOMIC(g_wait_done, 1);
     CHECK_EQ(atomic_load(&g_wait_rc), 0);
@@ -817,7 +804,7 @@ static void test_monitor(void) {
  * ==================================================================================== */
 static void test_hub(void) {
     reset_recs();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     int hub = spawn_probe(rt);
     trap(rt, hub, 1);
     int first = g_nrec;
@@ -852,7 +839,7 @@ static void test_hub(void) {
  * ==================================================================================== */
 static void test_race(void) {
     reset_recs();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     const int reason = AX_REASON_USER + 7;
     int propagated = 0, noproc = 0;
     /* B links to A while A fails: B always stops, with A's reason or NOPROC. */
@@ -958,7 +945,7 @@ static void test_misuse(void) {
     CHECK_RC(ax_fail(NULL, AX_REASON_USER), AX_EINVAL);
     CHECK_RC(ax_fail(NULL, AX_REASON_FAILED), AX_EINVAL);
 
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     int a = spawn_probe(rt);
     CHECK_EQ(call(rt, a, CMD_MISUSE, NULL, 0).a, 0);
     /* None of the refused calls failed the actor or left a link, monitor or stop behind. */
@@ -966,13 +953,13 @@ static void test_misuse(void) {
     check_alive(a);
     CHECK_EQ(atomic_load(&g_rec[a].nexits), 0);
     CHECK_EQ(atomic_load(&g_rec[a].ndowns), 0);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     ax_stats st;
     CHECK_OK(ax_stats_get(rt, &st));
     CHECK_EQ(st.failed, 0);
     CHECK_EQ(st.processed, 2);
     CHECK_EQ(atomic_load(&g_rec[a].reason), AX_REASON_SHUTDOWN);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_EQ(atomic_load(&g_rec[a].stop_calls), 1);
     CHECK_NO_HANDLER_FAILURES();
 }
@@ -982,7 +969,7 @@ static void test_misuse(void) {
  * ==================================================================================== */
 static void test_shutdown(void) {
     reset_recs();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     enum { CHAIN = 8 };
     int c[CHAIN];
     for (int i = 0; i < CHAIN; i++) c[i] = spawn_probe(rt);
@@ -995,7 +982,7 @@ static void test_shutdown(void) {
     for (int i = 0; i < CHAIN; i++) monitor(rt, w, R(c[i]));
     monitor(rt, w, R(hub));
     for (int i = 0; i < CHAIN; i++) ping(rt, c[i]);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     for (int i = 0; i < g_nrec; i++) {
         CHECK_EQ(atomic_load(&g_rec[i].stop_calls), 1);
         CHECK_EQ(atomic_load(&g_rec[i].reason), AX_REASON_SHUTDOWN);
@@ -1008,23 +995,12 @@ static void test_shutdown(void) {
     ax_stats st;
     CHECK_OK(ax_stats_get(rt, &st));
     CHECK_EQ(st.stopped, (uint64_t)g_nrec);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     for (int i = 0; i < g_nrec; i++) CHECK_EQ(atomic_load(&g_rec[i].stop_calls), 1);
     CHECK_NO_HANDLER_FAILURES();
 }
 
-int main(void) {
-    test_propagation();
-    test_normal_exit();
-    test_trap();
-    test_failed_stats();
-    test_link_dead();
-    test_unlink();
-    test_monitor();
-    test_hub();
-    test_race();
-    test_misuse();
-    test_shutdown();
-    fprintf(stderr, "test_links: all passed\n");
-    return 0;
-}
+TEST_MAIN(TEST_CASE(test_propagation), TEST_CASE(test_normal_exit), TEST_CASE(test_trap),
+          TEST_CASE(test_failed_stats), TEST_CASE(test_link_dead), TEST_CASE(test_unlink),
+          TEST_CASE(test_monitor), TEST_CASE(test_hub), TEST_CASE(test_race),
+          TEST_CASE(test_misuse), TEST_CASE(test_shutdown))

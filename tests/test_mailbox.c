@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "runner.h"
 
 /* Sizes: TSan is about 10x slower, ASan about 2-3x. */
 #if defined(AX_TSAN)
@@ -457,12 +458,5 @@ static void test_migrating_owner(void) {
     free(pool);
 }
 
-int main(void) {
-    test_basic();
-    test_push_in_flight();
-    test_random();
-    test_producers_consumer();
-    test_migrating_owner();
-    printf("test_mailbox: ok\n");
-    return 0;
-}
+TEST_MAIN(TEST_CASE(test_basic), TEST_CASE(test_push_in_flight), TEST_CASE(test_random),
+          TEST_CASE(test_producers_consumer), TEST_CASE(test_migrating_owner))

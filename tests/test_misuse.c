@@ -9,20 +9,8 @@
 
 #include "axon.h"
 #include "check.h"
-
-static ax_config two_workers(void) {
-    ax_config c = {0};
-    c.workers = 2;
-    return c;
-}
-
-static ax_runtime *new_runtime(void) {
-    ax_config c = two_workers();
-    ax_runtime *rt = NULL;
-    CHECK_OK(ax_runtime_create(&c, &rt));
-    CHECK(rt != NULL);
-    return rt;
-}
+#include "fixture.h"
+#include "runner.h"
 
 /* ---- a plain counting actor ---------------------------------------------------------- */
 
@@ -154,7 +142,7 @@ static void test_handles(void) {
     /* Real handles: distinct, non-NONE, and equal to a copy that went through bytes (as a ref
      * inside a message does). */
     reset_counters();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref a = AX_REF_NONE, b = AX_REF_NONE, a_copy = AX_REF_NONE;
     CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &a));
     CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &b));
@@ -170,7 +158,7 @@ static void test_handles(void) {
     CHECK(!ax_timer_eq(ta, tb));
     CHECK_OK(ax_timer_cancel(rt, ta));
     CHECK_OK(ax_timer_cancel(rt, tb));
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* ---- configuration -------------------------------------------------------------------- */
@@ -223,7 +211,7 @@ static int null_cont(ax_ctx *ctx, void *state, int status, const ax_msg *reply, 
 
 static void test_null_args(void) {
     reset_counters();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref a = AX_REF_NONE;
     CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &a));
     CHECK(!ax_ref_is_none(a));
@@ -300,18 +288,18 @@ static void test_null_args(void) {
     CHECK_EQ(st.reserved[0], 0);
     CHECK_EQ(st.reserved[5], 0);
 
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_OK(ax_stats_get(rt, &st));
     CHECK_EQ(st.sent, 0); /* every send above failed */
     CHECK_EQ(g_received, 0);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* ---- sends: refs, sizes, types, data -------------------------------------------------- */
 
 static void test_send_errors(void) {
     reset_counters();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref live[3];
     for (int i = 0; i < 3; i++) CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &live[i]));
     CHECK(!ax_ref_eq(live[0], live[1]) && !ax_ref_eq(live[1], live[2]) &&
@@ -393,7 +381,7 @@ static void test_send_errors(void) {
     WAIT_ATOMIC(g_stopped, 51);
     CHECK_RC(ax_send(rt, live[2], 1, NULL, 0), AX_ENOACTOR);
 
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     ax_stats st;
     CHECK_OK(ax_stats_get(rt, &st));
     CHECK_EQ(st.sent, 4);
@@ -401,7 +389,7 @@ static void test_send_errors(void) {
     CHECK_EQ(st.dead_letters, 0);
     CHECK_EQ(g_received, 4);
     CHECK_EQ(g_stopped_other, 0);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* ---- spawn: init failure -------------------------------------------------------------- */
@@ -429,7 +417,7 @@ static const ax_behavior failinit_b = {"failinit", 32, failinit_init, plain_rece
 
 static void test_spawn_errors(void) {
     reset_counters();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref r = AX_REF_NONE;
     for (int i = 0; i < 5; i++) CHECK_RC(ax_spawn(rt, &failinit_b, &i, NULL, &r), AX_EINIT);
     CHECK_EQ(g_failinit_calls, 5);
@@ -438,7 +426,7 @@ static void test_spawn_errors(void) {
     ax_spawn_opts so = {0};
     so.reserved[5] = 7;
     CHECK_RC(ax_spawn(rt, &plain_b, NULL, &so, &r), AX_EINVAL);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_RC(ax_spawn(rt, &plain_b, NULL, NULL, &r), AX_ESHUTDOWN);
     ax_stats st;
     CHECK_OK(ax_stats_get(rt, &st));
@@ -446,14 +434,14 @@ static void test_spawn_errors(void) {
     CHECK_EQ(st.stopped, 0);
     CHECK_EQ(g_failinit_stopped, 0); /* the workers are joined: it can no longer run */
     CHECK_EQ(g_stopped, 0);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* ---- registry ------------------------------------------------------------------------- */
 
 static void test_registry_errors(void) {
     reset_counters();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref a, b, c, out = AX_REF_NONE;
     CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &a));
     CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &b));
@@ -500,7 +488,7 @@ static void test_registry_errors(void) {
     CHECK_OK(ax_register(rt, "alpha", c));
     CHECK_RC(ax_register(rt, "gamma", c), AX_EEXIST);
 
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_EQ(g_stopped, 3);
 }
 
@@ -583,7 +571,7 @@ static const ax_behavior probe_b = {"probe", 0, NULL, probe_receive, plain_stopp
 
 static void test_in_handler(void) {
     reset_counters();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     g_probe_rt = rt;
     for (int i = 0; i < P_COUNT; i++) atomic_store(&g_probe[i], 12345);
     ax_ref p;
@@ -611,17 +599,17 @@ static void test_in_handler(void) {
     /* The runtime survived the refused shutdown/destroy from the handler. */
     CHECK_OK(ax_send(rt, p, 1, NULL, 0));
     WAIT_ATOMIC(g_received, 2);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_EQ(g_probe_cont_calls, 0); /* every failed ask: its continuation never ran */
     CHECK_EQ(g_stopped_shutdown, 1);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* ---- shutdown ------------------------------------------------------------------------- */
 
 static void test_shutdown_errors(void) {
     reset_counters();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref a;
     CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &a));
     CHECK_OK(ax_send(rt, a, 1, NULL, 0));
@@ -660,7 +648,7 @@ static void test_shutdown_errors(void) {
 /* Destroying a live runtime shuts it down: every live actor's stopped hook runs. */
 static void test_destroy_live(void) {
     reset_counters();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     enum { N = 25 };
     for (int i = 0; i < N; i++) {
         ax_ref r;
@@ -672,7 +660,7 @@ static void test_destroy_live(void) {
             CHECK_OK(ax_register(rt, name, r));
         }
     }
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_EQ(g_stopped, N);
     CHECK_EQ(g_stopped_shutdown, N);
     CHECK_EQ(g_stopped_other, 0);
@@ -720,7 +708,7 @@ static void reset_gate(void) {
 static void test_bounded_refuse(void) {
     reset_counters();
     reset_gate();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     ax_spawn_opts o = {4, AX_OVERFLOW_REFUSE, {0}};
     ax_ref g;
     CHECK_OK(ax_spawn(rt, &gated_b, NULL, &o, &g));
@@ -756,7 +744,7 @@ static void test_bounded_refuse(void) {
     seq = 100;
     CHECK_OK(ax_send(rt, g, 1, &seq, sizeof seq));
     WAIT_ATOMIC(g_gated_received, n_acc + 1);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_EQ(g_gate_timeout, 0);
     CHECK_EQ(g_gated_received, n_acc + 1);
     for (int i = 0; i < n_acc; i++) CHECK_EQ(g_gated_seq[i], accepted[i]);
@@ -766,7 +754,7 @@ static void test_bounded_refuse(void) {
     CHECK_EQ(st.sent, (uint64_t)n_acc + 2);
     CHECK_EQ(st.processed, (uint64_t)n_acc + 2);
     CHECK_EQ(st.dead_letters, 0);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 static atomic_int g_dl_count;
@@ -802,7 +790,7 @@ static void test_bounded_dead_letter(void) {
     atomic_store(&g_dl_count, 0);
     atomic_store(&g_dl_bad, 0);
     for (int i = 0; i < 64; i++) atomic_store(&g_dl_seen[i], 0);
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref dl, g;
     CHECK_OK(ax_spawn(rt, &dl_b, NULL, NULL, &dl));
     CHECK_OK(ax_set_dead_letter_actor(rt, dl));
@@ -817,7 +805,7 @@ static void test_bounded_dead_letter(void) {
     for (seq = 1; seq <= SENDS; seq++) CHECK_OK(ax_send(rt, g, 1, &seq, sizeof seq));
     atomic_store(&g_gate, 1);
     WAIT_UNTIL(atomic_load(&g_gated_received) + atomic_load(&g_dl_count) >= SENDS);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
 
     int processed = atomic_load(&g_gated_received), dead = atomic_load(&g_dl_count);
     fprintf(stderr, "bounded dead-letter: capacity 4, processed %d, dead letters %d\n",
@@ -841,7 +829,7 @@ static void test_bounded_dead_letter(void) {
      * actor are the runtime's, not user messages: neither sent nor processed counts them. */
     CHECK_EQ(st.sent, SENDS + 1);
     CHECK_EQ(st.processed, (uint64_t)processed + 1);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* ---- the codes a handler meets from full mailboxes, big payloads and unknown monitors ---- */
@@ -902,7 +890,7 @@ static void test_full_and_big_in_handlers(void) {
     atomic_store(&g_gate2, 0);
     atomic_store(&g_gate2_entered, 0);
     atomic_store(&g_codes_done, 0);
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     ax_spawn_opts one = {1, AX_OVERFLOW_REFUSE, {0}};
     ax_ref full, helper, asker;
     CHECK_OK(ax_spawn(rt, &gated_b, NULL, &one, &full));
@@ -926,13 +914,13 @@ static void test_full_and_big_in_handlers(void) {
     atomic_store(&g_gate2, 1);
     WAIT_ATOMIC(g_codes_done, 2);
     atomic_store(&g_gate, 1);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
 /* Payload sizes checked at the zero-copy send and at ax_ask_wait. */
 static void test_sizes_outside(void) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref a;
     CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &a));
     ax_msg *m = NULL, *reply = NULL;
@@ -942,7 +930,7 @@ static void test_sizes_outside(void) {
     m->size = 16;
     CHECK_OK(ax_msg_free(rt, m));
     CHECK_RC(ax_ask_wait(rt, a, 1, g_big, AX_MSG_MAX + 1, 1000, &reply), AX_EMSGSIZE);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* A handler that never returns in time: shutdown gives AX_ETIMEDOUT, destroy AX_EBUSY after its
@@ -950,7 +938,7 @@ static void test_sizes_outside(void) {
 static void test_stuck_handler(void) {
     reset_counters();
     reset_gate();
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref g;
     CHECK_OK(ax_spawn(rt, &gated_b, NULL, NULL, &g));
     CHECK_OK(ax_send(rt, g, 1, NULL, 0));
@@ -964,22 +952,10 @@ static void test_stuck_handler(void) {
     CHECK_EQ(g_gate_timeout, 0);
 }
 
-int main(void) {
-    test_strerror();
-    test_handles();
-    test_config_errors();
-    test_null_args();
-    test_send_errors();
-    test_spawn_errors();
-    test_registry_errors();
-    test_in_handler();
-    test_shutdown_errors();
-    test_destroy_live();
-    test_bounded_refuse();
-    test_bounded_dead_letter();
-    test_full_and_big_in_handlers();
-    test_sizes_outside();
-    test_stuck_handler();
-    fprintf(stderr, "test_misuse: all passed\n");
-    return 0;
-}
+TEST_MAIN(TEST_CASE(test_strerror), TEST_CASE(test_handles), TEST_CASE(test_config_errors),
+          TEST_CASE(test_null_args), TEST_CASE(test_send_errors), TEST_CASE(test_spawn_errors),
+          TEST_CASE(test_registry_errors), TEST_CASE(test_in_handler),
+          TEST_CASE(test_shutdown_errors), TEST_CASE(test_destroy_live),
+          TEST_CASE(test_bounded_refuse), TEST_CASE(test_bounded_dead_letter),
+          TEST_CASE(test_full_and_big_in_handlers), TEST_CASE(test_sizes_outside),
+          TEST_CASE(test_stuck_handler))

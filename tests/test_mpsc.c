@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "runner.h"
 
 /* Sizes: TSan is about 10x slower, ASan about 2-3x. */
 #if defined(AX_TSAN)
@@ -190,10 +191,11 @@ static void run_phase(int rounds, int burst) {
     free(items);
 }
 
-int main(void) {
-    test_single_thread();
-    run_phase(1, STRESS_M);           /* throughput: one long race, then a quiet drain */
-    run_phase(ROUNDS, ROUND_BURST);   /* many short races that end near "empty" */
-    printf("test_mpsc: ok\n");
-    return 0;
-}
+/* Throughput: one long race, then a quiet drain. */
+static void test_one_long_race(void) { run_phase(1, STRESS_M); }
+
+/* Many short races that end near "empty". */
+static void test_many_short_races(void) { run_phase(ROUNDS, ROUND_BURST); }
+
+TEST_MAIN(TEST_CASE(test_single_thread), TEST_CASE(test_one_long_race),
+          TEST_CASE(test_many_short_races))

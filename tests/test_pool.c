@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner.h"
+
 #define CHECK(cond, ...)                                                                   \
     do {                                                                                   \
         if (!(cond)) {                                                                     \
@@ -387,8 +389,9 @@ static void test_remote_free(void) {
               st->recycled, STRESS_BLOCKS);
     }
     printf("test_pool: remote free: %u blocks, %zu + %zu per consumer, %zu recycled, "
-           "%zu slab bytes\n",
-           STRESS_BLOCKS, st->handled[0], st->handled[1], st->recycled, st->pool.slab_bytes);
+           "%zu slab bytes%s\n",
+           STRESS_BLOCKS, st->handled[0], st->handled[1], st->recycled, st->pool.slab_bytes,
+           POOLED ? "" : " (pass-through)");
 
     /* Every block is back on a local or remote list: destroy must free all of it. */
     pool_destroy(&st->pool);
@@ -426,11 +429,5 @@ static void test_destroy(void) {
     }
 }
 
-int main(void) {
-    test_class_table();
-    test_local_reuse();
-    test_destroy();
-    test_remote_free();
-    printf("test_pool: ok%s\n", POOLED ? "" : " (pass-through)");
-    return 0;
-}
+TEST_MAIN(TEST_CASE(test_class_table), TEST_CASE(test_local_reuse), TEST_CASE(test_destroy),
+          TEST_CASE(test_remote_free))

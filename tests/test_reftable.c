@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "runner.h"
 #include "sched/sched.h"
 
 #if defined(AX_TSAN)
@@ -361,13 +362,5 @@ static void test_spill(void) {
     reftable_destroy(&t);
 }
 
-int main(void) {
-    test_basic();
-    test_spill();
-    test_full_table();
-    test_generation_wrap();
-    test_growth();
-    test_threads();
-    printf("test_reftable: ok\n");
-    return 0;
-}
+TEST_MAIN(TEST_CASE(test_basic), TEST_CASE(test_spill), TEST_CASE(test_full_table),
+          TEST_CASE(test_generation_wrap), TEST_CASE(test_growth), TEST_CASE(test_threads))

@@ -11,6 +11,8 @@
 
 #include "axon.h"
 #include "check.h"
+#include "fixture.h"
+#include "runner.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define STRESS_ASAN 1
@@ -224,10 +226,9 @@ static void *controller_thread(void *arg) {
     return NULL;
 }
 
-int main(void) {
-    ax_config cfg = {0};
-    cfg.workers = 2;
-    CHECK_OK(ax_runtime_create(&cfg, &g_rt));
+/* One run, start to end: the program is this one case. */
+static void test_stress(void) {
+    g_rt = fixture_runtime(2);
     for (uint32_t i = 0; i < N_ACTORS; i++) {
         ax_ref r = AX_REF_NONE;
         CHECK_OK(ax_spawn(g_rt, &node_b, &i, NULL, &r));
@@ -317,7 +318,7 @@ int main(void) {
     CHECK(attempts >= ext_attempts);
     CHECK_EQ(ext_attempts, INITIAL_PER_THREAD * SENDER_THREADS);
 
-    CHECK_OK(ax_runtime_destroy(g_rt));
-    fprintf(stderr, "test_stress: all passed\n");
-    return 0;
+    fixture_destroy(g_rt);
 }
+
+TEST_MAIN(TEST_CASE(test_stress))

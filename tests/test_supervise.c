@@ -23,6 +23,8 @@
 
 #include "axon.h"
 #include "check.h"
+#include "fixture.h"
+#include "runner.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SV_ASAN 1
@@ -49,15 +51,6 @@ static int64_t now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static ax_runtime *new_runtime(void) {
-    ax_config c = {0};
-    c.workers = WORKERS;
-    ax_runtime *rt = NULL;
-    CHECK_OK(ax_runtime_create(&c, &rt));
-    CHECK(rt != NULL);
-    return rt;
 }
 
 /* ---- the event log -------------------------------------------------------------------------- */
@@ -343,7 +336,7 @@ static ax_child_spec worker_spec(const char *id, const struct wk_arg *arg, ax_re
 }
 
 static void run_case(ax_strategy strat, ax_restart rtype, int mode) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(WORKERS);
     log_reset();
     ax_child_spec ch[NCH];
     for (int i = 0; i < NCH; i++) ch[i] = worker_spec(g_ids[i], &g_args[i], rtype, g_names[i]);
@@ -468,8 +461,8 @@ static void run_case(ax_strategy strat, ax_restart rtype, int mode) {
     CHECK_EQ(st.restarts, total_restarts);
     CHECK_EQ(st.failed, failed_msgs);
     CHECK_EQ(st.escalations, 0);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_shutdown(rt);
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -487,7 +480,7 @@ static void test_strategies(void) {
  * c3 is stopped with the group and not restarted; the transient c4, stopped by the supervisor,
  * is restarted with the group. */
 static void test_one_for_all_mixed(void) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(WORKERS);
     log_reset();
     const ax_restart types[NCH] = {AX_PERMANENT, AX_PERMANENT, AX_PERMANENT, AX_TEMPORARY,
                                    AX_TRANSIENT};
@@ -518,8 +511,8 @@ static void test_one_for_all_mixed(void) {
     ax_stats st;
     CHECK_OK(ax_stats_get(rt, &st));
     CHECK_EQ(st.restarts, 4); /* the temporary child is not restarted, so not counted */
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_shutdown(rt);
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -528,7 +521,7 @@ static void test_one_for_all_mixed(void) {
  * ==================================================================================== */
 
 static void test_simple_one_for_one(void) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(WORKERS);
     log_reset();
     enum { N = 10 };
     ax_child_spec tmpl = {"tmpl", &wk_b, NULL, 0, AX_PERMANENT, 5000, AX_CHILD_WORKER, NULL};
@@ -602,8 +595,8 @@ static void test_simple_one_for_one(void) {
     ax_stats st;
     CHECK_OK(ax_stats_get(rt, &st));
     CHECK_EQ(st.restarts, 4);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_shutdown(rt);
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -612,7 +605,7 @@ static void test_simple_one_for_one(void) {
  * ==================================================================================== */
 
 static void test_intensity(void) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(WORKERS);
     log_reset();
     ax_child_spec ch[NCH];
     for (int i = 0; i < NCH; i++) ch[i] = worker_spec(g_ids[i], &g_args[i], AX_PERMANENT, NULL);
@@ -657,9 +650,9 @@ static void test_intensity(void) {
     CHECK_EQ(st.escalations, 1);
     CHECK_EQ(st.restarts, 3);
     CHECK_EQ(st.failed, 4);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_EQ(atomic_load(&g_log_n), base + 5); /* nothing restarted afterwards */
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -698,7 +691,7 @@ static void crash_b1_and_wait_restart(ax_runtime *rt, ax_ref bottom, uint64_t in
 }
 
 static void test_escalation_tree(void) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(WORKERS);
     log_reset();
     for (int i = 0; i < 3; i++) {
         static const char *const ids[3] = {"b0", "b1", "b2"};
@@ -805,8 +798,8 @@ static void test_escalation_tree(void) {
     CHECK_EQ(st.restarts, 4); /* b1 twice (two bottoms), bottom once, mid once */
     CHECK_EQ(st.failed, 4);
 
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_shutdown(rt);
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -815,7 +808,7 @@ static void test_escalation_tree(void) {
  * ==================================================================================== */
 
 static void test_backoff(void) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(WORKERS);
     log_reset();
     ax_child_spec ch[3];
     for (int i = 0; i < 3; i++) ch[i] = worker_spec(g_ids[i], &g_args[i], AX_PERMANENT, NULL);
@@ -843,8 +836,8 @@ static void test_backoff(void) {
     CHECK_EQ(child_of(rt, sup, "c0").id, c0.id);
     CHECK_EQ(child_of(rt, sup, "c2").id, c2.id);
     CHECK_EQ(restarts_of(rt, sup, "c0"), 0);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_shutdown(rt);
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -863,8 +856,8 @@ static struct wk_arg g_sd_args[9] = {{500}, {501}, {510}, {511}, {520}, {521}, {
 static ax_child_spec g_sd_bt_ch[3], g_sd_m1_ch[3], g_sd_m2_ch[2], g_sd_top_ch[4];
 static ax_sup_spec g_sd_bt, g_sd_m1, g_sd_m2, g_sd_top;
 
-static void test_shutdown_tree(int stop_delay_us) {
-    ax_runtime *rt = new_runtime();
+static void shutdown_tree(int stop_delay_us) {
+    ax_runtime *rt = fixture_runtime(WORKERS);
     log_reset();
     g_sd_bt_ch[0] = worker_spec("b0", &g_sd_args[4], AX_PERMANENT, NULL);
     g_sd_bt_ch[1] = worker_spec("b1", &g_sd_args[5], AX_TRANSIENT, NULL);
@@ -904,7 +897,7 @@ static void test_shutdown_tree(int stop_delay_us) {
     g_alive_names[3] = "sd_bt";
     atomic_store(&g_alive_n, 4);
     atomic_store(&g_stop_delay_us, stop_delay_us);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     atomic_store(&g_stop_delay_us, 0);
     atomic_store(&g_alive_n, 0);
 
@@ -935,7 +928,7 @@ static void test_shutdown_tree(int stop_delay_us) {
     CHECK_EQ(st.escalations, 0);
     CHECK_EQ(st.spawned, 13);
     CHECK_EQ(st.stopped, 13);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -1117,7 +1110,7 @@ static bool fi_all_running(void) {
 
 static void test_fault_injection(void) {
     int64_t t0 = check_now_ms();
-    g_fi_rt = new_runtime();
+    g_fi_rt = fixture_runtime(WORKERS);
     for (int w = 0; w < FI_PER; w++) snprintf(g_fi_w_ids[w], sizeof g_fi_w_ids[w], "w%d", w);
     for (int m = 0; m < FI_MIDS; m++) {
         snprintf(g_fi_mid_ids[m], sizeof g_fi_mid_ids[m], "m%d", m);
@@ -1191,7 +1184,7 @@ static void test_fault_injection(void) {
     CHECK_EQ(st.spawned, 1 + FI_MIDS + FI_N + FI_CRASHES);
     CHECK_EQ(st.stopped, st.spawned);
     CHECK_EQ(atomic_load(&g_fi_mismatch), 0);
-    CHECK_OK(ax_runtime_destroy(g_fi_rt));
+    fixture_destroy(g_fi_rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -1210,7 +1203,7 @@ static void block_child(ax_runtime *rt, ax_ref child) {
 
 /* The supervisor itself is stopped (ax_stop): it moves on past the blocked child. */
 static void test_shutdown_timeout_stop(void) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(WORKERS);
     log_reset();
     ax_child_spec ch[3];
     for (int i = 0; i < 3; i++) ch[i] = worker_spec(g_ids[i], &g_args[i], AX_PERMANENT, NULL);
@@ -1237,15 +1230,15 @@ static void test_shutdown_timeout_stop(void) {
     ax_stats st;
     CHECK_OK(ax_stats_get(rt, &st));
     CHECK_EQ(st.restarts, 0);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_EQ(atomic_load(&g_log_n), base + 3);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
 /* one_for_all group restart past a blocked child; then the old incarnation stops late. */
 static void test_shutdown_timeout_late_exit(void) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(WORKERS);
     log_reset();
     ax_child_spec ch[3];
     for (int i = 0; i < 3; i++) ch[i] = worker_spec(g_ids[i], &g_args[i], AX_PERMANENT, NULL);
@@ -1309,8 +1302,8 @@ static void test_shutdown_timeout_late_exit(void) {
     CHECK_EV(base + 3, base, EV_INIT, 10, 2, AX_REASON_FAILED);
     CHECK_EV(base + 4, base, EV_INIT, 11, 2, AX_REASON_SHUTDOWN);
     CHECK_EV(base + 5, base, EV_INIT, 12, 2, AX_REASON_SHUTDOWN);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_shutdown(rt);
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -1355,12 +1348,12 @@ static void traffic_finish(struct traffic *t, pthread_t th, ax_runtime *rt) {
     atomic_store(&t->stop, 1);
     CHECK(pthread_join(th, NULL) == 0);
     CHECK(t->sent > 0);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     ax_stats st;
     CHECK_OK(ax_stats_get(rt, &st));
     /* M_INC is the only kind of message that can be left queued here. */
     CHECK_EQ(atomic_load(&g_inc_handled) + st.dead_letters, t->sent);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
 /* Waits until the supervisor has handled child id's exit (it clears the child's ref then; the
@@ -1372,7 +1365,7 @@ static void wait_exit_handled(ax_runtime *rt, ax_ref sup, const char *id) {
 
 /* rest_for_one: c0 (before the group) stops while c2's group restart waits for blocked c3. */
 static void test_exit_before_group(void) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(WORKERS);
     log_reset();
     ax_child_spec ch[4];
     for (int i = 0; i < 4; i++) ch[i] = worker_spec(g_ids[i], &g_args[i], AX_PERMANENT, NULL);
@@ -1419,7 +1412,7 @@ static void test_exit_before_group(void) {
 /* one_for_all, intensity 2: c1 crashes on its own during the group restart c0's crash began;
  * that is one decision, so one more crash later is still within the intensity. */
 static void test_exit_inside_group(void) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(WORKERS);
     log_reset();
     ax_child_spec ch[3];
     for (int i = 0; i < 3; i++) ch[i] = worker_spec(g_ids[i], &g_args[i], AX_PERMANENT, NULL);
@@ -1505,14 +1498,8 @@ static void *start_child_main(void *p) {
     return NULL;
 }
 
-static uint64_t sent_of(ax_runtime *rt) {
-    ax_stats st;
-    CHECK_OK(ax_stats_get(rt, &st));
-    return st.sent;
-}
-
 static void test_codes(void) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(WORKERS);
     ax_child_spec tmpl = {NULL, &tpl_b, NULL, 0, AX_TEMPORARY, AX_SHUTDOWN_INFINITY,
                           AX_CHILD_WORKER, NULL};
     ax_sup_spec simple = {AX_SIMPLE_ONE_FOR_ONE, 5, 1000, 0, 0, 0, &tmpl, 1};
@@ -1547,9 +1534,9 @@ static void test_codes(void) {
     pthread_t t1, t2;
     CHECK(pthread_create(&t1, NULL, start_child_main, &held) == 0);
     WAIT_UNTIL(atomic_load(&g_gate_entered)); /* the supervisor is inside the child's init */
-    uint64_t sent = sent_of(rt);
+    uint64_t sent = fixture_stats(rt).sent;
     CHECK(pthread_create(&t2, NULL, start_child_main, &queued) == 0);
-    WAIT_UNTIL(sent_of(rt) > sent); /* the second request is queued behind */
+    WAIT_UNTIL(fixture_stats(rt).sent > sent); /* the second request is queued behind */
     CHECK_OK(ax_stop(rt, sup));
     atomic_store(&g_gate, 1);
     CHECK(pthread_join(t1, NULL) == 0 && pthread_join(t2, NULL) == 0);
@@ -1572,9 +1559,9 @@ static void test_codes(void) {
     ax_child_spec bad = {"bad", &tpl_b, &fail, 0, AX_PERMANENT, 0, AX_CHILD_WORKER, NULL};
     ax_sup_spec with_bad = {AX_ONE_FOR_ONE, 5, 1000, 0, 0, 0, &bad, 1};
     CHECK_RC(ax_supervisor_start(rt, &with_bad, &sup), AX_EINIT);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_RC(ax_supervisor_start(rt, &one, &sup), AX_ESHUTDOWN);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -1595,7 +1582,7 @@ static void sup_sync_stopping(ax_runtime *rt, ax_ref sup) {
 }
 
 static void test_stopping_supervisor_idles(void) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(WORKERS);
     log_reset();
     ax_child_spec ch = worker_spec(g_ids[0], &g_args[0], AX_PERMANENT, NULL);
     ch.shutdown_ms = AX_SHUTDOWN_INFINITY;
@@ -1612,8 +1599,8 @@ static void test_stopping_supervisor_idles(void) {
             (double)wall / 1e6);
     CHECK(used < wall / 2);
     atomic_store(&g_gate, 1);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_shutdown(rt);
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -1632,7 +1619,7 @@ static int fragile_init(ax_ctx *ctx, void *state, const void *arg) {
 static const ax_behavior fragile_b = {"fragile", 0, fragile_init, tpl_receive, NULL};
 
 static void test_restart_that_cannot_start(void) {
-    ax_runtime *rt = new_runtime();
+    ax_runtime *rt = fixture_runtime(WORKERS);
     ax_child_spec ch = {"f", &fragile_b, NULL, 0, AX_PERMANENT, 0, AX_CHILD_WORKER, NULL};
     ax_sup_spec spec = {AX_ONE_FOR_ONE, INT_MAX, INT64_MAX, 0, 0, 0, &ch, 1};
     ax_ref sup, child;
@@ -1647,43 +1634,21 @@ static void test_restart_that_cannot_start(void) {
     uint64_t n;
     CHECK_OK(ax_supervisor_child_restarts(rt, sup, "f", &n));
     CHECK(n >= 19);
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_shutdown(rt);
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
-int main(void) {
-    test_strategies();
-    test_one_for_all_mixed();
-    fprintf(stderr, "  one_for_all mixed restart types: ok\n");
-    test_simple_one_for_one();
-    fprintf(stderr, "  simple_one_for_one: ok\n");
-    test_intensity();
-    fprintf(stderr, "  intensity: ok\n");
-    test_escalation_tree();
-    fprintf(stderr, "  escalation tree: ok\n");
-    test_backoff();
-    fprintf(stderr, "  backoff: ok\n");
-    test_shutdown_tree(0);
-    fprintf(stderr, "  shutdown tree: ok\n");
-    test_fault_injection();
-    fprintf(stderr, "  fault injection: ok\n");
-    test_shutdown_timeout_stop();
-    fprintf(stderr, "  shutdown timeout (supervisor stopped): ok\n");
-    test_shutdown_timeout_late_exit();
-    fprintf(stderr, "  shutdown timeout (late exit after a group restart): ok\n");
-    test_exit_before_group();
-    fprintf(stderr, "  rest_for_one: an exit before the group during its restart: ok\n");
-    test_exit_inside_group();
-    fprintf(stderr, "  one_for_all: an exit inside the group during its restart: ok\n");
-    test_codes();
-    fprintf(stderr, "  documented error codes: ok\n");
-    test_restart_that_cannot_start();
-    fprintf(stderr, "  a restart that cannot start is retried through the mailbox: ok\n");
-    test_stopping_supervisor_idles();
-    fprintf(stderr, "  a stopping supervisor does not spin: ok\n");
-    test_shutdown_tree(1000);
-    fprintf(stderr, "  shutdown tree, children taking 1 ms to stop: ok\n");
-    fprintf(stderr, "test_supervise: all passed\n");
-    return 0;
-}
+static void test_shutdown_tree(void) { shutdown_tree(0); }
+
+/* The same with children taking 1 ms to stop. */
+static void test_shutdown_tree_slow_stops(void) { shutdown_tree(1000); }
+
+TEST_MAIN(TEST_CASE(test_strategies), TEST_CASE(test_one_for_all_mixed),
+          TEST_CASE(test_simple_one_for_one), TEST_CASE(test_intensity),
+          TEST_CASE(test_escalation_tree), TEST_CASE(test_backoff), TEST_CASE(test_shutdown_tree),
+          TEST_CASE(test_fault_injection), TEST_CASE(test_shutdown_timeout_stop),
+          TEST_CASE(test_shutdown_timeout_late_exit), TEST_CASE(test_exit_before_group),
+          TEST_CASE(test_exit_inside_group), TEST_CASE(test_codes),
+          TEST_CASE(test_restart_that_cannot_start), TEST_CASE(test_stopping_supervisor_idles),
+          TEST_CASE(test_shutdown_tree_slow_stops))

@@ -20,6 +20,8 @@
 
 #include "axon.h"
 #include "check.h"
+#include "fixture.h"
+#include "runner.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TM_ASAN 1
@@ -60,17 +62,6 @@ static int64_t now_ns(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
-
-static ax_runtime *new_runtime(int workers, int spin_us) {
-    ax_config c = {0};
-    c.workers = workers;
-    c.spin_us = spin_us;
-    ax_runtime *rt = NULL;
-    CHECK_OK(ax_runtime_create(&c, &rt));
-    CHECK(rt != NULL);
-    return rt;
-}
-
 
 /* ---- stamps: timers that carry their arm time, delay and id ------------------------------ */
 
@@ -237,7 +228,7 @@ static int seq_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
 static const ax_behavior seq_b = {"sequence", 0, NULL, seq_receive, NULL};
 
 static void test_order(void) {
-    ax_runtime *rt = new_runtime(1, 0);
+    ax_runtime *rt = fixture_runtime(1);
     ax_ref a;
     CHECK_OK(ax_spawn(rt, &seq_b, NULL, NULL, &a));
     enum { N = 200 };
@@ -301,9 +292,8 @@ static void test_order(void) {
         seen++;
     }
     CHECK_EQ(seen, M);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
-    fprintf(stderr, "order: ok\n");
 }
 
 /* ======================================================================================
@@ -312,7 +302,7 @@ static void test_order(void) {
  * ==================================================================================== */
 
 static void test_never_early(void) {
-    ax_runtime *rt = new_runtime(2, 0);
+    ax_runtime *rt = fixture_runtime(2);
     spawn_receivers(rt, 4);
     ax_ref armers[2];
     for (int i = 0; i < 2; i++) CHECK_OK(ax_spawn(rt, &armer_b, NULL, NULL, &armers[i]));
@@ -346,8 +336,8 @@ static void test_never_early(void) {
     check_each_once(n + FAR);
     print_slack("never early");
     CHECK_EQ(atomic_load(&g_early), 0);
-    CHECK_EQ(atomic_load(&g_other), 0);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
+    CHECK_EQ(atomic_load(&g_other), 0); /* nothing unexpected, to the end */
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -393,7 +383,7 @@ static const ax_behavior reuser_b = {"reuser", sizeof(struct reuse_state), NULL,
                                      NULL};
 
 static void test_cancel(void) {
-    ax_runtime *rt = new_runtime(2, 0);
+    ax_runtime *rt = fixture_runtime(2);
     spawn_receivers(rt, 2);
     enum { N = 1000 };
     static ax_timer h[N];
@@ -451,12 +441,12 @@ static void test_cancel(void) {
     for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++)
         CHECK_RC(ax_timer_cancel(rt, (ax_timer){edge[i]}), AX_ENOENT);
     /* A fresh runtime: no timer was ever armed there. */
-    ax_runtime *rt2 = new_runtime(1, 0);
+    ax_runtime *rt2 = fixture_runtime(1);
     for (int i = 0; i < 10000; i++)
         CHECK_RC(ax_timer_cancel(rt2, (ax_timer){check_rand(&seed)}), AX_ENOENT);
     for (uint64_t v = 0; v < 300; v++)
         CHECK_RC(ax_timer_cancel(rt2, (ax_timer){(1ull << 32) | v}), AX_ENOENT);
-    CHECK_OK(ax_runtime_destroy(rt2));
+    fixture_destroy(rt2);
 
     /* Records are recycled under a new generation: an actor arms a 0 ms timer to itself,
      * and on each firing tries to cancel every handle it got before (all fired: AX_ENOENT),
@@ -470,9 +460,9 @@ static void test_cancel(void) {
     CHECK_EQ(atomic_load(&g_reuse_bad), 0);
     fprintf(stderr, "cancel: %d rounds, %d handles on a reused record\n", REUSE_ROUNDS,
             atomic_load(&g_reuse_same_index));
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
+    CHECK_EQ(atomic_load(&g_other), 0); /* nothing unexpected, to the end */
     CHECK_NO_HANDLER_FAILURES();
-    fprintf(stderr, "cancel: ok\n");
 }
 
 /* ======================================================================================
@@ -536,7 +526,7 @@ static void *race_canceller(void *arg) {
 }
 
 static void test_cancel_race(void) {
-    ax_runtime *rt = new_runtime(2, 0);
+    ax_runtime *rt = fixture_runtime(2);
     spawn_receivers(rt, 2);
     const int n = SCALE_RACE_N;
     enum { BATCH = 100 };
@@ -597,7 +587,8 @@ static void test_cancel_race(void) {
     free(r.h);
     free(r.target_ns);
     free(r.cancelled_ok);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
+    CHECK_EQ(atomic_load(&g_other), 0); /* nothing unexpected, to the end */
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -606,7 +597,7 @@ static void test_cancel_race(void) {
  * ==================================================================================== */
 
 static void test_many(void) {
-    ax_runtime *rt = new_runtime(2, 0);
+    ax_runtime *rt = fixture_runtime(2);
     spawn_receivers(rt, 8);
     const int n = SCALE_MANY_N;
     reset_stamps(n);
@@ -619,7 +610,8 @@ static void test_many(void) {
     check_each_once(n);
     print_slack("many");
     CHECK_EQ(atomic_load(&g_early), 0);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
+    CHECK_EQ(atomic_load(&g_other), 0); /* nothing unexpected, to the end */
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -677,7 +669,7 @@ static void owner_stopped(ax_ctx *ctx, void *state, int reason) {
 static const ax_behavior owner_b = {"interval-owner", 0, NULL, owner_receive, owner_stopped};
 
 static void test_interval(void) {
-    ax_runtime *rt = new_runtime(2, 0);
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref ticker;
     CHECK_OK(ax_spawn(rt, &ticker_b, NULL, NULL, &ticker));
 
@@ -733,8 +725,8 @@ static void test_interval(void) {
     CHECK(after - at_fence <= 1);
     CHECK(after - at_stop <= 1);
     CHECK_EQ(atomic_load(&g_tick_bad_sender), 0);
-    CHECK_EQ(atomic_load(&g_other), 0);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
+    CHECK_EQ(atomic_load(&g_other), 0); /* nothing unexpected, to the end */
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -800,7 +792,7 @@ static int mover_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
 static const ax_behavior mover_b = {"mover", 0, NULL, mover_receive, NULL};
 
 static void test_migration(void) {
-    ax_runtime *rt = new_runtime(2, 0);
+    ax_runtime *rt = fixture_runtime(2);
     enum { SPINNERS = 4 };
     ax_ref sp[SPINNERS], mover;
     atomic_store(&g_spin_stop, 0);
@@ -821,7 +813,7 @@ static void test_migration(void) {
             atomic_load(&g_mover_switches), (unsigned long long)(after.steals - before.steals));
     CHECK_EQ(atomic_load(&g_mover_rounds), MOVER_ROUNDS);
     CHECK_EQ(atomic_load(&g_mover_early), 0);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -868,14 +860,8 @@ static void target_stopped(ax_ctx *ctx, void *state, int reason) {
 }
 static const ax_behavior target_b = {"target", 0, NULL, target_receive, target_stopped};
 
-static uint64_t dead_letters_of(ax_runtime *rt) {
-    ax_stats st;
-    CHECK_OK(ax_stats_get(rt, &st));
-    return st.dead_letters;
-}
-
 static void test_dead_letters(void) {
-    ax_runtime *rt = new_runtime(2, 0);
+    ax_runtime *rt = fixture_runtime(2);
     spawn_receivers(rt, 1);
     ax_ref dl, armer;
     CHECK_OK(ax_spawn(rt, &dl_b, NULL, NULL, &dl));
@@ -884,7 +870,7 @@ static void test_dead_letters(void) {
     CHECK_OK(ax_spawn(rt, &target_b, NULL, NULL, &g_dead_target));
     reset_stamps(0);
     atomic_store(&g_armed_in_handlers, 0);
-    uint64_t base = dead_letters_of(rt);
+    uint64_t base = fixture_stats(rt).dead_letters;
     enum { K1 = 100, K2 = 50, K3 = 50 };
     uint64_t seed = 0xdead;
     /* Armed while the target lives, due after it stopped. */
@@ -902,18 +888,19 @@ static void test_dead_letters(void) {
     await_marker(rt, g_recv[0], 100);
     int handled = atomic_load(&g_target_handled);
     uint64_t want = base + K1 + K2 + K3 - (uint64_t)handled;
-    WAIT_UNTIL(dead_letters_of(rt) >= want);
+    WAIT_UNTIL(fixture_stats(rt).dead_letters >= want);
     WAIT_ATOMIC(g_dl_notices, K1 + K2 + K3 - handled);
     await_marker(rt, dl, 5);
     fprintf(stderr, "dead letters: %d handled by the target before its stop, %llu dead letters\n",
-            handled, (unsigned long long)(dead_letters_of(rt) - base));
+            handled, (unsigned long long)(fixture_stats(rt).dead_letters - base));
     /* handled is 0 unless main was descheduled for 30 ms between arming and ax_stop; the
      * counts below allow for it either way. */
-    CHECK_EQ(dead_letters_of(rt), want);
+    CHECK_EQ(fixture_stats(rt).dead_letters, want);
     CHECK_EQ(atomic_load(&g_dl_notices), K1 + K2 + K3 - handled);
     CHECK_EQ(atomic_load(&g_dl_bad), 0);
     CHECK_EQ(atomic_load(&g_total), 0);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
+    CHECK_EQ(atomic_load(&g_other), 0); /* nothing unexpected, to the end */
     CHECK_NO_HANDLER_FAILURES();
 }
 
@@ -1005,7 +992,7 @@ static void send_ask(ax_runtime *rt, ax_ref asker, ax_ref to, int64_t timeout_ms
 }
 
 static void test_ask_timeouts(void) {
-    ax_runtime *rt = new_runtime(2, 0);
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref asker, echo, silent;
     CHECK_OK(ax_spawn(rt, &asker_b, NULL, NULL, &asker));
     CHECK_OK(ax_spawn(rt, &echo_b, NULL, NULL, &echo));
@@ -1035,9 +1022,8 @@ static void test_ask_timeouts(void) {
     }
     CHECK_EQ(atomic_load(&g_ask_early), 0);
     CHECK_EQ(atomic_load(&g_silent_got), 201);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
-    fprintf(stderr, "ask timeouts: ok\n");
 }
 
 /* ======================================================================================
@@ -1052,7 +1038,7 @@ static int64_t cpu_ns(void) {
 }
 
 static void test_idle_cpu(void) {
-    ax_runtime *rt = new_runtime(2, 0);
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref r;
     CHECK_OK(ax_spawn(rt, &recv_b, NULL, NULL, &r));
     ax_timer h = AX_TIMER_NONE;
@@ -1069,7 +1055,8 @@ static void test_idle_cpu(void) {
      * the 3 s window). */
     CHECK(used < wall / 100);
     CHECK_OK(ax_timer_cancel(rt, h));
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
+    CHECK_EQ(atomic_load(&g_other), 0); /* nothing unexpected, to the end */
 }
 
 /* ======================================================================================
@@ -1129,7 +1116,7 @@ static int pay_armer_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
 static const ax_behavior pay_armer_b = {"payload-armer", 0, NULL, pay_armer_receive, NULL};
 
 static void test_misuse_payloads(void) {
-    ax_runtime *rt = new_runtime(2, 0);
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref p;
     CHECK_OK(ax_spawn(rt, &payload_b, NULL, NULL, &p));
     CHECK_OK(ax_spawn(rt, &pay_armer_b, NULL, NULL, &g_pay_armer));
@@ -1204,13 +1191,12 @@ static void test_misuse_payloads(void) {
     CHECK_EQ(atomic_load(&g_pay_from_armer), (int)NSIZES);
 
     /* After shutdown, from outside. */
-    CHECK_OK(ax_runtime_shutdown(rt, 10000));
+    fixture_shutdown(rt);
     CHECK_RC(ax_send_after(rt, p, T_PAYLOAD, NULL, 0, 1, &h), AX_ESHUTDOWN);
     CHECK_RC(ax_send_interval(rt, p, T_PAYLOAD, NULL, 0, 1, &h), AX_ESHUTDOWN);
     CHECK_RC(ax_send_after(rt, p, T_PAYLOAD, g_pay_buf, 100, 0, NULL), AX_ESHUTDOWN);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
     CHECK_NO_HANDLER_FAILURES();
-    fprintf(stderr, "misuse and payloads: ok\n");
 }
 
 /* ======================================================================================
@@ -1233,7 +1219,7 @@ static int max_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
 static const ax_behavior max_b = {"max-payload", 0, NULL, max_receive, NULL};
 
 static void test_max_payload(void) {
-    ax_runtime *rt = new_runtime(2, 0);
+    ax_runtime *rt = fixture_runtime(2);
     ax_ref p;
     CHECK_OK(ax_spawn(rt, &max_b, NULL, NULL, &p));
     fill_pattern(g_pay_buf, AX_MSG_MAX);
@@ -1247,32 +1233,10 @@ static void test_max_payload(void) {
                 (unsigned)AX_MSG_MAX, atomic_load(&g_max_last_size));
     CHECK_EQ(atomic_load(&g_max_last_size), AX_MSG_MAX);
     CHECK_EQ(atomic_load(&g_max_intact), 2);
-    CHECK_OK(ax_runtime_destroy(rt));
+    fixture_destroy(rt);
 }
 
-#define RUN(fn)                                                                         \
-    do {                                                                                \
-        int64_t run_t0_ = now_ns();                                                     \
-        fn();                                                                           \
-        fprintf(stderr, "  [%s: %.2f s]\n", #fn, (double)(now_ns() - run_t0_) / 1e9);   \
-    } while (0)
-
-int main(void) {
-    int64_t t0 = now_ns();
-    RUN(test_order);
-    RUN(test_never_early);
-    RUN(test_cancel);
-    RUN(test_cancel_race);
-    RUN(test_many);
-    RUN(test_interval);
-    RUN(test_migration);
-    RUN(test_dead_letters);
-    RUN(test_ask_timeouts);
-    RUN(test_idle_cpu);
-    RUN(test_misuse_payloads);
-    RUN(test_max_payload);
-    CHECK_EQ(atomic_load(&g_other), 0);
-    CHECK_NO_HANDLER_FAILURES();
-    fprintf(stderr, "test_timers: all passed (%.1f s)\n", (double)(now_ns() - t0) / 1e9);
-    return 0;
-}
+TEST_MAIN(TEST_CASE(test_order), TEST_CASE(test_never_early), TEST_CASE(test_cancel),
+          TEST_CASE(test_cancel_race), TEST_CASE(test_many), TEST_CASE(test_interval),
+          TEST_CASE(test_migration), TEST_CASE(test_dead_letters), TEST_CASE(test_ask_timeouts),
+          TEST_CASE(test_idle_cpu), TEST_CASE(test_misuse_payloads), TEST_CASE(test_max_payload))

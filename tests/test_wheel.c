@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "runner.h"
 
 #define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
@@ -244,7 +245,7 @@ static uint64_t random_target(struct model *m) {
     }
 }
 
-static void test_model(uint64_t start, uint64_t seed) {
+static void model_run(uint64_t start, uint64_t seed) {
     struct model *m = calloc(1, sizeof *m);
     CHECK(m != NULL);
     m->nrecs = 6000;
@@ -522,16 +523,17 @@ static void test_edges(void) {
     CHECK_EQ(wheel_count(&w), 0);
 }
 
-int main(void) {
-    CHECK_EQ(sizeof(struct wheel_entry), 16);
-    test_edges();
-    test_interval();
-    test_idle_gaps();
-    test_model(0, 1);
-    test_model((UINT64_C(1) << 36) - 500, 2);
-    test_model(0x0123456789abcdefULL, 3);
-    test_model(UINT64_MAX - (UINT64_C(1) << 44), 4);
-    test_million();
-    printf("test_wheel: ok\n");
-    return 0;
-}
+/* The wheel entry is two words (an intrusive list link and the deadline). */
+static void test_entry_size(void) { CHECK_EQ(sizeof(struct wheel_entry), 16); }
+
+/* The model from four starting ticks: 0, just below the top of the wheel's range, an arbitrary
+ * one, and near the end of the tick range. */
+static void test_model_from_zero(void) { model_run(0, 1); }
+static void test_model_below_range_top(void) { model_run((UINT64_C(1) << 36) - 500, 2); }
+static void test_model_arbitrary_start(void) { model_run(0x0123456789abcdefULL, 3); }
+static void test_model_near_tick_end(void) { model_run(UINT64_MAX - (UINT64_C(1) << 44), 4); }
+
+TEST_MAIN(TEST_CASE(test_entry_size), TEST_CASE(test_edges), TEST_CASE(test_interval),
+          TEST_CASE(test_idle_gaps), TEST_CASE(test_model_from_zero),
+          TEST_CASE(test_model_below_range_top), TEST_CASE(test_model_arbitrary_start),
+          TEST_CASE(test_model_near_tick_end), TEST_CASE(test_million))
