@@ -47,7 +47,8 @@ extern "C" {
     X(AX_ENOMEM, -ENOMEM, "out of memory")                                                    \
     X(AX_ECONTEXT, -EPERM, "not allowed from this thread (e.g. a blocking call in a handler)") \
     X(AX_EINIT, -ECANCELED, "the behavior's init hook failed; nothing was spawned")           \
-    X(AX_EBUSY, -EBUSY, "the runtime is still running (shutdown did not complete)")
+    X(AX_EBUSY, -EBUSY, "the runtime is still running (shutdown did not complete)")        \
+    X(AX_ENOTSUP, -EOPNOTSUPP, "not supported here (e.g. io_uring asked for and refused)")
 
 enum ax_error {
     AX_OK = 0,
@@ -171,12 +172,24 @@ typedef struct ax_config {
                        (so a ping-pong pair cannot starve others); default 32 */
     int spin_us;    /* how long an idle worker searches before parking; default 50;
                        negative: park at once; at most 1,000,000 (larger means that) */
-    int reserved[11]; /* zero (see above): 64 bytes in all */
+    int io;         /* the I/O backend: AX_IO_AUTO (0), AX_IO_URING or AX_IO_EPOLL; see below */
+    int reserved[10]; /* zero (see above): 64 bytes in all */
 } ax_config;
+
+/* I/O backends. AX_IO_AUTO takes the environment variable AX_IO ("uring" or "epoll") if set,
+ * else io_uring where the kernel has it and allows it (not refused by seccomp or
+ * kernel.io_uring_disabled, new enough to wait with a timeout), else epoll. Under valgrind,
+ * which cannot run a thread asleep in io_uring beside the one that would wake it, AUTO is
+ * epoll. */
+#define AX_IO_AUTO 0
+#define AX_IO_URING 1
+#define AX_IO_EPOLL 2
 
 /* Creates a runtime and starts its workers. cfg may be NULL (defaults); it is copied. Any
  * thread. Errors: AX_EINVAL (out NULL, negative workers/batch/lifo_cap, workers > 256, a
- * reserved field not zero), AX_ENOMEM (also when a worker thread cannot be started). */
+ * reserved field not zero, an unknown io value, or AX_IO set to another word than "uring",
+ * "io_uring", "epoll" or "auto"), AX_ENOTSUP (AX_IO_URING asked for, by cfg->io or AX_IO, where
+ * io_uring is unavailable), AX_ENOMEM (also when a worker thread cannot be started). */
 AX_API int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
 
 /* Shuts the runtime down, from a thread outside it (not a handler: AX_ECONTEXT); it blocks.
@@ -207,6 +220,10 @@ AX_API int ax_runtime_shutdown(ax_runtime *rt, int64_t timeout_ms);
  * Errors: AX_EINVAL (rt NULL), AX_ECONTEXT (called from a handler of rt), AX_EBUSY (actors
  * would not stop; nothing was freed, call again later). */
 AX_API int ax_runtime_destroy(ax_runtime *rt);
+
+/* The I/O backend the runtime runs on: AX_IO_URING or AX_IO_EPOLL; 0 if rt is NULL. Any
+ * thread. */
+AX_API int ax_runtime_io(const ax_runtime *rt);
 
 /* The number of worker threads; 0 if rt is NULL. Any thread. */
 AX_API int ax_runtime_workers(const ax_runtime *rt);

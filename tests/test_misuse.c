@@ -68,7 +68,7 @@ static void test_strerror(void) {
 #undef AX_TEST_CODE_
     };
     size_t n = sizeof codes / sizeof codes[0];
-    CHECK_EQ(n, 14);
+    CHECK_EQ(n, 15);
     for (size_t i = 0; i < n; i++) {
         const char *s = ax_strerror(codes[i].code);
         CHECK(s != NULL);

@@ -11,6 +11,7 @@
 #include "actor/registry.h"
 #include "core/duration.h"
 #include "core/zero.h"
+#include "io/io.h"
 #include "mem/fault.h"
 #include "supervise/supervisor.h"
 #include "time/timer.h"
@@ -43,20 +44,18 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     if (!rt) return AX_ENOMEM;
     memset(rt, 0, sizeof *rt);
     rt->batch = sc.batch;
+    int rc = AX_ENOMEM;
     if (registry_create(&rt->registry) != 0) goto fail_registry;
     if (reftable_init(&rt->refs) != 0) goto fail_refs;
     if (sched_init(&rt->sched, &sc) != 0) goto fail_sched;
     rt->sched.reclaim = actor_reclaim;
     supervisor_install(rt);
-    if (timer_init(rt) != 0) {
-        sched_destroy(&rt->sched);
-        goto fail_sched;
-    }
+    if (timer_init(rt) != 0) goto fail_timers;
+    if ((rc = io_create(rt, c.io)) != 0) goto fail_io;
     sched_outside_publish(&rt->sched);
     if (sched_start(&rt->sched) != 0) {
-        sched_destroy(&rt->sched);
-        timer_destroy(rt);
-        goto fail_sched;
+        rc = AX_ENOMEM;
+        goto fail_io;
     }
     if (ask_waiters_create(rt) != 0) {
         ax_runtime_destroy(rt);
@@ -64,13 +63,20 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     }
     *out = rt;
     return 0;
+fail_io: /* the scheduler first: it releases leftover timers into the timer table */
+    sched_destroy(&rt->sched);
+    io_destroy(rt);
+    timer_destroy(rt);
+    goto fail_sched;
+fail_timers:
+    sched_destroy(&rt->sched);
 fail_sched:
     reftable_destroy(&rt->refs);
 fail_refs:
     registry_destroy(rt->registry);
 fail_registry:
     free(rt);
-    return AX_ENOMEM;
+    return rc;
 }
 
 int ax_runtime_workers(const ax_runtime *rt) { return rt ? rt->sched.nworkers : 0; }
@@ -160,6 +166,7 @@ int ax_runtime_destroy(ax_runtime *rt) {
         finish_shutdown(rt, core_deadline_ms(core_now_ns(), DEFAULT_SHUTDOWN_MS)) != 0)
         return AX_EBUSY;
     sched_destroy(&rt->sched);
+    io_destroy(rt);
     timer_destroy(rt);
     ask_waiters_destroy(rt);
     reftable_destroy(&rt->refs);
