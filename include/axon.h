@@ -173,7 +173,11 @@ typedef struct ax_config {
     int spin_us;    /* how long an idle worker searches before parking; default 50;
                        negative: park at once; at most 1,000,000 (larger means that) */
     int io;         /* the I/O backend: AX_IO_AUTO (0), AX_IO_URING or AX_IO_EPOLL; see below */
-    int reserved[10]; /* zero (see above): 64 bytes in all */
+    int blocking_threads; /* most threads of the blocking-work pool (ax_run_blocking), started
+                             as jobs arrive; default 4, at most 64 (larger means that) */
+    int blocking_queue;   /* jobs it queues before ax_run_blocking refuses (AX_EFULL);
+                             default 1024, at most 2^20 (larger means that) */
+    int reserved[8];  /* zero (see above): 64 bytes in all */
 } ax_config;
 
 /* I/O backends. AX_IO_AUTO takes the environment variable AX_IO ("uring" or "epoll") if set,
@@ -186,8 +190,8 @@ typedef struct ax_config {
 #define AX_IO_EPOLL 2
 
 /* Creates a runtime and starts its workers. cfg may be NULL (defaults); it is copied. Any
- * thread. Errors: AX_EINVAL (out NULL, negative workers/batch/lifo_cap, workers > 256, a
- * reserved field not zero, an unknown io value, or AX_IO set to another word than "uring",
+ * thread. Errors: AX_EINVAL (out NULL, negative workers/batch/lifo_cap/blocking_threads/
+ * blocking_queue, workers > 256, a reserved field not zero, an unknown io value, or AX_IO set to another word than "uring",
  * "io_uring", "epoll" or "auto"), AX_ENOTSUP (AX_IO_URING asked for, by cfg->io or AX_IO, where
  * io_uring is unavailable), AX_ENOMEM (also when a worker thread cannot be started). */
 AX_API int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
@@ -570,6 +574,33 @@ AX_API int ax_send_interval(ax_runtime *rt, ax_ref to, uint32_t type, const void
  * Errors: AX_EINVAL (rt NULL), AX_ENOENT (it already fired (one-shot), was cancelled, or never
  * existed). */
 AX_API int ax_timer_cancel(ax_runtime *rt, ax_timer timer);
+
+/* ------------------------------------------------------------------------------------------
+ * Blocking work: a call that would block a worker (a file operation, getaddrinfo, a library
+ * that sleeps) runs on the runtime's blocking pool instead, and its result comes back as a
+ * message. The pool's size and queue are set in ax_config.
+ * ---------------------------------------------------------------------------------------- */
+
+/* A job: runs on a pool thread, never on a worker; returns its result. */
+typedef int64_t (*ax_blocking_fn)(void *arg);
+
+/* The payload of the message that carries a job's result (sender AX_REF_NONE). */
+typedef struct ax_blocking_done {
+    int64_t result; /* what fn returned */
+    void *arg;      /* the job's argument, to tell jobs apart and free what it holds */
+} ax_blocking_done;
+
+/* Queues fn(arg) on the blocking pool; when it returns, `to` receives a message of `type` whose
+ * payload is an ax_blocking_done. Jobs start in the order queued, as many at once as the pool
+ * has threads. If `to` has stopped or its bounded mailbox is full by then, the result is a dead
+ * letter (fn's side effects stand). Any thread. At shutdown, once every actor has stopped, jobs
+ * not yet started are dropped (fn never runs) and running ones are waited for: a job must
+ * return. Errors: AX_EINVAL (rt or fn NULL, type >= AX_MSG_RESERVED), AX_EFULL (the queue
+ * holds ax_config.blocking_queue jobs), AX_ESHUTDOWN (from outside after shutdown began, or
+ * from a handler once the pool stopped), AX_ENOMEM (no pool thread could be started, or the
+ * queue could not grow). */
+AX_API int ax_run_blocking(ax_runtime *rt, ax_ref to, uint32_t type, ax_blocking_fn fn,
+                           void *arg);
 
 /* ------------------------------------------------------------------------------------------
  * Registry: names for actors. One name per actor; a name is released when its actor stops.

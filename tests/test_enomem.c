@@ -156,4 +156,34 @@ static void test_no_record(void) {
     fixture_destroy(rt);
 }
 
-TEST_MAIN(TEST_CASE(test_in_handler), TEST_CASE(test_outside), TEST_CASE(test_no_record))
+/* ---- the blocking pool's queue cannot grow -------------------------------------------- */
+
+static atomic_int g_gate_open, g_job_started;
+static int64_t gated_job(void *arg) {
+    (void)arg;
+    atomic_fetch_add(&g_job_started, 1);
+    int64_t deadline = check_now_ms() + CHECK_HANG_GUARD_MS;
+    while (!atomic_load(&g_gate_open) && check_now_ms() < deadline) check_sleep_us(200);
+    return 0;
+}
+
+static void test_blocking_queue(void) {
+    ax_runtime *rt = fixture_runtime_cfg(&(ax_config){.workers = 1, .blocking_threads = 1});
+    ax_ref a;
+    CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &a));
+    CHECK_OK(ax_run_blocking(rt, a, M_PING, gated_job, NULL));
+    WAIT_ATOMIC(g_job_started, 1);
+    int queued = 0, rc;
+    mem_fault_on = 1; /* the queue's first slots were allocated at creation; growing fails */
+    while ((rc = ax_run_blocking(rt, a, M_PING, gated_job, NULL)) == 0) queued++;
+    mem_fault_on = 0;
+    CHECK_RC_OF(ax_run_blocking, rc, AX_ENOMEM);
+    CHECK(queued > 0 && queued < 1024);
+    CHECK_OK(ax_run_blocking(rt, a, M_PING, gated_job, NULL)); /* it grows now */
+    atomic_store(&g_gate_open, 1);
+    WAIT_ATOMIC(g_job_started, queued + 2);
+    fixture_destroy(rt);
+}
+
+TEST_MAIN(TEST_CASE(test_in_handler), TEST_CASE(test_outside), TEST_CASE(test_no_record),
+          TEST_CASE(test_blocking_queue))

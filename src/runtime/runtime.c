@@ -11,6 +11,7 @@
 #include "actor/registry.h"
 #include "core/duration.h"
 #include "core/zero.h"
+#include "io/blocking.h"
 #include "io/io.h"
 #include "mem/fault.h"
 #include "supervise/supervisor.h"
@@ -29,6 +30,7 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     if (!out) return AX_EINVAL;
     ax_config c = cfg ? *cfg : (ax_config){0};
     if (c.workers < 0 || c.workers > MAX_WORKERS || c.batch < 0 || c.lifo_cap < 0 ||
+        c.blocking_threads < 0 || c.blocking_queue < 0 ||
         !core_all_zero(c.reserved, sizeof c.reserved))
         return AX_EINVAL;
     int spin_us = c.spin_us == 0 ? DEFAULT_SPIN_US : c.spin_us < 0 ? 0 : c.spin_us;
@@ -52,6 +54,10 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     supervisor_install(rt);
     if (timer_init(rt) != 0) goto fail_timers;
     if ((rc = io_create(rt, c.io)) != 0) goto fail_io;
+    if (blocking_create(rt, c.blocking_threads, c.blocking_queue) != 0) {
+        rc = AX_ENOMEM;
+        goto fail_io;
+    }
     sched_outside_publish(&rt->sched);
     if (sched_start(&rt->sched) != 0) {
         rc = AX_ENOMEM;
@@ -65,6 +71,7 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     return 0;
 fail_io: /* the scheduler first: it releases leftover timers into the timer table */
     sched_destroy(&rt->sched);
+    blocking_destroy(rt);
     io_destroy(rt);
     timer_destroy(rt);
     goto fail_sched;
@@ -122,6 +129,7 @@ static int finish_shutdown(ax_runtime *rt, int64_t deadline) {
         stop_all_pass(rt, core_now_ns() >= all_after);
         for (int i = 0; i < 20 && atomic_load(&rt->live_actors) > 0; i++) nap_us(100);
     }
+    blocking_stop(rt); /* running jobs finish; their results are dead letters now */
     sched_stop(&rt->sched);
     /* Every thread is offline now: each worker reclaims its whole limbo list. */
     for (int i = 0; i < rt->sched.nworkers; i++) {
@@ -166,6 +174,7 @@ int ax_runtime_destroy(ax_runtime *rt) {
         finish_shutdown(rt, core_deadline_ms(core_now_ns(), DEFAULT_SHUTDOWN_MS)) != 0)
         return AX_EBUSY;
     sched_destroy(&rt->sched);
+    blocking_destroy(rt);
     io_destroy(rt);
     timer_destroy(rt);
     ask_waiters_destroy(rt);

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* blocking.h: the runtime's blocking-work pool (ax_run_blocking): a few threads started on
+ * demand, a bounded queue, results delivered as messages. Workers never block on it. */
+#ifndef AX_IO_BLOCKING_H
+#define AX_IO_BLOCKING_H
+
+#include "actor/runtime.h"
+
+/* At runtime creation: the pool's shape (threads and queue slots, defaults when 0); no thread
+ * starts until the first job. Errors: AX_ENOMEM. */
+int blocking_create(ax_runtime *rt, int threads, int queue);
+/* Shutdown, once every actor has stopped: jobs not started are dropped; running ones finish
+ * (their results become dead letters) and the threads are joined. Idempotent. */
+void blocking_stop(ax_runtime *rt);
+void blocking_destroy(ax_runtime *rt);
+
+#endif
