@@ -36,7 +36,7 @@ CLANG_DIR := build/clang
 TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 ASAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all test test-release test-tsan test-asan run bench install clang soak clean
+.PHONY: all test test-release test-tsan test-asan run bench install clang soak fuzz clean
 
 all:
 	$(CMAKE) -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release $(CC_FLAG)
@@ -102,6 +102,13 @@ clang:
 	$(CMAKE) -S . -B $(CLANG_DIR) -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=$(CLANG)
 	$(CMAKE) --build $(CLANG_DIR) -j$(NPROC)
 	cd $(CLANG_DIR) && $(CTEST) --output-on-failure $(CTEST_ARGS)
+
+# The HTTP parser under libFuzzer for FUZZ_SECONDS (default 300), from the committed seed corpus;
+# new inputs it finds go to build/fuzz-corpus (add the interesting ones to fuzz/corpus/http).
+FUZZ_SECONDS ?= 300
+fuzz: all
+	mkdir -p build/fuzz-corpus
+	$(RELEASE_DIR)/tests/fuzz_http -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus fuzz/corpus/http
 
 # The randomized API test (tests/test_api_random.c) for SOAK_SECONDS on the Release build. It
 # prints its seed first and, at the end, how many API calls and runtimes it went through.

@@ -196,7 +196,8 @@ typedef struct ax_config {
  * io_uring is unavailable), AX_ENOMEM (also when a worker thread cannot be started). */
 AX_API int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
 
-/* Shuts the runtime down, from a thread outside it (not a handler: AX_ECONTEXT); it blocks.
+/* Shuts the runtime down, from a thread outside it (not a handler, not a job of its blocking
+ * pool: AX_ECONTEXT); it blocks.
  * 1. Sends, spawns, ax_msg_alloc, timer arming and the blocking calls from outside the runtime
  *    fail with AX_ESHUTDOWN from now on; outside threads already inside such a call are waited for.
  * 2. Work runs until the runtime is idle (nothing runnable: pending timers, ask timeouts and
@@ -206,13 +207,14 @@ AX_API int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
  *    queued go to dead letters; spawns from handlers now fail with AX_ESHUTDOWN. For the
  *    first half of the time left, supervised children are left to their supervisors (trees
  *    stop top-down); then every actor still alive is asked directly.
- * 4. The workers are joined.
+ * 4. Blocking jobs not yet started are dropped; running ones are waited for. The workers
+ *    are joined.
  * timeout_ms bounds the whole call (<= 0 means 10 s; up to INT64_MAX, which never expires). A
  * handler of another runtime is not detected: calling this there blocks that handler's worker.
- * Errors: AX_EINVAL (rt NULL), AX_ECONTEXT (from a handler of this runtime), AX_ESHUTDOWN
- * (shutdown was already called), AX_ETIMEDOUT (an actor would not stop in time: a handler
- * that does not return; the runtime stays in its stop phase and ax_runtime_destroy waits for
- * it once more). */
+ * Errors: AX_EINVAL (rt NULL), AX_ECONTEXT (from a handler or a blocking job of this
+ * runtime), AX_ESHUTDOWN (shutdown was already called), AX_ETIMEDOUT (an actor would not stop
+ * in time, a handler that does not return, or a blocking job did not return in time; the
+ * runtime stays in its stop phase and ax_runtime_destroy waits for it once more). */
 AX_API int ax_runtime_shutdown(ax_runtime *rt, int64_t timeout_ms);
 
 /* Frees the runtime and everything in it. If it was not shut down, shuts it down first with
@@ -221,8 +223,9 @@ AX_API int ax_runtime_shutdown(ax_runtime *rt, int64_t timeout_ms);
  * inside ax_ask_wait on rt are released (AX_ESHUTDOWN) and waited for; no other call on rt may
  * be running or start meanwhile. After 0, rt is gone, and so is every message from it the
  * caller still owned (unsent ax_msg_alloc messages, ax_ask_wait replies): free those first.
- * Errors: AX_EINVAL (rt NULL), AX_ECONTEXT (called from a handler of rt), AX_EBUSY (actors
- * would not stop; nothing was freed, call again later). */
+ * Errors: AX_EINVAL (rt NULL), AX_ECONTEXT (called from a handler or a blocking job of rt),
+ * AX_EBUSY (actors would not stop, or a blocking job would not return; nothing was freed, call
+ * again later). */
 AX_API int ax_runtime_destroy(ax_runtime *rt);
 
 /* The I/O backend the runtime runs on: AX_IO_URING or AX_IO_EPOLL; 0 if rt is NULL. Any
@@ -593,9 +596,11 @@ typedef struct ax_blocking_done {
 /* Queues fn(arg) on the blocking pool; when it returns, `to` receives a message of `type` whose
  * payload is an ax_blocking_done. Jobs start in the order queued, as many at once as the pool
  * has threads. If `to` has stopped or its bounded mailbox is full by then, the result is a dead
- * letter (fn's side effects stand). Any thread. At shutdown, once every actor has stopped, jobs
- * not yet started are dropped (fn never runs) and running ones are waited for: a job must
- * return. Errors: AX_EINVAL (rt or fn NULL, type >= AX_MSG_RESERVED), AX_EFULL (the queue
+ * letter (fn's side effects stand), counted as one also when the result could not be sent at
+ * all (no memory). Any thread. At shutdown, once every actor has stopped, jobs not yet started
+ * are dropped (fn never runs) and running ones are waited for within the shutdown's deadline.
+ * A job may call the runtime like any thread outside it, but not ax_runtime_shutdown or
+ * ax_runtime_destroy (AX_ECONTEXT). Errors: AX_EINVAL (rt or fn NULL, type >= AX_MSG_RESERVED), AX_EFULL (the queue
  * holds ax_config.blocking_queue jobs), AX_ESHUTDOWN (from outside after shutdown began, or
  * from a handler once the pool stopped), AX_ENOMEM (no pool thread could be started, or the
  * queue could not grow). */

@@ -12,7 +12,7 @@ import pathlib
 import re
 import sys
 
-LEVEL = {"core": 0, "mem": 1, "stats": 1, "sched": 2, "actor": 3, "time": 4, "supervise": 5, "io": 5,
+LEVEL = {"core": 0, "mem": 1, "stats": 1, "sched": 2, "actor": 3, "time": 4, "supervise": 5, "io": 5, "http": 5,
          "runtime": 6}
 
 # Upward includes allowed as hooks (none today: lower layers call up through function pointers

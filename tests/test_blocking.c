@@ -144,6 +144,58 @@ static void test_full_queue(void) {
     fixture_destroy(rt);
 }
 
+/* A warm pool (one idle thread) and a burst of four: each gets a thread of its own, not a
+ * place behind the idle one. */
+static void test_parallel_when_warm(void) {
+    ax_runtime *rt = fixture_runtime_cfg(&(ax_config){.workers = 1, .blocking_threads = 4});
+    ax_ref r;
+    CHECK_OK(ax_spawn(rt, &sum_b, NULL, NULL, &r));
+    CHECK_OK(ax_run_blocking(rt, r, T_DONE, twice, (void *)(intptr_t)10));
+    WAIT_ATOMIC(g_done, 1);
+    check_sleep_us(20000); /* the thread is idle again */
+    for (int i = 1; i <= 4; i++) CHECK_OK(ax_run_blocking(rt, r, T_DONE, meet, (void *)(intptr_t)i));
+    WAIT_ATOMIC(g_done, 5);
+    CHECK_EQ(atomic_load(&g_bad), 0); /* every one saw the other three running */
+    fixture_destroy(rt);
+}
+
+/* A job may not shut its own runtime down: it would wait for itself. */
+static atomic_int g_shutdown_rc, g_destroy_rc;
+static int64_t shut_from_job(void *arg) {
+    ax_runtime *rt = arg;
+    atomic_store(&g_shutdown_rc, ax_runtime_shutdown(rt, 1000));
+    atomic_store(&g_destroy_rc, ax_runtime_destroy(rt));
+    return 0;
+}
+
+static void test_shutdown_from_job(void) {
+    ax_runtime *rt = fixture_runtime(1);
+    ax_ref r;
+    CHECK_OK(ax_spawn(rt, &sum_b, NULL, NULL, &r));
+    atomic_store(&g_shutdown_rc, 1);
+    CHECK_OK(ax_run_blocking(rt, r, T_DONE, shut_from_job, rt));
+    WAIT_ATOMIC(g_done, 1);
+    CHECK_RC_OF(ax_runtime_shutdown, atomic_load(&g_shutdown_rc), AX_ECONTEXT);
+    CHECK_RC_OF(ax_runtime_destroy, atomic_load(&g_destroy_rc), AX_ECONTEXT);
+    fixture_destroy(rt);
+}
+
+/* A job still running when shutdown's deadline passes: AX_ETIMEDOUT, and destroy finishes the
+ * job's wait later. */
+static void test_shutdown_deadline_with_job(void) {
+    ax_runtime *rt = fixture_runtime_cfg(&(ax_config){.workers = 1, .blocking_threads = 1});
+    ax_ref r;
+    CHECK_OK(ax_spawn(rt, &sum_b, NULL, NULL, &r));
+    CHECK_OK(ax_run_blocking(rt, r, T_DONE, gated, (void *)(intptr_t)1));
+    WAIT_ATOMIC(g_started, 1);
+    int64_t t0 = check_now_ms();
+    CHECK_RC(ax_runtime_shutdown(rt, 300), AX_ETIMEDOUT);
+    CHECK(check_now_ms() - t0 < 5000); /* the deadline held (a generous bound) */
+    atomic_store(&g_gate, 1);
+    fixture_destroy(rt); /* waits for the job once more: it returns now */
+    CHECK_EQ(atomic_load(&g_started), 1);
+}
+
 /* A result for an actor that stopped is a dead letter, counted. */
 static void test_result_to_stopped_actor(void) {
     ax_runtime *rt = fixture_runtime(1);
@@ -224,4 +276,5 @@ static void test_misuse(void) {
 TEST_MAIN(TEST_CASE(test_results_arrive), TEST_CASE(test_jobs_block_off_workers),
           TEST_CASE(test_parallel_up_to_pool_size), TEST_CASE(test_full_queue),
           TEST_CASE(test_result_to_stopped_actor), TEST_CASE(test_shutdown_drops_queued),
-          TEST_CASE(test_from_handler), TEST_CASE(test_misuse))
+          TEST_CASE(test_from_handler), TEST_CASE(test_misuse), TEST_CASE(test_parallel_when_warm),
+          TEST_CASE(test_shutdown_from_job), TEST_CASE(test_shutdown_deadline_with_job))

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "actor/deliver.h"
 #include "mem/fault.h"
@@ -30,14 +31,25 @@ struct blocking_pool {
     unsigned max_threads, started, idle;
     bool stop;
     pthread_t tids[MAX_THREADS];
+    bool joined[MAX_THREADS];
     ax_runtime *rt;
 };
 
+/* The pool this thread belongs to, if it is a pool thread. */
+static _Thread_local struct blocking_pool *tls_pool;
+
+bool blocking_on_pool_thread(const ax_runtime *rt) {
+    return tls_pool != NULL && tls_pool == rt->blocking;
+}
+
 static void deliver(ax_runtime *rt, const struct blocking_job *j, int64_t result) {
     struct sched_thread *thr = sched_outside_enter(&rt->sched);
-    if (!thr) return; /* every thread record is taken: nothing can be sent from here */
-    struct msg *m = msg_new(thr, sizeof(ax_blocking_done));
-    if (m) {
+    struct msg *m = thr ? msg_new(thr, sizeof(ax_blocking_done)) : NULL;
+    if (!m) {
+        /* No thread record or no memory: the result cannot be sent. It is still a dead letter,
+         * counted, so that nothing is lost without a trace. */
+        atomic_fetch_add_explicit(&rt->dead_letters, 1, memory_order_relaxed);
+    } else {
         ax_blocking_done d = {result, j->arg};
         memcpy(m->pub.data, &d, sizeof d);
         m->pub.sender = AX_REF_NONE;
@@ -47,11 +59,12 @@ static void deliver(ax_runtime *rt, const struct blocking_job *j, int64_t result
         if (rc == AX_ENOACTOR) deadletter_post(rt, thr, j->to, m, AX_DEAD_STOPPED);
         else if (rc != 0) deadletter_post(rt, thr, j->to, m, AX_DEAD_FULL);
     }
-    sched_outside_leave(thr);
+    if (thr) sched_outside_leave(thr);
 }
 
 static void *pool_main(void *arg) {
     struct blocking_pool *p = arg;
+    tls_pool = p;
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (p->len == 0 && !p->stop) {
@@ -114,11 +127,13 @@ int ax_run_blocking(ax_runtime *rt, ax_ref to, uint32_t type, ax_blocking_fn fn,
     if (p->stop) rc = AX_ESHUTDOWN;
     else if (p->len == p->cap) rc = AX_EFULL;
     else if (p->len == p->size && !grow(p)) rc = AX_ENOMEM;
-    else if (p->idle == 0 && p->started < p->max_threads &&
-             pthread_create(&p->tids[p->started], NULL, pool_main, p) == 0)
-        p->started++;
-    else if (p->idle == 0 && p->started == 0)
-        rc = AX_ENOMEM; /* no thread could be started, and none will come for the job */
+    /* More jobs waiting (this one too) than idle threads: start one. A thread signalled but not
+     * yet awake still counts as idle, so counting queued jobs keeps a burst from queueing
+     * behind one thread. */
+    else if (p->len + 1 > p->idle && p->started < p->max_threads) {
+        if (pthread_create(&p->tids[p->started], NULL, pool_main, p) == 0) p->started++;
+        else if (p->started == 0) rc = AX_ENOMEM; /* no thread will ever come for the job */
+    }
     if (rc == 0) {
         p->q[(p->head + p->len) % p->size] = (struct blocking_job){fn, arg, to, type};
         p->len++;
@@ -128,23 +143,38 @@ int ax_run_blocking(ax_runtime *rt, ax_ref to, uint32_t type, ax_blocking_fn fn,
     return rc;
 }
 
-void blocking_stop(ax_runtime *rt) {
+int blocking_stop(ax_runtime *rt, int64_t deadline_ns) {
     struct blocking_pool *p = rt->blocking;
-    if (!p) return;
+    if (!p) return 0;
     pthread_mutex_lock(&p->lock);
-    bool first = !p->stop;
     p->stop = true;
     p->len = 0; /* not started: dropped */
     pthread_cond_broadcast(&p->work);
     pthread_mutex_unlock(&p->lock);
-    if (!first) return;
-    for (unsigned i = 0; i < p->started; i++) pthread_join(p->tids[i], NULL);
+    /* `started` no longer changes: threads are only started while the pool runs. Only the
+     * thread that stops the runtime joins (never a pool thread: AX_ECONTEXT before this). */
+    for (unsigned i = 0; i < p->started; i++) {
+        if (p->joined[i]) continue;
+        if (deadline_ns == INT64_MAX) {
+            pthread_join(p->tids[i], NULL);
+        } else {
+            int64_t left = deadline_ns - core_now_ns();
+            struct timespec at;
+            clock_gettime(CLOCK_REALTIME, &at); /* pthread_timedjoin_np takes wall time */
+            int64_t ns = (int64_t)at.tv_nsec + (left > 0 ? left : 0);
+            at.tv_sec += (time_t)(ns / 1000000000);
+            at.tv_nsec = (long)(ns % 1000000000);
+            if (pthread_timedjoin_np(p->tids[i], NULL, &at) != 0) return AX_ETIMEDOUT;
+        }
+        p->joined[i] = true;
+    }
+    return 0;
 }
 
 void blocking_destroy(ax_runtime *rt) {
     struct blocking_pool *p = rt->blocking;
     if (!p) return;
-    blocking_stop(rt);
+    blocking_stop(rt, INT64_MAX);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->work);
     free(p->q);

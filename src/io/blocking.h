@@ -4,14 +4,20 @@
 #ifndef AX_IO_BLOCKING_H
 #define AX_IO_BLOCKING_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "actor/runtime.h"
 
 /* At runtime creation: the pool's shape (threads and queue slots, defaults when 0); no thread
  * starts until the first job. Errors: AX_ENOMEM. */
 int blocking_create(ax_runtime *rt, int threads, int queue);
 /* Shutdown, once every actor has stopped: jobs not started are dropped; running ones finish
- * (their results become dead letters) and the threads are joined. Idempotent. */
-void blocking_stop(ax_runtime *rt);
+ * (their results become dead letters) and the threads are joined by deadline_ns (monotonic;
+ * INT64_MAX: no limit). Returns 0, or AX_ETIMEDOUT with a job still running (call again). */
+int blocking_stop(ax_runtime *rt, int64_t deadline_ns);
+/* True on a thread of rt's blocking pool (where shutting rt down would join itself). */
+bool blocking_on_pool_thread(const ax_runtime *rt);
 void blocking_destroy(ax_runtime *rt);
 
 #endif

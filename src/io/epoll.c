@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* epoll.c: the epoll poller, the fallback when io_uring is missing or refused. One epoll
  * instance per worker with an eventfd in it: unpark writes the eventfd, which ends an
- * epoll_pwait2. A poll costs a system call, so it is made only while descriptors other than the
- * eventfd are registered; readiness found while parked is kept for the next poll. */
+ * epoll_pwait2 (nanosecond timeout; kernels before 5.11, or a seccomp filter that refuses it,
+ * get epoll_wait with the timeout rounded up to a millisecond). A poll costs a system call, so
+ * it is made only while descriptors other than the eventfd are registered; readiness found
+ * while parked is kept for the next poll. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +26,7 @@ struct epoll_poller {
     struct io_poller base;
     int epfd, wake_fd;
     unsigned registered;                 /* descriptors besides the eventfd */
+    bool no_pwait2;                      /* epoll_pwait2 refused: epoll_wait in ms */
     int nready;                          /* events[0..nready) found by a park, not yet handled */
     struct epoll_event events[MAX_EVENTS];
 };
@@ -56,17 +61,35 @@ static int64_t epoll_pending(struct sched_driver *d) {
     return of(d)->nready > 0 ? 0 : INT64_MAX;
 }
 
+/* epoll_pwait2 through the system call (glibc has it from 2.35 only); -1 with errno. */
+static int pwait2(struct epoll_poller *p, const struct timespec *ts) {
+#ifdef SYS_epoll_pwait2
+    return (int)syscall(SYS_epoll_pwait2, p->epfd, p->events, MAX_EVENTS, ts, NULL, 0);
+#else
+    (void)p, (void)ts;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
 static void epoll_park(struct sched_driver *d, int64_t deadline_ns) {
     struct epoll_poller *p = of(d);
-    struct timespec ts, *tsp = NULL;
+    int64_t left = -1;
     if (deadline_ns != INT64_MAX) {
-        int64_t left = deadline_ns - core_now_ns();
+        left = deadline_ns - core_now_ns();
         if (left <= 0) return;
-        ts.tv_sec = left / 1000000000;
-        ts.tv_nsec = left % 1000000000;
-        tsp = &ts;
     }
-    int n = epoll_pwait2(p->epfd, p->events, MAX_EVENTS, tsp, NULL);
+    int n = -1;
+    if (!p->no_pwait2) {
+        struct timespec ts = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
+        n = pwait2(p, left < 0 ? NULL : &ts);
+        if (n < 0 && (errno == ENOSYS || errno == EPERM)) p->no_pwait2 = true;
+    }
+    if (p->no_pwait2) {
+        /* Rounded up: waking before the deadline would only bring the worker back here. */
+        int64_t ms = left < 0 ? -1 : (left + 999999) / 1000000;
+        n = epoll_wait(p->epfd, p->events, MAX_EVENTS, ms > INT32_MAX ? INT32_MAX : (int)ms);
+    }
     p->nready = n > 0 ? keep(p, n) : 0;
 }
 
@@ -93,6 +116,9 @@ struct io_poller *io_epoll_poller_create(int *err) {
     }
     p->base.base.ops = &epoll_ops;
     p->base.kind = AX_IO_EPOLL;
+#ifdef AX_FAULT_INJECTION
+    if (getenv("AX_TEST_NO_PWAIT2")) p->no_pwait2 = true; /* tests: an older kernel */
+#endif
     return &p->base;
 }
 

@@ -63,14 +63,18 @@ int io_create(ax_runtime *rt, int requested) {
     struct io *io = mem_calloc(1, sizeof *io + sizeof io->pollers[0] * (size_t)n);
     if (!io) return AX_ENOMEM;
     io->n = n;
-    /* AUTO: io_uring if the first worker's ring can be made, for every worker; else epoll. */
+    /* AUTO: io_uring if every worker's ring can be made (a ring also counts against
+     * RLIMIT_MEMLOCK on older kernels), else epoll for all. */
     io->kind = requested != AX_IO_AUTO ? requested : under_valgrind() ? AX_IO_EPOLL : AX_IO_URING;
     for (int i = 0; i < n; i++) {
         int err = 0;
         io->pollers[i] = create(io->kind, &err);
-        if (!io->pollers[i] && i == 0 && requested == AX_IO_AUTO && err != -ENOMEM) {
+        if (!io->pollers[i] && requested == AX_IO_AUTO && io->kind == AX_IO_URING) {
+            for (int k = 0; k < i; k++) io_poller_destroy(io->pollers[k]);
+            for (int k = 0; k < i; k++) io->pollers[k] = NULL;
             io->kind = AX_IO_EPOLL;
-            io->pollers[i] = create(io->kind, &err);
+            i = -1; /* again from the first worker, on epoll */
+            continue;
         }
         if (!io->pollers[i]) {
             bool resources = err == -ENOMEM || err == -EMFILE || err == -ENFILE;

@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <liburing.h>
 #include <stdlib.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -27,6 +29,7 @@ struct uring_poller {
     struct io_uring ring;
     int wake_fd;
     int enabled;        /* the worker enabled the ring (it became its submitter) */
+    int broken;         /* the kernel refused to enable or enter it: sleep in poll(2) instead */
     uint64_t wake_buf;  /* the eventfd's counter lands here */
 };
 
@@ -48,9 +51,29 @@ static void arm_wake(struct uring_poller *u) {
  * export it. */
 static void enable(struct uring_poller *u) {
     u->enabled = 1;
-    syscall(__NR_io_uring_register, u->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+    if (syscall(__NR_io_uring_register, u->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0)) {
+        u->broken = 1;
+        return;
+    }
     arm_wake(u);
     io_uring_submit(&u->ring);
+}
+
+/* A ring the kernel refuses at run time: the worker still sleeps, on the eventfd alone. */
+static void park_broken(struct uring_poller *u, int64_t deadline_ns) {
+    int ms = -1;
+    if (deadline_ns != INT64_MAX) {
+        int64_t left = deadline_ns - core_now_ns();
+        if (left <= 0) return;
+        int64_t up = (left + 999999) / 1000000;
+        ms = up > INT32_MAX ? INT32_MAX : (int)up;
+    }
+    struct pollfd pfd = {.fd = u->wake_fd, .events = POLLIN};
+    if (poll(&pfd, 1, ms) > 0) {
+        eventfd_t v;
+        eventfd_read(u->wake_fd, &v); /* readable: does not block */
+        u->base.wakes++;
+    }
 }
 
 /* Submits what is queued, and lets the kernel post completions it deferred to us. */
@@ -64,6 +87,7 @@ static bool uring_poll(struct sched_driver *d, struct sched_thread *self, bool i
     struct uring_poller *u = of(d);
     (void)self, (void)idle;
     if (ax_unlikely(!u->enabled)) enable(u);
+    if (ax_unlikely(u->broken)) return false;
     flush(u);
     unsigned head, seen = 0;
     struct io_uring_cqe *cqe;
@@ -73,30 +97,39 @@ static bool uring_poll(struct sched_driver *d, struct sched_thread *self, bool i
         if (cqe->user_data == WAKE_TAG) {
             u->base.wakes++;
             rearm = true;
+            if (cqe->res < 0) u->broken = 1; /* the read fails: it would fail again at once */
         }
     }
     if (seen) io_uring_cq_advance(&u->ring, seen);
-    if (rearm) arm_wake(u);
+    if (rearm && !u->broken) arm_wake(u);
     return false; /* no request makes tasks runnable yet */
 }
 
 static int64_t uring_pending(struct sched_driver *d) {
     struct uring_poller *u = of(d);
-    return u->enabled && io_uring_cq_ready(&u->ring) ? 0 : INT64_MAX;
+    return u->enabled && !u->broken && io_uring_cq_ready(&u->ring) ? 0 : INT64_MAX;
 }
 
 static void uring_park(struct sched_driver *d, int64_t deadline_ns) {
     struct uring_poller *u = of(d);
     if (ax_unlikely(!u->enabled)) enable(u);
-    struct io_uring_cqe *cqe;
-    if (deadline_ns == INT64_MAX) {
-        io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, NULL, NULL);
+    if (ax_unlikely(u->broken)) {
+        park_broken(u, deadline_ns);
         return;
     }
-    int64_t left = deadline_ns - core_now_ns();
-    if (left <= 0) return;
-    struct __kernel_timespec ts = {.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
-    io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+    struct io_uring_cqe *cqe;
+    int rc;
+    if (deadline_ns == INT64_MAX) {
+        rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, NULL, NULL);
+    } else {
+        int64_t left = deadline_ns - core_now_ns();
+        if (left <= 0) return;
+        struct __kernel_timespec ts = {.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
+        rc = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+    }
+    /* A refusal (seccomp, a resource limit) rather than a timeout or a signal: waiting in the
+     * ring would return at once forever, so sleep on the eventfd from now on. */
+    if (rc < 0 && rc != -ETIME && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) u->broken = 1;
 }
 
 static void uring_unpark(struct sched_driver *d) {
@@ -117,9 +150,38 @@ static const unsigned WANTED[] = {
 
 enum { RING_ENTRIES = 256 };
 
+/* Whether this process may enable a ring and wait in it: io_uring_setup alone succeeding
+ * proves neither (a seccomp filter may refuse io_uring_register or io_uring_enter). */
+static int probe(void) {
+    struct io_uring r;
+    int rc = io_uring_queue_init(2, &r, IORING_SETUP_R_DISABLED);
+    if (rc) return rc;
+    if (syscall(__NR_io_uring_register, r.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0)) {
+        rc = -errno;
+    } else {
+        struct io_uring_sqe *sqe = io_uring_get_sqe(&r);
+        io_uring_prep_nop(sqe);
+        struct io_uring_cqe *cqe;
+        struct __kernel_timespec ts = {0, 1000000};
+        rc = io_uring_submit_and_wait_timeout(&r, &cqe, 1, &ts, NULL);
+        rc = rc < 0 && rc != -ETIME ? rc : 0;
+    }
+    io_uring_queue_exit(&r);
+    return rc;
+}
+
 struct io_poller *io_uring_poller_create(int *err) {
+#ifdef AX_FAULT_INJECTION
     if (getenv("AX_IO_URING_FAIL")) { /* tests: behave as a kernel that refuses io_uring */
         *err = -EPERM;
+        return NULL;
+    }
+#endif
+    static _Atomic int probed = 1; /* 1: not yet; 0 or -errno: the answer */
+    int p = atomic_load(&probed);
+    if (p == 1) atomic_store(&probed, p = probe());
+    if (p) {
+        *err = p;
         return NULL;
     }
     struct uring_poller *u = mem_calloc(1, sizeof *u);
@@ -141,7 +203,9 @@ struct io_poller *io_uring_poller_create(int *err) {
         *err = rc;
         return NULL;
     }
-    u->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    /* Blocking: a ring read of a non-blocking eventfd may complete at once with -EAGAIN on some
+     * kernels instead of waiting for a write. */
+    u->wake_fd = eventfd(0, EFD_CLOEXEC);
     if (u->wake_fd < 0) {
         *err = -errno;
         io_uring_queue_exit(&u->ring);

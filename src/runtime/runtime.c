@@ -129,7 +129,9 @@ static int finish_shutdown(ax_runtime *rt, int64_t deadline) {
         stop_all_pass(rt, core_now_ns() >= all_after);
         for (int i = 0; i < 20 && atomic_load(&rt->live_actors) > 0; i++) nap_us(100);
     }
-    blocking_stop(rt); /* running jobs finish; their results are dead letters now */
+    /* Running jobs finish (their results are dead letters now); one that does not return in
+     * time fails the shutdown as an actor that does not stop would. */
+    if (blocking_stop(rt, deadline) != 0) return AX_ETIMEDOUT;
     sched_stop(&rt->sched);
     /* Every thread is offline now: each worker reclaims its whole limbo list. */
     for (int i = 0; i < rt->sched.nworkers; i++) {
@@ -147,7 +149,7 @@ static int finish_shutdown(ax_runtime *rt, int64_t deadline) {
 
 int ax_runtime_shutdown(ax_runtime *rt, int64_t timeout_ms) {
     if (!rt) return AX_EINVAL;
-    if (sched_worker_self(&rt->sched)) return AX_ECONTEXT;
+    if (sched_worker_self(&rt->sched) || blocking_on_pool_thread(rt)) return AX_ECONTEXT;
     int running = RT_RUNNING;
     if (!atomic_compare_exchange_strong(&rt->phase, &running, RT_DRAINING)) return AX_ESHUTDOWN;
     if (timeout_ms <= 0) timeout_ms = DEFAULT_SHUTDOWN_MS;
@@ -167,7 +169,7 @@ int ax_runtime_shutdown(ax_runtime *rt, int64_t timeout_ms) {
 
 int ax_runtime_destroy(ax_runtime *rt) {
     if (!rt) return AX_EINVAL;
-    if (sched_worker_self(&rt->sched)) return AX_ECONTEXT;
+    if (sched_worker_self(&rt->sched) || blocking_on_pool_thread(rt)) return AX_ECONTEXT;
     int phase = atomic_load(&rt->phase);
     if (phase == RT_RUNNING && ax_runtime_shutdown(rt, DEFAULT_SHUTDOWN_MS) != 0) return AX_EBUSY;
     if (phase != RT_RUNNING && phase != RT_DOWN &&

@@ -128,7 +128,11 @@ static int64_t timers_pending(struct sched_driver *d) {
     struct sched *s = t->s;
     uint64_t next = UINT64_MAX;
     for (int i = 0; i < s->nworkers; i++) {
-        uint64_t n = atomic_load_explicit(&s->workers[i].timers.next, memory_order_seq_cst);
+        struct sched_timer_driver *v = &s->workers[i].timers;
+        uint64_t n = atomic_load_explicit(&v->next, memory_order_seq_cst);
+        /* Another worker's timer is ours to fire one tick after it is due (steal_overdue): waking
+         * for it earlier would only spin until then. */
+        if (v != t && n != UINT64_MAX) n++;
         if (n < next) next = n;
     }
     int64_t inner = t->inner->ops->pending(t->inner);
