@@ -149,8 +149,19 @@ static void test_epoll_without_pwait2(void) {
     unsetenv("AX_TEST_NO_PWAIT2");
 }
 
+/* A ring the kernel refuses after creation (imitated by the backend's test switch): the
+ * workers sleep on their eventfds instead, and mail, timers and idleness still work. */
+static void test_uring_refused_later(void) {
+    setenv("AX_TEST_URING_BROKEN", "1", 1);
+    wakeups(AX_IO_URING);
+    atomic_store(&g_got, 0);
+    timers(AX_IO_URING);
+    idle(AX_IO_URING);
+    unsetenv("AX_TEST_URING_BROKEN");
+}
+
 TEST_MAIN(TEST_CASE(test_auto_backend), TEST_CASE(test_env_chooses), TEST_CASE(test_bad_value),
           TEST_CASE(test_uring_refused), TEST_CASE(test_wakeups_uring),
           TEST_CASE(test_wakeups_epoll), TEST_CASE(test_timers_uring),
           TEST_CASE(test_timers_epoll), TEST_CASE(test_idle_uring), TEST_CASE(test_idle_epoll),
-          TEST_CASE(test_epoll_without_pwait2))
+          TEST_CASE(test_epoll_without_pwait2), TEST_CASE(test_uring_refused_later))

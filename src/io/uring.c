@@ -51,6 +51,12 @@ static void arm_wake(struct uring_poller *u) {
  * export it. */
 static void enable(struct uring_poller *u) {
     u->enabled = 1;
+#ifdef AX_FAULT_INJECTION
+    if (getenv("AX_TEST_URING_BROKEN")) { /* tests: a kernel that refuses the ring later */
+        u->broken = 1;
+        return;
+    }
+#endif
     if (syscall(__NR_io_uring_register, u->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0)) {
         u->broken = 1;
         return;
@@ -59,14 +65,17 @@ static void enable(struct uring_poller *u) {
     io_uring_submit(&u->ring);
 }
 
-/* A ring the kernel refuses at run time: the worker still sleeps, on the eventfd alone. */
+/* A ring the kernel refuses at run time: the worker still sleeps, on the eventfd alone, and
+ * for 50 ms at most, because a wake read still in flight in the ring may take a token that
+ * poll(2) then never sees. */
+enum { BROKEN_NAP_MS = 50 };
 static void park_broken(struct uring_poller *u, int64_t deadline_ns) {
-    int ms = -1;
+    int ms = BROKEN_NAP_MS;
     if (deadline_ns != INT64_MAX) {
         int64_t left = deadline_ns - core_now_ns();
         if (left <= 0) return;
         int64_t up = (left + 999999) / 1000000;
-        ms = up > INT32_MAX ? INT32_MAX : (int)up;
+        if (up < ms) ms = (int)up;
     }
     struct pollfd pfd = {.fd = u->wake_fd, .events = POLLIN};
     if (poll(&pfd, 1, ms) > 0) {

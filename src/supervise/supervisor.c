@@ -657,9 +657,6 @@ static int read_child(ax_runtime *rt, ax_ref sup, const char *id, ax_ref *ref,
     if (c) {
         *ref = atomic_load_explicit(&c->ref, memory_order_acquire);
         *restarts = atomic_load_explicit(&c->restarts, memory_order_relaxed);
-        /* A child that stopped before its supervisor handled the exit is not running: its old
-         * ref must not pass for the current one (a restart would then look done too early). */
-        if (!ax_ref_is_none(*ref) && !actor_lookup(rt, *ref)) *ref = AX_REF_NONE;
     }
     rt_leave(thr, outside);
     return rc;
