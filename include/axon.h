@@ -523,11 +523,13 @@ AX_API int ax_supervisor_start(ax_runtime *rt, const ax_sup_spec *spec, ax_ref *
  * answering), AX_EINIT, AX_ESHUTDOWN (it is stopping, or the runtime is), AX_ENOMEM. */
 AX_API int ax_supervisor_start_child(ax_runtime *rt, ax_ref sup, const void *arg, size_t arg_size,
                                      ax_ref *out);
-/* The current ref of the static child with this id (any thread; call it once
- * ax_supervisor_start has returned). A restarted child has a new ref. Errors: AX_EINVAL (NULL
- * rt, id or out), AX_ENOACTOR (sup is not a live supervisor, or the child is not running right
- * now), AX_ENOENT (no such id; always for AX_SIMPLE_ONE_FOR_ONE), AX_ENOMEM (no thread record
- * for the calling thread). */
+/* The current ref of the static child with this id, as its supervisor knows it (any thread;
+ * call it once ax_supervisor_start has returned). A restarted child has a new ref. A child
+ * that has just stopped keeps its last ref here until the supervisor handles its exit (as in
+ * OTP's which_children). Errors: AX_EINVAL (NULL rt, id or out), AX_ENOACTOR (sup is not a
+ * live supervisor, or the supervisor has handled the child's exit and not started it again),
+ * AX_ENOENT (no such id; always for AX_SIMPLE_ONE_FOR_ONE), AX_ENOMEM (no thread record for
+ * the calling thread). */
 AX_API int ax_supervisor_child(ax_runtime *rt, ax_ref sup, const char *id, ax_ref *out);
 /* How many times the static child with this id was restarted, as a sibling in group restarts
  * too, delayed and failed restarts included (any thread). Errors: AX_EINVAL (NULL rt, id or
