@@ -4,7 +4,6 @@
  * workers parked in it, every time, and that an idle runtime sleeps. */
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "check.h"
 #include "fixture.h"
@@ -18,12 +17,6 @@ static int count_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     return 0;
 }
 static const ax_behavior count_b = {"count", 0, NULL, count_receive, NULL};
-
-static int64_t cpu_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* A runtime on `io`, or the case is skipped when io_uring is not available here. */
 static ax_runtime *runtime_on(int io, int workers) {
@@ -126,9 +119,9 @@ static void idle(int io) {
     CHECK_OK(ax_spawn(rt, &count_b, NULL, NULL, &r));
     CHECK_OK(ax_send_after(rt, r, 1, NULL, 0, 10000, NULL));
     check_sleep_us(200000);
-    int64_t c0 = cpu_ns(), w0 = check_now_ms();
+    int64_t c0 = check_cpu_ns(), w0 = check_now_ms();
     check_sleep_us(2000000);
-    int64_t used = cpu_ns() - c0, wall_ms = check_now_ms() - w0;
+    int64_t used = check_cpu_ns() - c0, wall_ms = check_now_ms() - w0;
     fprintf(stderr, "idle on %s: %.2f ms CPU over %lld ms\n", io == AX_IO_URING ? "io_uring" : "epoll",
             (double)used / 1e6, (long long)wall_ms);
     CHECK(used < wall_ms * 1000000 / 100);

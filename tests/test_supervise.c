@@ -18,7 +18,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "axon.h"
@@ -1569,13 +1568,6 @@ static void test_codes(void) {
     CHECK_NO_HANDLER_FAILURES();
 }
 
-static int64_t cpu_ns(void) {
-    struct rusage ru;
-    CHECK(getrusage(RUSAGE_SELF, &ru) == 0);
-    return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
-           ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
-}
-
 /* A supervisor waiting for a child to stop holds no worker (a resource check: CPU time, not
  * wall time). It used to spin a whole core: its delivered stop request kept taking it back from
  * idle. The blocked child sleeps in 50 us steps, far below half a core. */
@@ -1596,9 +1588,9 @@ static void test_stopping_supervisor_idles(void) {
     block_child(rt, child_of(rt, sup, "c0"));
     CHECK_OK(ax_stop(rt, sup));
     sup_sync_stopping(rt, sup);
-    int64_t c0 = cpu_ns(), w0 = now_ns();
+    int64_t c0 = check_cpu_ns(), w0 = now_ns();
     check_sleep_us(300000);
-    int64_t used = cpu_ns() - c0, wall = now_ns() - w0;
+    int64_t used = check_cpu_ns() - c0, wall = now_ns() - w0;
     fprintf(stderr, "  stopping supervisor: %.1f ms CPU over %.0f ms\n", (double)used / 1e6,
             (double)wall / 1e6);
     CHECK(used < wall / 2);

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1030,13 +1029,6 @@ static void test_ask_timeouts(void) {
  * 10. idle CPU: a far timer does not keep the workers spinning.
  * ==================================================================================== */
 
-static int64_t cpu_ns(void) {
-    struct rusage ru;
-    CHECK(getrusage(RUSAGE_SELF, &ru) == 0);
-    return ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
-           ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;
-}
-
 static void test_idle_cpu(void) {
     ax_runtime *rt = fixture_runtime(2);
     ax_ref r;
@@ -1044,9 +1036,9 @@ static void test_idle_cpu(void) {
     ax_timer h = AX_TIMER_NONE;
     CHECK_OK(ax_send_after(rt, r, T_MARK, NULL, 0, 10000, &h));
     check_sleep_us(200000);
-    int64_t c0 = cpu_ns(), w0 = now_ns();
+    int64_t c0 = check_cpu_ns(), w0 = now_ns();
     check_sleep_us(3000000);
-    int64_t used = cpu_ns() - c0, wall = now_ns() - w0;
+    int64_t used = check_cpu_ns() - c0, wall = now_ns() - w0;
     ax_stats st;
     CHECK_OK(ax_stats_get(rt, &st));
     fprintf(stderr, "idle: %.2f ms CPU over %.0f ms with a timer 10 s away (%llu parks)\n",

@@ -53,15 +53,6 @@ static inline int actor_deliver(ax_runtime *rt, struct sched_thread *thr, ax_ref
     return 0;
 }
 
-/* As actor_deliver for a user message, but a full mailbox refuses it (AX_EFULL) whatever the
- * receiver's policy. Timers use it: their undeliverable messages are dead letters that never
- * counted in `sent`. */
-static inline int actor_deliver_or_refuse(ax_runtime *rt, struct sched_thread *thr, ax_ref to,
-                                          struct msg *m) {
-    struct actor *a = actor_lookup(rt, to);
-    if (ax_unlikely(!a)) return AX_ENOACTOR;
-    return actor_deliver_user(rt, thr, a, m, AX_OVERFLOW_REFUSE);
-}
 
 /* Sends a copy of size bytes at data from `sender`, with an ask correlation and flags (0, or
  * MSG_REPLY). Returns as actor_deliver; on any error nothing was sent. */
@@ -90,5 +81,15 @@ void deadletter_note(ax_runtime *rt, struct sched_thread *thr, ax_ref target,
 /* The same, then frees m. */
 void deadletter_post(ax_runtime *rt, struct sched_thread *thr, ax_ref target, struct msg *m,
                      int reason);
+/* A message the runtime sends on someone's behalf later (a timer's, a blocking job's result):
+ * delivered as a user message, or, if `to` has stopped or its mailbox is full (whatever its
+ * overflow policy), a dead letter that never counted in `sent`. The runtime owns m after. */
+static inline void actor_deliver_or_deadletter(ax_runtime *rt, struct sched_thread *thr,
+                                               ax_ref to, struct msg *m) {
+    struct actor *a = actor_lookup(rt, to);
+    if (ax_unlikely(!a)) deadletter_post(rt, thr, to, m, AX_DEAD_STOPPED);
+    else if (actor_deliver_user(rt, thr, a, m, AX_OVERFLOW_REFUSE) != 0)
+        deadletter_post(rt, thr, to, m, AX_DEAD_FULL);
+}
 
 #endif

@@ -25,4 +25,11 @@ static inline int64_t core_deadline_ms(int64_t now_ns, int64_t ms) {
     return core_add_sat(now_ns, core_ms_to_ns(ms));
 }
 
+/* A wait of ns nanoseconds (> 0) as the milliseconds poll(2) or epoll_wait take: rounded up
+ * (waking before a deadline only means waiting again) and capped at INT32_MAX. */
+static inline int core_ns_to_ms_up(int64_t ns) {
+    int64_t ms = ns / 1000000 + (ns % 1000000 != 0);
+    return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
 #endif

@@ -55,9 +55,7 @@ static void deliver(ax_runtime *rt, const struct blocking_job *j, int64_t result
         m->pub.sender = AX_REF_NONE;
         m->pub.type = j->type;
         m->pub.size = sizeof d;
-        int rc = actor_deliver_or_refuse(rt, thr, j->to, m);
-        if (rc == AX_ENOACTOR) deadletter_post(rt, thr, j->to, m, AX_DEAD_STOPPED);
-        else if (rc != 0) deadletter_post(rt, thr, j->to, m, AX_DEAD_FULL);
+        actor_deliver_or_deadletter(rt, thr, j->to, m);
     }
     if (thr) sched_outside_leave(thr);
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "axon.h"
+#include "core/duration.h"
 #include "core/platform.h"
 #include "io/poller.h"
 #include "mem/fault.h"
@@ -86,9 +87,7 @@ static void epoll_park(struct sched_driver *d, int64_t deadline_ns) {
         if (n < 0 && (errno == ENOSYS || errno == EPERM)) p->no_pwait2 = true;
     }
     if (p->no_pwait2) {
-        /* Rounded up: waking before the deadline would only bring the worker back here. */
-        int64_t ms = left < 0 ? -1 : (left + 999999) / 1000000;
-        n = epoll_wait(p->epfd, p->events, MAX_EVENTS, ms > INT32_MAX ? INT32_MAX : (int)ms);
+        n = epoll_wait(p->epfd, p->events, MAX_EVENTS, left < 0 ? -1 : core_ns_to_ms_up(left));
     }
     p->nready = n > 0 ? keep(p, n) : 0;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "axon.h"
+#include "core/duration.h"
 #include "core/platform.h"
 #include "io/poller.h"
 #include "mem/fault.h"
@@ -74,8 +75,8 @@ static void park_broken(struct uring_poller *u, int64_t deadline_ns) {
     if (deadline_ns != INT64_MAX) {
         int64_t left = deadline_ns - core_now_ns();
         if (left <= 0) return;
-        int64_t up = (left + 999999) / 1000000;
-        if (up < ms) ms = (int)up;
+        int up = core_ns_to_ms_up(left);
+        if (up < ms) ms = up;
     }
     struct pollfd pfd = {.fd = u->wake_fd, .events = POLLIN};
     if (poll(&pfd, 1, ms) > 0) {

@@ -87,9 +87,7 @@ static void deliver(ax_runtime *rt, struct sched_thread *self, struct timer_rec 
     m->pub.type = r->type;
     m->pub.size = (uint32_t)size;
     memcpy(m->pub.data, r->big ? get_msg(r)->pub.data : r->data, size);
-    int rc = actor_deliver_or_refuse(rt, self, r->to, m);
-    if (rc == AX_ENOACTOR) deadletter_post(rt, self, r->to, m, AX_DEAD_STOPPED);
-    else if (rc != 0) deadletter_post(rt, self, r->to, m, AX_DEAD_FULL);
+    actor_deliver_or_deadletter(rt, self, r->to, m);
 }
 
 static void timer_fire(struct sched *s, struct wheel_entry *e, struct sched_thread *self) {
