@@ -45,10 +45,12 @@ extern "C" {
     X(AX_ENAMETOOLONG, -ENAMETOOLONG, "name longer than AX_NAME_MAX or empty")                \
     X(AX_ETIMEDOUT, -ETIMEDOUT, "the deadline passed")                                         \
     X(AX_ENOMEM, -ENOMEM, "out of memory")                                                    \
-    X(AX_ECONTEXT, -EPERM, "not allowed from this thread (e.g. a blocking call in a handler)") \
+    X(AX_ECONTEXT, -EPERM, "not allowed here (a blocking call in a handler, a socket call by an actor that does not own it)") \
     X(AX_EINIT, -ECANCELED, "the behavior's init hook failed; nothing was spawned")           \
     X(AX_EBUSY, -EBUSY, "the runtime is still running (shutdown did not complete)")        \
-    X(AX_ENOTSUP, -EOPNOTSUPP, "not supported here (e.g. io_uring asked for and refused)")
+    X(AX_ENOTSUP, -EOPNOTSUPP, "not supported here (e.g. io_uring asked for and refused)")    \
+    X(AX_ENOSOCK, -EBADF, "no such socket (closed, or never valid)")                         \
+    X(AX_EPIPE, -EPIPE, "the socket's write side was shut down")
 
 enum ax_error {
     AX_OK = 0,
@@ -610,6 +612,112 @@ AX_API int ax_run_blocking(ax_runtime *rt, ax_ref to, uint32_t type, ax_blocking
                            void *arg);
 
 /* ------------------------------------------------------------------------------------------
+ * Sockets: TCP as messages. A socket is owned by one actor; only its handlers call the
+ * functions below with it (others get AX_ECONTEXT). What happens on it arrives as messages of
+ * the AX_MSG_SOCK_ types, each carrying an ax_sock_msg, sent by the runtime (sender
+ * AX_REF_NONE), in order per socket, never refused for a bounded mailbox's capacity. A closed
+ * socket's handle is stale: calls with it return AX_ENOSOCK. When its owner stops, every socket
+ * it owns is closed. Errors from the kernel arrive as the negated errno (e.g. -ECONNRESET).
+ * ---------------------------------------------------------------------------------------- */
+
+/* A socket handle (see "Handles" above). */
+typedef struct ax_socket {
+    uint64_t id;
+} ax_socket;
+#define AX_SOCKET_NONE AX_HANDLE_NONE_(ax_socket)
+/* True when a and b name the same socket. */
+static inline int ax_socket_eq(ax_socket a, ax_socket b) { return a.id == b.id; }
+/* True for AX_SOCKET_NONE. */
+static inline int ax_socket_is_none(ax_socket s) { return s.id == 0; }
+
+/* A listener accepted `conn`, owned by the listener's owner, not yet reading: hand it over
+ * (ax_socket_handover, to itself too) to start receiving. */
+#define AX_MSG_SOCK_ACCEPTED 0xFF000010u
+/* A connect finished: error 0, or why it failed (AX_ETIMEDOUT: its timeout passed). */
+#define AX_MSG_SOCK_CONNECTED 0xFF000011u
+/* Bytes received: data[0..size). */
+#define AX_MSG_SOCK_DATA 0xFF000012u
+/* The peer shut its write side (it may still read: the socket can still send). */
+#define AX_MSG_SOCK_EOF 0xFF000013u
+/* The socket failed (error: e.g. -ECONNRESET); queued writes were dropped; close it. */
+#define AX_MSG_SOCK_ERROR 0xFF000014u
+/* A send refused with AX_EFULL can be retried: the write queue fell to its low watermark. */
+#define AX_MSG_SOCK_WRITABLE 0xFF000015u
+
+/* The payload of every AX_MSG_SOCK_ message. */
+typedef struct ax_sock_msg {
+    ax_socket sock;        /* the socket it concerns (for ACCEPTED, the listener) */
+    ax_socket conn;        /* ACCEPTED: the new connection; otherwise AX_SOCKET_NONE */
+    int32_t error;         /* CONNECTED and ERROR: 0 or an error code */
+    uint32_t size;         /* DATA: bytes in data */
+    unsigned char data[];
+} ax_sock_msg;
+
+/* Options of ax_tcp_listen; zero means the default. */
+typedef struct ax_listen_opts {
+    int backlog;     /* the kernel's queue of unaccepted connections; default 511 */
+    int reuseport;   /* non-zero: SO_REUSEPORT (several listeners on one port) */
+    int max_conns;   /* connections open at once from this listener; 0: no limit; over it, a
+                        new connection is closed at once and counted in ax_stats.refused */
+    int reserved[5]; /* zero */
+} ax_listen_opts;
+
+/* Listens on addr: "IPv4:port", "[IPv6]:port", "localhost:port", or ":port" / "*:port" (every
+ * address, IPv6 and IPv4); port 0 picks a free one (ax_socket_port tells it). Accepted
+ * connections arrive as AX_MSG_SOCK_ACCEPTED. When descriptors run out (EMFILE, ENFILE),
+ * accepting pauses 10 ms, doubling up to 1 s, and each pause is counted in
+ * ax_stats.accept_pauses. A handler or init only. Errors: AX_EINVAL (NULL ctx or out, not in a
+ * handler, a malformed address, negative options, a reserved field not zero), AX_ENOMEM (also
+ * out of descriptors), or the kernel's (-EADDRINUSE, -EACCES...). */
+AX_API int ax_tcp_listen(ax_ctx *ctx, const char *addr, const ax_listen_opts *opts,
+                         ax_socket *out);
+
+/* Connects to addr (numeric, as ax_tcp_listen's, or "localhost:port"); the result arrives as
+ * AX_MSG_SOCK_CONNECTED, after which the socket receives. timeout_ms > 0 bounds the wait
+ * (AX_ETIMEDOUT), 0 leaves it to the kernel. Sends made before the connect finishes wait for
+ * it. Errors: AX_EINVAL (NULL, a malformed address, negative timeout), AX_ENOMEM. */
+AX_API int ax_tcp_connect(ax_ctx *ctx, const char *addr, int64_t timeout_ms, ax_socket *out);
+
+/* Queues a copy of data[0..size) for writing. Returns 0 when queued; 1 when queued and the
+ * write queue has reached its high watermark (default 256 KiB): stop sending (and pause
+ * receiving with ax_socket_read, if what is received is what is sent) until the owner gets
+ * AX_MSG_SOCK_WRITABLE, sent once the queue falls to the low watermark (default 64 KiB). A
+ * queue at twice the high watermark plus 8 MiB (what a socket may still receive after a pause)
+ * refuses sends with AX_EFULL (and WRITABLE follows too), so a peer that reads slowly holds at
+ * most that much memory. Errors: AX_EINVAL (data NULL with
+ * size > 0, a listener), AX_EMSGSIZE (size above the high watermark), AX_EFULL, AX_EPIPE (after
+ * ax_socket_shutdown), AX_ENOSOCK, AX_ECONTEXT, AX_ENOMEM, or the error that ended the
+ * socket. */
+AX_API int ax_socket_send(ax_ctx *ctx, ax_socket sock, const void *data, size_t size);
+/* The same without a copy (0 or 1 as above): takes msg (from ax_msg_alloc; its size bytes are
+ * written) on success; on error the caller keeps it. Errors: as ax_socket_send; AX_EINVAL also
+ * for msg NULL. */
+AX_API int ax_socket_send_msg(ax_ctx *ctx, ax_socket sock, ax_msg *msg);
+/* Shuts the write side once the queued bytes are written (the peer reads end of stream);
+ * receiving goes on. Errors: AX_EINVAL (a listener), AX_ENOSOCK, AX_ECONTEXT. */
+AX_API int ax_socket_shutdown(ax_ctx *ctx, ax_socket sock);
+/* Closes the socket: no more messages for it are sent; bytes already queued are still written
+ * (until the peer fails), then the descriptor is closed. The handle is stale at once. Errors:
+ * AX_EINVAL, AX_ENOSOCK, AX_ECONTEXT. */
+AX_API int ax_socket_close(ax_ctx *ctx, ax_socket sock);
+/* Makes `to` the owner, and starts receiving (accepting, for a listener) if it had not: what
+ * arrives from now on goes to `to`; messages already sent stay with the old owner. `to` may be
+ * the caller (an acceptor that serves a connection itself). Errors: AX_ENOACTOR (to not alive:
+ * the caller keeps the socket), AX_EINVAL, AX_ENOSOCK, AX_ECONTEXT. */
+AX_API int ax_socket_handover(ax_ctx *ctx, ax_socket sock, ax_ref to);
+/* on = 0 pauses receiving (accepting, for a listener): the kernel's buffer fills and TCP slows
+ * the peer; messages already sent still arrive. on != 0 resumes. The runtime also pauses a
+ * socket on its own while its write queue is above the high watermark, until it falls to the
+ * low one, so an echo or a proxy is held back by the peer that reads slowly. Errors: AX_EINVAL, AX_ENOSOCK,
+ * AX_ECONTEXT. */
+AX_API int ax_socket_read(ax_ctx *ctx, ax_socket sock, int on);
+/* Sets the write queue's watermarks (low <= high, 0 < high <= 2^40). Errors: AX_EINVAL,
+ * AX_ENOSOCK, AX_ECONTEXT. */
+AX_API int ax_socket_set_watermarks(ax_ctx *ctx, ax_socket sock, size_t low, size_t high);
+/* A listener's bound port. Errors: AX_EINVAL (NULL, not a listener), AX_ENOSOCK, AX_ECONTEXT. */
+AX_API int ax_socket_port(ax_ctx *ctx, ax_socket sock, int *port);
+
+/* ------------------------------------------------------------------------------------------
  * Registry: names for actors. One name per actor; a name is released when its actor stops.
  * Any thread (a short mutex). Names are copied NUL-terminated byte strings, compared
  * case-sensitively; at most AX_NAME_MAX bytes, not empty.
@@ -673,7 +781,18 @@ typedef struct ax_stats {
     uint64_t escalations;  /* supervisors that gave up (restart intensity exceeded) */
     uint64_t steals;       /* tasks taken from another worker's deque */
     uint64_t parks;        /* times a worker went to sleep */
-    uint64_t reserved[6];  /* written as zero (see ax_config): 128 bytes in all */
+    uint64_t sockets;      /* sockets open now (opened minus closed; per worker: may be < 0
+                              as a uint64, a socket closes on another worker than it opened) */
+    uint64_t accepts;      /* connections accepted */
+    uint64_t refused;      /* accepted connections closed at once (max_conns, no memory) */
+    uint64_t accept_pauses; /* times accepting paused for want of descriptors */
+    uint64_t bytes_in;     /* bytes received on sockets */
+    uint64_t bytes_out;    /* bytes written to sockets */
+    uint64_t io_enters;    /* io_uring_enter calls that submitted (io_uring) */
+    uint64_t io_submitted; /* requests submitted by them (io_submitted / io_enters: the batch) */
+    uint64_t io_completions; /* completions (io_uring) or readiness events (epoll) handled */
+    uint64_t blocking_queued; /* jobs waiting in the blocking pool now (ax_stats_get only) */
+    uint64_t reserved[4];  /* written as zero (see ax_config): 192 bytes in all */
 } ax_stats;
 
 /* The totals, outside threads (exited ones too) included. Any thread, also after shutdown, until

@@ -307,6 +307,10 @@ static void actor_stop_ex(ax_runtime *rt, struct sched_thread *thr, struct actor
     }
     /* seq_cst: pairs with ax_register's store of named (see registry.c). */
     if (atomic_load_explicit(&a->named, memory_order_seq_cst)) registry_release_ref(rt, a->ref);
+    /* acq_rel: pairs with the CAS by which the socket layer marks an owner (under its lock):
+     * either it sees 2 and gives no socket, or we see 1 and close what it gave. */
+    if (atomic_exchange_explicit(&a->io_owner, 2, memory_order_acq_rel) == 1)
+        rt->release_sockets(rt, thr, a->ref);
     signals_on_stop(rt, thr, a, reason);
     ask_discard_all(rt, thr, a);
     actor_ext_free(rt, thr, a);

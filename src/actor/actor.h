@@ -47,7 +47,8 @@ struct actor {
     uint8_t trap_stop;  /* TRAP_STOP_*: a supervisor's stop request first reaches receive */
     _Atomic uint8_t supervised; /* started by a supervisor, which is alive: runtime shutdown
                                    leaves it to it (relaxed: read by the shutdown thread) */
-    uint8_t pad_[3];
+    _Atomic uint8_t io_owner; /* 1: has owned sockets; 2: stopped (no more can be given) */
+    uint8_t pad_[2];
     _Alignas(16) unsigned char state[];
 };
 

@@ -179,3 +179,12 @@ void blocking_destroy(ax_runtime *rt) {
     free(p);
     rt->blocking = NULL;
 }
+
+uint64_t blocking_queued(ax_runtime *rt) {
+    struct blocking_pool *p = rt->blocking;
+    if (!p) return 0;
+    pthread_mutex_lock(&p->lock);
+    uint64_t n = p->len;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}

@@ -19,5 +19,7 @@ int blocking_stop(ax_runtime *rt, int64_t deadline_ns);
 /* True on a thread of rt's blocking pool (where shutting rt down would join itself). */
 bool blocking_on_pool_thread(const ax_runtime *rt);
 void blocking_destroy(ax_runtime *rt);
+/* Jobs queued and not started. Any thread. */
+uint64_t blocking_queued(ax_runtime *rt);
 
 #endif

@@ -83,13 +83,22 @@ int io_create(ax_runtime *rt, int requested) {
             return rc;
         }
     }
-    for (int i = 0; i < n; i++) sched_set_driver(&rt->sched, i, &io->pollers[i]->base);
     rt->io = io;
+    if (io_sockets_create(rt) != 0) {
+        rt->io = NULL;
+        free_all(io);
+        return AX_ENOMEM;
+    }
+    for (int i = 0; i < n; i++) {
+        io_home_init(&io->pollers[i]->home, rt, i);
+        sched_set_driver(&rt->sched, i, &io->pollers[i]->base);
+    }
     return 0;
 }
 
 void io_destroy(ax_runtime *rt) {
     if (!rt->io) return;
+    io_sockets_destroy(rt);
     free_all(rt->io);
     rt->io = NULL;
 }

@@ -7,9 +7,12 @@
 #include "actor/runtime.h"
 #include "io/poller.h"
 
+struct io_sockets;
+
 struct io {
     int kind; /* AX_IO_URING or AX_IO_EPOLL */
     int n;
+    struct io_sockets *sockets; /* the socket table (socket.c) */
     struct io_poller *pollers[];
 };
 

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "io/socket.h"
 #include "sched/driver.h"
 
 /* A poller. Every call but unpark (and create/destroy, made while the workers are stopped)
@@ -14,6 +15,8 @@ struct io_poller {
     struct sched_driver base; /* first: the worker's wheel calls the poller through it */
     int kind;                 /* AX_IO_URING or AX_IO_EPOLL */
     uint64_t wakes;           /* statistic: unpark tokens consumed */
+    const struct io_sock_ops *sock_ops; /* the backend's socket operations */
+    struct io_home home;      /* the sockets that live here (socket.c) */
 };
 
 /* io_uring (uring.c): NULL with *err = -errno when the kernel lacks it, refuses it (seccomp,

@@ -9,8 +9,9 @@
  * io_uring_submit_and_wait_timeout) and the kernel's io_uring documentation. */
 #include <errno.h>
 #include <liburing.h>
-#include <stdlib.h>
 #include <poll.h>
+#include <stdlib.h>
+#include <string.h>
 #include <stdatomic.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -21,9 +22,16 @@
 #include "core/platform.h"
 #include "io/poller.h"
 #include "mem/fault.h"
+#include "stats/stats.h"
 
-/* The only request so far: the eventfd read that unpark completes. */
-#define WAKE_TAG 1u
+/* A request's user_data: a socket record's address with the operation in its low three bits
+ * (records are 8-byte aligned), or WAKE_TAG alone for the eventfd read that unpark completes. */
+enum { WAKE_TAG = 1, TAG_ACCEPT = 2, TAG_RECV = 3, TAG_SEND = 4, TAG_CONNECT = 5,
+       TAG_CANCEL = 6, TAG_POLL = 7, TAG_MASK = 7 };
+
+/* Receive buffers, provided to the kernel as a ring (one group per worker): a receive takes one
+ * only when data arrives, so an idle connection holds none. */
+enum { BUF_GROUP = 1, BUF_COUNT = 128, BUF_SIZE = 8192, SCRATCH = 16384 };
 
 struct uring_poller {
     struct io_poller base;
@@ -32,6 +40,13 @@ struct uring_poller {
     int enabled;        /* the worker enabled the ring (it became its submitter) */
     int broken;         /* the kernel refused to enable or enter it: sleep in poll(2) instead */
     uint64_t wake_buf;  /* the eventfd's counter lands here */
+    /* Features, detected at enable and given up one by one when the kernel refuses them. */
+    bool no_bufring;          /* no provided-buffer ring: poll for input, then recv(2) */
+    bool no_multishot_recv;   /* one receive at a time from the buffer ring */
+    bool no_multishot_accept; /* one accept at a time */
+    struct io_uring_buf_ring *br;
+    unsigned char *bufs;      /* BUF_COUNT buffers of BUF_SIZE */
+    unsigned char scratch[SCRATCH]; /* recv(2) target without the buffer ring */
 };
 
 static struct uring_poller *of(struct sched_driver *d) { return (struct uring_poller *)d; }
@@ -45,6 +60,33 @@ static void arm_wake(struct uring_poller *u) {
     }
     io_uring_prep_read(sqe, u->wake_fd, &u->wake_buf, sizeof u->wake_buf, 0);
     io_uring_sqe_set_data64(sqe, WAKE_TAG);
+}
+
+/* On the worker, once the ring is enabled (registration is the submitter's): the buffer ring. */
+static void setup_buffers(struct uring_poller *u) {
+#ifdef AX_FAULT_INJECTION
+    if (getenv("AX_TEST_URING_NO_BUFRING")) u->no_bufring = true; /* tests: an older kernel */
+    if (getenv("AX_TEST_URING_NO_MULTISHOT")) u->no_multishot_recv = u->no_multishot_accept = true;
+#endif
+    if (u->no_bufring) return;
+    size_t ring_bytes = BUF_COUNT * sizeof(struct io_uring_buf);
+    u->br = aligned_alloc(4096, (ring_bytes + 4095) & ~(size_t)4095);
+    u->bufs = mem_calloc(BUF_COUNT, BUF_SIZE);
+    struct io_uring_buf_reg reg = {.ring_addr = (uintptr_t)u->br, .ring_entries = BUF_COUNT,
+                                   .bgid = BUF_GROUP};
+    if (!u->br || !u->bufs || io_uring_register_buf_ring(&u->ring, &reg, 0) != 0) {
+        free(u->br);
+        free(u->bufs);
+        u->br = NULL;
+        u->bufs = NULL;
+        u->no_bufring = true;
+        return;
+    }
+    io_uring_buf_ring_init(u->br);
+    for (unsigned i = 0; i < BUF_COUNT; i++)
+        io_uring_buf_ring_add(u->br, u->bufs + (size_t)i * BUF_SIZE, BUF_SIZE, (unsigned short)i,
+                              io_uring_buf_ring_mask(BUF_COUNT), (int)i);
+    io_uring_buf_ring_advance(u->br, BUF_COUNT);
 }
 
 /* The worker's first call: it becomes the ring's submitter, and the wake read goes in. Through
@@ -62,6 +104,7 @@ static void enable(struct uring_poller *u) {
         u->broken = 1;
         return;
     }
+    setup_buffers(u);
     arm_wake(u);
     io_uring_submit(&u->ring);
 }
@@ -87,10 +130,228 @@ static void park_broken(struct uring_poller *u, int64_t deadline_ns) {
 }
 
 /* Submits what is queued, and lets the kernel post completions it deferred to us. */
-static void flush(struct uring_poller *u) {
+static void flush(struct uring_poller *u, struct stats_counters *st) {
     if (io_uring_sq_ready(&u->ring) ||
-        (IO_URING_READ_ONCE(*u->ring.sq.kflags) & IORING_SQ_TASKRUN))
+        (IO_URING_READ_ONCE(*u->ring.sq.kflags) & IORING_SQ_TASKRUN)) {
+        int n = io_uring_submit(&u->ring);
+        stats_add(st, STAT_IO_ENTERS, 1);
+        if (n > 0) stats_add(st, STAT_IO_SUBMITTED, (uint64_t)n);
+    }
+}
+
+
+/* A submission slot; a full queue is submitted first to make room. NULL only if the kernel
+ * takes none (then the operation is reported failed by the caller). */
+static struct io_uring_sqe *sqe_get(struct uring_poller *u) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+    if (!sqe) {
         io_uring_submit(&u->ring);
+        sqe = io_uring_get_sqe(&u->ring);
+    }
+    return sqe;
+}
+
+static void set_op(struct io_uring_sqe *sqe, struct io_sock *s, unsigned tag) {
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)s | tag);
+}
+
+static void arm_accept(struct uring_poller *u, struct io_sock *s) {
+    if (s->armed_accept) return;
+    struct io_uring_sqe *sqe = sqe_get(u);
+    if (!sqe) return;
+    if (u->no_multishot_accept)
+        io_uring_prep_accept(sqe, s->fd, NULL, NULL, SOCK_CLOEXEC);
+    else
+        io_uring_prep_multishot_accept(sqe, s->fd, NULL, NULL, SOCK_CLOEXEC);
+    set_op(sqe, s, TAG_ACCEPT);
+    s->armed_accept = true;
+    s->inflight++;
+}
+
+static void arm_recv(struct uring_poller *u, struct io_sock *s) {
+    if (s->armed_read) return;
+    struct io_uring_sqe *sqe = sqe_get(u);
+    if (!sqe) return;
+    if (u->no_bufring) {
+        io_uring_prep_poll_add(sqe, s->fd, POLLIN | POLLRDHUP);
+        set_op(sqe, s, TAG_POLL);
+    } else {
+        if (u->no_multishot_recv) io_uring_prep_recv(sqe, s->fd, NULL, 0, 0);
+        else io_uring_prep_recv_multishot(sqe, s->fd, NULL, 0, 0);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = BUF_GROUP;
+        set_op(sqe, s, TAG_RECV);
+    }
+    s->armed_read = true;
+    s->inflight++;
+}
+
+/* Cancels the receive or accept in flight (pausing): it completes with -ECANCELED. */
+static void disarm(struct uring_poller *u, struct io_sock *s, unsigned tag) {
+    struct io_uring_sqe *sqe = sqe_get(u);
+    if (!sqe) return;
+    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)s | tag, 0);
+    io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+}
+
+static void uring_sock_read(struct io_poller *p, struct io_sock *s) {
+    struct uring_poller *u = (struct uring_poller *)p;
+    if (s->closing || s->failed) return;
+    if (s->kind == KIND_LISTENER && !s->accepting && s->armed_accept) disarm(u, s, TAG_ACCEPT);
+    if (s->kind == KIND_STREAM && !s->reading && s->armed_read)
+        disarm(u, s, u->no_bufring ? TAG_POLL : TAG_RECV);
+    if (s->kind == KIND_LISTENER) {
+        if (s->accepting && !s->accept_paused) arm_accept(u, s);
+    } else if (s->reading && !s->connecting) {
+        arm_recv(u, s);
+    }
+}
+
+static void uring_sock_write(struct io_poller *p, struct io_sock *s) {
+    struct uring_poller *u = (struct uring_poller *)p;
+    struct io_uring_sqe *sqe = sqe_get(u);
+    if (!sqe) {
+        sock_failed(p, s, AX_ENOMEM);
+        return;
+    }
+    int n = 0;
+    uint32_t off = s->woff;
+    for (struct io_wbuf *w = s->whead; w && n < 8; w = w->next, off = 0) {
+        s->iov[n].iov_base = (void *)(w->data + off);
+        s->iov[n].iov_len = w->len - off;
+        n++;
+    }
+    memset(&s->mh, 0, sizeof s->mh);
+    s->mh.msg_iov = s->iov;
+    s->mh.msg_iovlen = (size_t)n;
+    io_uring_prep_sendmsg(sqe, s->fd, &s->mh, MSG_NOSIGNAL);
+    set_op(sqe, s, TAG_SEND);
+    s->writing = true;
+    s->inflight++;
+}
+
+static void uring_sock_connect(struct io_poller *p, struct io_sock *s) {
+    struct uring_poller *u = (struct uring_poller *)p;
+    struct io_uring_sqe *sqe = sqe_get(u);
+    if (!sqe) {
+        s->connecting = false;
+        sock_connected(p, s, AX_ENOMEM);
+        return;
+    }
+    io_uring_prep_connect(sqe, s->fd, (struct sockaddr *)&s->addr, s->addrlen);
+    set_op(sqe, s, TAG_CONNECT);
+    s->inflight++;
+    if (s->deadline != INT64_MAX) {
+        s->timed_next = p->home.timed;
+        p->home.timed = s;
+    }
+}
+
+static void uring_sock_cancel(struct io_poller *p, struct io_sock *s) {
+    struct uring_poller *u = (struct uring_poller *)p;
+    if (!s->inflight) return;
+    struct io_uring_sqe *sqe = sqe_get(u);
+    if (sqe) {
+        io_uring_prep_cancel_fd(sqe, s->fd, IORING_ASYNC_CANCEL_ALL);
+        io_uring_sqe_set_data64(sqe, TAG_CANCEL);
+    }
+    /* And for kernels without cancel by descriptor: a shut socket ends its operations. */
+    shutdown(s->fd, SHUT_RDWR);
+}
+
+static const struct io_sock_ops uring_sock_ops = {.read = uring_sock_read,
+                                                  .write = uring_sock_write,
+                                                  .connect = uring_sock_connect,
+                                                  .cancel = uring_sock_cancel};
+
+static void recycle(struct uring_poller *u, unsigned bid) {
+    io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE, (unsigned short)bid,
+                          io_uring_buf_ring_mask(BUF_COUNT), 0);
+    io_uring_buf_ring_advance(u->br, 1);
+}
+
+/* Input is ready (the poll fallback): read it with recv(2) until the socket is empty. */
+static void read_ready(struct uring_poller *u, struct io_sock *s) {
+    struct io_poller *p = &u->base;
+    for (int rounds = 0; rounds < 16 && s->reading; rounds++) {
+        ssize_t n = recv(s->fd, u->scratch, sizeof u->scratch, MSG_DONTWAIT);
+        if (n > 0) {
+            sock_data(p, s, u->scratch, (size_t)n);
+            continue;
+        }
+        if (n == 0) sock_eof(p, s);
+        else if (errno != EAGAIN && errno != EINTR) sock_failed(p, s, -errno);
+        return;
+    }
+}
+
+static void complete_recv(struct uring_poller *u, struct io_sock *s, int res, unsigned flags) {
+    struct io_poller *p = &u->base;
+    bool more = flags & IORING_CQE_F_MORE;
+    if (!more) {
+        s->armed_read = false;
+        s->inflight--;
+    }
+    if (flags & IORING_CQE_F_BUFFER) {
+        unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+        if (res > 0 && !s->cancelled) sock_data(p, s, u->bufs + (size_t)bid * BUF_SIZE, (size_t)res);
+        recycle(u, bid);
+    }
+    if (s->cancelled) return;
+    if (res == 0) sock_eof(p, s);
+    else if (res == -EINVAL && !u->no_multishot_recv) u->no_multishot_recv = true;
+    else if (res < 0 && res != -ENOBUFS && res != -ECANCELED && res != -EINTR) sock_failed(p, s, res);
+    if (!s->armed_read && s->reading) arm_recv(u, s); /* ENOBUFS: buffers were recycled above */
+}
+
+static void complete(struct uring_poller *u, struct io_uring_cqe *cqe) {
+    struct io_poller *p = &u->base;
+    unsigned tag = (unsigned)(cqe->user_data & TAG_MASK);
+    struct io_sock *s = (struct io_sock *)(uintptr_t)(cqe->user_data & ~(uint64_t)TAG_MASK);
+    int res = cqe->res;
+    switch (tag) {
+    case TAG_ACCEPT:
+        if (!(cqe->flags & IORING_CQE_F_MORE)) {
+            s->armed_accept = false;
+            s->inflight--;
+        }
+        if (res >= 0) {
+            if (s->cancelled) close(res);
+            else sock_accepted(p, s, res);
+        } else if (res == -EINVAL && !u->no_multishot_accept && !s->cancelled) {
+            u->no_multishot_accept = true; /* an older kernel: one accept at a time */
+        } else if (res != -ECANCELED) {
+            sock_accept_failed(p, s, res);
+        }
+        uring_sock_read(p, s);
+        break;
+    case TAG_RECV:
+        complete_recv(u, s, res, cqe->flags);
+        break;
+    case TAG_POLL:
+        s->armed_read = false;
+        s->inflight--;
+        if (s->cancelled) break;
+        if (res < 0 && res != -ECANCELED) sock_failed(p, s, res);
+        else if (res > 0) read_ready(u, s);
+        uring_sock_read(p, s);
+        break;
+    case TAG_SEND:
+        s->writing = false;
+        s->inflight--;
+        if (res < 0) sock_failed(p, s, res);
+        else sock_wrote(p, s, (size_t)res);
+        if (!s->cancelled) sock_write_next(p, s);
+        break;
+    case TAG_CONNECT:
+        s->inflight--;
+        if (!s->connecting) break; /* timed out before, or closing */
+        s->connecting = false;
+        sock_connected(p, s, res);
+        break;
+    default: /* TAG_CANCEL */
+        break;
+    }
 }
 
 static bool uring_poll(struct sched_driver *d, struct sched_thread *self, bool idle) {
@@ -98,7 +359,7 @@ static bool uring_poll(struct sched_driver *d, struct sched_thread *self, bool i
     (void)self, (void)idle;
     if (ax_unlikely(!u->enabled)) enable(u);
     if (ax_unlikely(u->broken)) return false;
-    flush(u);
+    bool any = io_home_serve(&u->base, self);
     unsigned head, seen = 0;
     struct io_uring_cqe *cqe;
     bool rearm = false;
@@ -108,16 +369,24 @@ static bool uring_poll(struct sched_driver *d, struct sched_thread *self, bool i
             u->base.wakes++;
             rearm = true;
             if (cqe->res < 0) u->broken = 1; /* the read fails: it would fail again at once */
+        } else {
+            complete(u, cqe);
         }
     }
-    if (seen) io_uring_cq_advance(&u->ring, seen);
+    if (seen) {
+        io_uring_cq_advance(&u->ring, seen);
+        stats_add(&self->stats, STAT_IO_COMPLETIONS, seen);
+    }
     if (rearm && !u->broken) arm_wake(u);
-    return false; /* no request makes tasks runnable yet */
+    io_home_sweep(&u->base);
+    flush(u, &self->stats); /* the one system call of this turn, if anything is to submit */
+    return any || seen > (rearm ? 1u : 0u);
 }
 
 static int64_t uring_pending(struct sched_driver *d) {
     struct uring_poller *u = of(d);
-    return u->enabled && !u->broken && io_uring_cq_ready(&u->ring) ? 0 : INT64_MAX;
+    if (u->enabled && !u->broken && io_uring_cq_ready(&u->ring)) return 0;
+    return io_home_pending(&u->base);
 }
 
 static void uring_park(struct sched_driver *d, int64_t deadline_ns) {
@@ -224,6 +493,7 @@ struct io_poller *io_uring_poller_create(int *err) {
     }
     u->base.base.ops = &uring_ops;
     u->base.kind = AX_IO_URING;
+    u->base.sock_ops = &uring_sock_ops;
     return &u->base;
 }
 
@@ -231,5 +501,7 @@ void io_uring_poller_destroy(struct io_poller *p) {
     struct uring_poller *u = (struct uring_poller *)p;
     io_uring_queue_exit(&u->ring);
     close(u->wake_fd);
+    free(u->br);
+    free(u->bufs);
     free(u);
 }

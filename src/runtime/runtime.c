@@ -13,6 +13,7 @@
 #include "core/zero.h"
 #include "io/blocking.h"
 #include "io/io.h"
+#include "io/socket.h"
 #include "mem/fault.h"
 #include "supervise/supervisor.h"
 #include "time/timer.h"
@@ -52,6 +53,7 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     if (sched_init(&rt->sched, &sc) != 0) goto fail_sched;
     rt->sched.reclaim = actor_reclaim;
     supervisor_install(rt);
+    rt->release_sockets = io_sockets_release_owner;
     if (timer_init(rt) != 0) goto fail_timers;
     if ((rc = io_create(rt, c.io)) != 0) goto fail_io;
     if (blocking_create(rt, c.blocking_threads, c.blocking_queue) != 0) {
@@ -175,6 +177,7 @@ int ax_runtime_destroy(ax_runtime *rt) {
     if (phase != RT_RUNNING && phase != RT_DOWN &&
         finish_shutdown(rt, core_deadline_ms(core_now_ns(), DEFAULT_SHUTDOWN_MS)) != 0)
         return AX_EBUSY;
+    io_sockets_destroy(rt); /* sockets left open: their queued writes go back to the pools */
     sched_destroy(&rt->sched);
     blocking_destroy(rt);
     io_destroy(rt);
@@ -200,6 +203,15 @@ static void fill_stats(const uint64_t *v, ax_stats *out) {
     out->escalations = v[STAT_ESCALATIONS];
     out->steals = v[STAT_STEALS];
     out->parks = v[STAT_PARKS];
+    out->sockets = v[STAT_IO_OPENED] - v[STAT_IO_CLOSED];
+    out->accepts = v[STAT_IO_ACCEPTS];
+    out->refused = v[STAT_IO_REFUSED];
+    out->accept_pauses = v[STAT_IO_ACCEPT_PAUSES];
+    out->bytes_in = v[STAT_IO_BYTES_IN];
+    out->bytes_out = v[STAT_IO_BYTES_OUT];
+    out->io_enters = v[STAT_IO_ENTERS];
+    out->io_submitted = v[STAT_IO_SUBMITTED];
+    out->io_completions = v[STAT_IO_COMPLETIONS];
 }
 
 int ax_stats_get(ax_runtime *rt, ax_stats *out) {
@@ -208,6 +220,7 @@ int ax_stats_get(ax_runtime *rt, ax_stats *out) {
     sched_stats_total(&rt->sched, v);
     v[STAT_DEAD_LETTERS] += atomic_load_explicit(&rt->dead_letters, memory_order_relaxed);
     fill_stats(v, out);
+    out->blocking_queued = blocking_queued(rt);
     return 0;
 }
 

@@ -128,6 +128,9 @@ void sched_inject(struct sched *s, struct sched_task *t);
 
 /* Any thread, after making work available: wakes one parked worker unless one is searching. */
 void sched_notify(struct sched *s);
+/* Any thread, after publishing an event for worker i's driver (one its pending() reports):
+ * makes worker i look, unparking it if it sleeps. Costs a system call only then. */
+void sched_kick(struct sched *s, int i);
 
 /* True if every worker is parked and the inject queue is empty (a racy snapshot). */
 bool sched_idle(struct sched *s);

@@ -68,6 +68,15 @@ void sched_notify(struct sched *s) {
     }
 }
 
+void sched_kick(struct sched *s, int i) {
+    struct sched_worker *w = &s->workers[i];
+    /* Pairs with the fence in park() between storing sleep = 1 and asking the driver what is
+     * pending: either it sees our event, or we see it asleep. It claims nothing: the worker
+     * wakes, finds its deadline past, and counts itself out as after a timer. */
+    dekker_fence(s);
+    if (atomic_load_explicit(&w->sleep, memory_order_relaxed) == 1) w->driver->ops->unpark(w->driver);
+}
+
 void sched_lifo_displace(struct sched_worker *w, struct sched_task *prev) {
     if (deque_push_owner(&w->dq, prev) != 0) sched_inject(w->thr.s, prev);
     else sched_notify(w->thr.s);

@@ -1,0 +1,843 @@
+/* SPDX-License-Identifier: MIT */
+/* socket.c: TCP sockets owned by actors. A socket lives on one worker's poller (its home); its
+ * owner raises requests (read, write, shut, close) in an atomic word and queues the socket on the
+ * home once per batch of requests, as a mailbox schedules its actor; the home serves them between
+ * tasks, inline when the owner runs on the home itself, and turns completions into messages.
+ * Writes are pooled messages in a per-socket MPSC queue, bounded by watermarks. */
+#include "io/socket.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actor/actor.h"
+#include "actor/deliver.h"
+#include "core/platform.h"
+#include "core/zero.h"
+#include "io/io.h"
+#include "mem/fault.h"
+#include "mem/slots.h"
+
+enum {
+    DEFAULT_HIGH = 256 * 1024,
+    DEFAULT_LOW = 64 * 1024,
+    DEFAULT_BACKLOG = 511,
+    BACKOFF_FIRST_MS = 10,
+    BACKOFF_MAX_MS = 1000,
+    OWNER_NONE = 0, OWNER_HAS = 1, OWNER_GONE = 2, /* actor.io_owner */
+};
+
+/* The runtime's sockets: the record table, and every live socket in a hash chained by owner,
+ * so that an owner's stop finds its sockets. One mutex: taken to open, close and hand over,
+ * never to send or receive. */
+struct io_sockets {
+    struct slots table;
+    pthread_mutex_t lock;
+    struct slot_cache cache;      /* under lock */
+    struct io_sock **buckets;     /* under lock: chains through owned_next/owned_prev */
+    size_t nbuckets, count;
+    _Atomic unsigned next_home;   /* round robin for sockets made off a worker, and accepted */
+};
+
+static struct io_sockets *socks_of(ax_runtime *rt) { return rt->io->sockets; }
+static struct io_poller *home_of(ax_runtime *rt, const struct io_sock *s) {
+    return rt->io->pollers[s->home];
+}
+
+static size_t bucket_of(const struct io_sockets *t, ax_ref owner) {
+    uint64_t h = owner.id * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 32) & (t->nbuckets - 1);
+}
+
+static void chain_add(struct io_sockets *t, struct io_sock *s) {
+    struct io_sock **b = &t->buckets[bucket_of(t, atomic_load(&s->owner))];
+    s->owned_prev = NULL;
+    s->owned_next = *b;
+    if (*b) (*b)->owned_prev = s;
+    *b = s;
+}
+
+static void chain_remove(struct io_sockets *t, struct io_sock *s) {
+    if (s->owned_prev) s->owned_prev->owned_next = s->owned_next;
+    else t->buckets[bucket_of(t, atomic_load(&s->owner))] = s->owned_next;
+    if (s->owned_next) s->owned_next->owned_prev = s->owned_prev;
+    s->owned_next = s->owned_prev = NULL;
+}
+
+/* Under lock: doubles the buckets when the chains grow long; false when out of memory (the
+ * chains stay as they are, only longer). */
+static void maybe_grow(struct io_sockets *t) {
+    if (t->count < t->nbuckets * 2) return;
+    size_t n = t->nbuckets * 2;
+    struct io_sock **nb = mem_calloc(n, sizeof *nb);
+    if (!nb) return;
+    struct io_sock **old = t->buckets;
+    size_t on = t->nbuckets;
+    t->buckets = nb;
+    t->nbuckets = n;
+    for (size_t i = 0; i < on; i++) {
+        for (struct io_sock *s = old[i], *next; s; s = next) {
+            next = s->owned_next;
+            chain_add(t, s);
+        }
+    }
+    free(old);
+}
+
+/* Marks the actor behind ref as owning sockets (under lock). False if it has stopped (or is
+ * stopping: its release already ran or is waiting for the lock). */
+static bool mark_owner(ax_runtime *rt, ax_ref ref) {
+    struct actor *a = actor_lookup(rt, ref);
+    if (!a) return false;
+    uint8_t none = OWNER_NONE;
+    /* acq_rel: pairs with the exchange in actor_stop_ex: whichever comes second sees the
+     * other, so a socket is never added to an owner whose release has already looked. */
+    if (atomic_compare_exchange_strong_explicit(&a->io_owner, &none, OWNER_HAS,
+                                                memory_order_acq_rel, memory_order_acquire))
+        return true;
+    return none == OWNER_HAS;
+}
+
+/* ---- records --------------------------------------------------------------------------- */
+
+/* A fresh record for fd owned by owner on worker home, in the owner's chain, counted in its
+ * listener's connections if any. Errors: AX_EFULL (the listener's max_conns), AX_ENOACTOR (owner
+ * stopped), AX_ENOMEM. */
+static int sock_new(ax_runtime *rt, int fd, int kind, int home, ax_ref owner,
+                    struct io_sock *listener, struct io_sock **out) {
+    struct io_sockets *t = socks_of(rt);
+    pthread_mutex_lock(&t->lock);
+    int rc = 0;
+    uint32_t index = 0;
+    if (listener && listener->max_conns && listener->conns >= listener->max_conns) rc = AX_EFULL;
+    else if (!mark_owner(rt, owner)) rc = AX_ENOACTOR;
+    else if (!(index = slots_alloc(&t->table, &t->cache))) rc = AX_ENOMEM;
+    if (rc) {
+        pthread_mutex_unlock(&t->lock);
+        return rc;
+    }
+    struct io_sock *s = slots_at(&t->table, index);
+    uint32_t gen = s->gen + 1 ? s->gen + 1 : 1; /* never 0, so no handle is 0 */
+    memset(s, 0, sizeof *s);
+    s->index = index;
+    s->gen = gen;
+    s->kind = (uint8_t)kind;
+    s->home = (uint16_t)home;
+    s->fd = fd;
+    s->high = DEFAULT_HIGH;
+    s->low = DEFAULT_LOW;
+    s->deadline = INT64_MAX;
+    mpsc_init(&s->wq);
+    atomic_store(&s->owner, owner);
+    if (listener) {
+        s->listener = atomic_load_explicit(&listener->id, memory_order_relaxed);
+        listener->conns++;
+    }
+    chain_add(t, s);
+    t->count++;
+    maybe_grow(t);
+    /* release: a handle read by another thread finds the record complete. */
+    atomic_store_explicit(&s->id, (uint64_t)gen << 32 | index, memory_order_release);
+    pthread_mutex_unlock(&t->lock);
+    *out = s;
+    return 0;
+}
+
+static void wbuf_free(ax_runtime *rt, struct sched_thread *thr, struct io_wbuf *w) {
+    if (w->payload) msg_release(rt, thr, w->payload);
+    msg_release(rt, thr, w->self);
+}
+
+/* Home: frees every queued write (taken or not yet taken). */
+static void drop_writes(struct io_poller *p, struct io_sock *s) {
+    ax_runtime *rt = p->home.rt;
+    struct sched_thread *thr = p->home.thr;
+    struct mpsc_node *n;
+    while ((n = mpsc_pop(&s->wq))) {
+        struct io_wbuf *w = (struct io_wbuf *)n;
+        if (!s->whead) s->whead = w;
+        else s->wtail->next = w;
+        s->wtail = w;
+        w->next = NULL;
+    }
+    for (struct io_wbuf *w = s->whead, *next; w; w = next) {
+        next = w->next;
+        wbuf_free(rt, thr, w);
+    }
+    s->whead = s->wtail = NULL;
+    s->woff = 0;
+}
+
+/* Home: frees s (closed by its owner, nothing in flight); its handle goes stale. */
+static void sock_release(struct io_poller *p, struct io_sock *s) {
+    drop_writes(p, s);
+    close(s->fd);
+    stats_add(&p->home.thr->stats, STAT_IO_CLOSED, 1);
+    struct io_sockets *t = socks_of(p->home.rt);
+    pthread_mutex_lock(&t->lock);
+    struct io_sock *ls = s->listener ? slots_at(&t->table, (uint32_t)s->listener) : NULL;
+    if (ls && atomic_load_explicit(&ls->id, memory_order_relaxed) == s->listener) ls->conns--;
+    atomic_store_explicit(&s->id, 0, memory_order_relaxed);
+    slots_free(&t->table, &t->cache, s->index);
+    pthread_mutex_unlock(&t->lock);
+}
+
+/* ---- home: messages to the owner -------------------------------------------------------- */
+
+/* Sends the owner a socket message; an owner that stopped makes it a dead letter (its stop
+ * closes the socket). */
+static void notify(struct io_poller *p, struct io_sock *s, uint32_t type, ax_socket sock,
+                   ax_socket conn, int error, const void *data, size_t n) {
+    ax_runtime *rt = p->home.rt;
+    struct sched_thread *thr = p->home.thr;
+    struct msg *m = msg_new(thr, sizeof(ax_sock_msg) + n);
+    if (!m) {
+        atomic_fetch_add_explicit(&rt->dead_letters, 1, memory_order_relaxed);
+        return;
+    }
+    ax_sock_msg *e = (ax_sock_msg *)m->pub.data;
+    e->sock = sock;
+    e->conn = conn;
+    e->error = error;
+    e->size = (uint32_t)n;
+    if (n) memcpy(e->data, data, n);
+    m->pub.sender = AX_REF_NONE;
+    m->pub.type = type;
+    m->pub.size = (uint32_t)(sizeof(ax_sock_msg) + n);
+    ax_ref owner = atomic_load_explicit(&s->owner, memory_order_acquire);
+    if (actor_deliver(rt, thr, owner, m, true) != 0)
+        deadletter_post(rt, thr, owner, m, AX_DEAD_STOPPED);
+}
+
+static ax_socket handle_of(const struct io_sock *s) {
+    return (ax_socket){atomic_load_explicit(&s->id, memory_order_relaxed)};
+}
+
+void sock_data(struct io_poller *p, struct io_sock *s, const void *buf, size_t n) {
+    stats_add(&p->home.thr->stats, STAT_IO_BYTES_IN, n);
+    if (s->closing) return;
+    notify(p, s, AX_MSG_SOCK_DATA, handle_of(s), AX_SOCKET_NONE, 0, buf, n);
+    /* A socket whose writes back up receives no more until they drain (sock_wrote): what an
+     * echo or a proxy must do, done where it costs no round trip through the owner. */
+    if (s->reading && atomic_load_explicit(&s->queued, memory_order_relaxed) >= s->high) {
+        s->throttled = true;
+        s->reading = false;
+        p->sock_ops->read(p, s);
+    }
+}
+
+void sock_eof(struct io_poller *p, struct io_sock *s) {
+    s->reading = false;
+    if (s->eof || s->closing) return;
+    s->eof = true;
+    notify(p, s, AX_MSG_SOCK_EOF, handle_of(s), AX_SOCKET_NONE, 0, NULL, 0);
+}
+
+void sock_failed(struct io_poller *p, struct io_sock *s, int err) {
+    s->reading = false;
+    if (s->failed) return;
+    s->failed = true;
+    atomic_store_explicit(&s->error, err, memory_order_relaxed);
+    drop_writes(p, s);
+    atomic_store_explicit(&s->queued, 0, memory_order_relaxed);
+    if (!s->closing) notify(p, s, AX_MSG_SOCK_ERROR, handle_of(s), AX_SOCKET_NONE, err, NULL, 0);
+}
+
+void sock_connected(struct io_poller *p, struct io_sock *s, int err) {
+    s->deadline = INT64_MAX; /* the timed list drops it at its next look */
+    if (s->closing) return;
+    if (err) {
+        s->failed = true;
+        atomic_store_explicit(&s->error, err, memory_order_relaxed);
+    }
+    notify(p, s, AX_MSG_SOCK_CONNECTED, handle_of(s), AX_SOCKET_NONE, err, NULL, 0);
+    if (!err && (s->reading || s->whead)) {
+        if (s->reading) p->sock_ops->read(p, s);
+        if (s->whead && !s->writing) p->sock_ops->write(p, s);
+    }
+}
+
+void sock_wrote(struct io_poller *p, struct io_sock *s, size_t n) {
+    ax_runtime *rt = p->home.rt;
+    stats_add(&p->home.thr->stats, STAT_IO_BYTES_OUT, n);
+    size_t left = n;
+    while (left && s->whead) {
+        struct io_wbuf *w = s->whead;
+        size_t rest = w->len - s->woff;
+        if (left < rest) {
+            s->woff += (uint32_t)left;
+            break;
+        }
+        left -= rest;
+        s->woff = 0;
+        s->whead = w->next;
+        if (!s->whead) s->wtail = NULL;
+        wbuf_free(rt, p->home.thr, w);
+    }
+    /* seq_cst: pairs with the owner's store of want_writable then load of queued (Dekker). */
+    uint64_t q = atomic_fetch_sub_explicit(&s->queued, n, memory_order_seq_cst) - n;
+    if (s->throttled && q <= s->low) {
+        s->throttled = false;
+        s->reading = atomic_load_explicit(&s->read_wanted, memory_order_relaxed) && !s->eof &&
+                     !s->failed && !s->closing;
+        if (s->reading) p->sock_ops->read(p, s);
+    }
+    if (q <= s->low && atomic_load_explicit(&s->want_writable, memory_order_seq_cst) &&
+        atomic_exchange_explicit(&s->want_writable, 0, memory_order_seq_cst) && !s->closing)
+        notify(p, s, AX_MSG_SOCK_WRITABLE, handle_of(s), AX_SOCKET_NONE, 0, NULL, 0);
+}
+
+/* Home: takes the owner's new writes into the ordered list. */
+static void take_writes(struct io_sock *s) {
+    struct mpsc_node *n;
+    while ((n = mpsc_pop(&s->wq))) {
+        struct io_wbuf *w = (struct io_wbuf *)n;
+        w->next = NULL;
+        if (!s->whead) s->whead = w;
+        else s->wtail->next = w;
+        s->wtail = w;
+    }
+}
+
+/* Home: the queue is written (or dropped): cancel what is in flight, free s once it is done. */
+static void begin_close(struct io_poller *p, struct io_sock *s) {
+    if (s->cancelled) return;
+    s->cancelled = true;
+    p->sock_ops->cancel(p, s);
+    s->close_next = p->home.closing;
+    p->home.closing = s;
+}
+
+void sock_write_next(struct io_poller *p, struct io_sock *s) {
+    if (s->writing) return;
+    if (s->failed) drop_writes(p, s);
+    else take_writes(s);
+    if (s->whead && !s->failed) {
+        p->sock_ops->write(p, s);
+        return;
+    }
+    if (s->closing) {
+        begin_close(p, s);
+        return;
+    }
+    if (s->shut_wr && !s->shut_wr_sent && !s->failed) {
+        s->shut_wr_sent = true;
+        shutdown(s->fd, SHUT_WR);
+    }
+}
+
+/* ---- home: accepting ------------------------------------------------------------------- */
+
+static int pick_home(ax_runtime *rt) {
+    return (int)(atomic_fetch_add_explicit(&socks_of(rt)->next_home, 1, memory_order_relaxed) %
+                 (unsigned)rt->io->n);
+}
+
+static void pause_accepting(struct io_poller *p, struct io_sock *ls, int ms) {
+    ls->accept_paused = true;
+    ls->deadline = core_now_ns() + (int64_t)ms * 1000000;
+    ls->timed_next = p->home.timed;
+    p->home.timed = ls;
+}
+
+void sock_accepted(struct io_poller *p, struct io_sock *ls, int fd) {
+    ax_runtime *rt = p->home.rt;
+    stats_add(&p->home.thr->stats, STAT_IO_ACCEPTS, 1);
+    ls->backoff_ms = 0;
+    if (ls->closing) {
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct io_sock *c;
+    ax_ref owner = atomic_load(&ls->owner);
+    if (sock_new(rt, fd, KIND_STREAM, pick_home(rt), owner, ls, &c) != 0) {
+        /* Over the listener's limit, or out of memory: the peer sees the connection close. */
+        close(fd);
+        stats_add(&p->home.thr->stats, STAT_IO_REFUSED, 1);
+        return;
+    }
+    stats_add(&p->home.thr->stats, STAT_IO_OPENED, 1);
+    notify(p, ls, AX_MSG_SOCK_ACCEPTED, handle_of(ls), handle_of(c), 0, NULL, 0);
+}
+
+void sock_accept_failed(struct io_poller *p, struct io_sock *ls, int err) {
+    if (err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM) {
+        /* Out of descriptors: accepting again at once would fail again at once. */
+        stats_add(&p->home.thr->stats, STAT_IO_ACCEPT_PAUSES, 1);
+        int ms = ls->backoff_ms ? ls->backoff_ms * 2 : BACKOFF_FIRST_MS;
+        ls->backoff_ms = ms > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms;
+        pause_accepting(p, ls, ls->backoff_ms);
+    }
+    /* Others (a connection reset before it was accepted) concern one peer: go on. */
+}
+
+/* ---- home: serving requests ------------------------------------------------------------ */
+
+static void serve(struct io_poller *p, struct io_sock *s, uint32_t req) {
+    if (s->closing) return; /* a close is final; it is being carried out */
+    if (req & REQ_CONNECT) p->sock_ops->connect(p, s);
+    if (req & (REQ_READ | REQ_PAUSE)) {
+        bool on = !(req & REQ_PAUSE) || ((req & REQ_READ) && atomic_load_explicit(&s->read_wanted, memory_order_relaxed));
+        if (s->kind == KIND_LISTENER) s->accepting = on;
+        else s->reading = on && !s->eof && !s->failed && !s->throttled;
+        if (!s->accept_paused) p->sock_ops->read(p, s);
+    }
+    if (req & REQ_SHUT_WR) s->shut_wr = true;
+    if (req & REQ_CLOSE) {
+        s->closing = true;
+        s->reading = s->accepting = false;
+    }
+    if (!s->connecting) sock_write_next(p, s);
+    else if (s->closing) begin_close(p, s);
+}
+
+/* Home: serves the deadlines that are due: connect timeouts and accept backoffs. */
+static void serve_timed(struct io_poller *p) {
+    int64_t now = core_now_ns();
+    struct io_sock **link = &p->home.timed;
+    while (*link) {
+        struct io_sock *s = *link;
+        if (s->deadline == INT64_MAX || s->closing) {
+            *link = s->timed_next; /* done with (connected, or closing) */
+            s->deadline = INT64_MAX;
+            continue;
+        }
+        if (s->deadline > now) {
+            link = &s->timed_next;
+            continue;
+        }
+        *link = s->timed_next;
+        s->deadline = INT64_MAX;
+        if (s->kind == KIND_LISTENER) {
+            s->accept_paused = false;
+            if (s->accepting) p->sock_ops->read(p, s);
+        } else if (s->connecting) {
+            /* The connect stays in the kernel until the owner closes the socket; its late
+             * completion finds connecting false and is ignored. */
+            s->connecting = false;
+            sock_connected(p, s, AX_ETIMEDOUT);
+        }
+    }
+}
+
+bool io_home_serve(struct io_poller *p, struct sched_thread *self) {
+    struct io_home *h = &p->home;
+    h->thr = self;
+    bool any = false;
+    struct mpsc_node *n;
+    while ((n = mpsc_pop(&h->ready))) {
+        struct io_sock *s = (struct io_sock *)n;
+        /* acquire: pairs with the release in raise(): the owner's writes are visible. */
+        uint32_t req = atomic_exchange_explicit(&s->req, 0, memory_order_acquire);
+        serve(p, s, req);
+        any = true;
+    }
+    if (h->timed) serve_timed(p);
+    return any;
+}
+
+void io_home_sweep(struct io_poller *p) {
+    struct io_sock **link = &p->home.closing;
+    while (*link) {
+        struct io_sock *s = *link;
+        if (s->inflight) {
+            link = &s->close_next;
+            continue;
+        }
+        *link = s->close_next;
+        sock_release(p, s);
+    }
+}
+
+int64_t io_home_pending(struct io_poller *p) {
+    if (!mpsc_looks_empty(&p->home.ready)) return 0;
+    for (struct io_sock *s = p->home.closing; s; s = s->close_next)
+        if (!s->inflight) return 0;
+    int64_t d = INT64_MAX;
+    for (struct io_sock *s = p->home.timed; s; s = s->timed_next)
+        if (s->deadline < d) d = s->deadline;
+    return d;
+}
+
+void io_home_init(struct io_home *h, ax_runtime *rt, int index) {
+    mpsc_init(&h->ready);
+    h->rt = rt;
+    h->index = index;
+}
+
+/* ---- the owner's side ------------------------------------------------------------------- */
+
+/* Raises req on s for its home: queues s there if it had none pending and wakes the home; when
+ * the caller is the home itself, serves at once. */
+static void raise_req(ax_runtime *rt, struct sched_thread *thr, struct io_sock *s, uint32_t req) {
+    /* release: the home's exchange (acquire) sees what we wrote before raising. */
+    if (atomic_fetch_or_explicit(&s->req, req, memory_order_acq_rel) == 0) {
+        struct io_poller *p = home_of(rt, s);
+        mpsc_push(&p->home.ready, &s->node);
+        if (thr && thr->worker && thr->worker->index == s->home) {
+            io_home_serve(p, thr);
+            io_home_sweep(p);
+            return;
+        }
+        sched_kick(&rt->sched, s->home);
+    }
+}
+
+/* The caller's socket behind h: it must be a handler's context of the owner. */
+static int owned(ax_ctx *ctx, ax_socket h, struct io_sock **out) {
+    if (!ctx || !ctx->self || !ctx->rt->io) return AX_EINVAL;
+    struct io_sock *s = slots_at(&socks_of(ctx->rt)->table, (uint32_t)h.id);
+    /* acquire: pairs with the release store of id in sock_new. */
+    if (!s || atomic_load_explicit(&s->id, memory_order_acquire) != h.id || h.id == 0 ||
+        atomic_load_explicit(&s->closed, memory_order_relaxed))
+        return AX_ENOSOCK;
+    if (!ax_ref_eq(atomic_load_explicit(&s->owner, memory_order_relaxed), ctx->self->ref))
+        return AX_ECONTEXT;
+    *out = s;
+    return 0;
+}
+
+static int home_for(ax_ctx *ctx) {
+    struct sched_thread *thr = ctx->thr;
+    return thr && thr->worker ? (int)thr->worker->index : pick_home(ctx->rt);
+}
+
+/* Parses "host:port", "[v6]:port", ":port" or "*:port" (every address, IPv6 and IPv4) into sa.
+ * Numeric hosts only, and "localhost". */
+static int parse_addr(const char *addr, struct sockaddr_storage *sa, socklen_t *len) {
+    if (!addr) return AX_EINVAL;
+    const char *colon = strrchr(addr, ':');
+    if (!colon || !colon[1]) return AX_EINVAL;
+    char *end;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || errno || port < 0 || port > 65535) return AX_EINVAL;
+    char host[64];
+    size_t hl = (size_t)(colon - addr);
+    if (hl >= sizeof host) return AX_EINVAL;
+    memcpy(host, addr, hl);
+    host[hl] = 0;
+    memset(sa, 0, sizeof *sa);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)sa;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)sa;
+    if (hl == 0 || strcmp(host, "*") == 0) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_addr = in6addr_any;
+        v6->sin6_port = htons((uint16_t)port);
+        *len = sizeof *v6;
+        return 0;
+    }
+    if (strcmp(host, "localhost") == 0) strcpy(host, "127.0.0.1");
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        host[hl - 1] = 0;
+        if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) != 1) return AX_EINVAL;
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        *len = sizeof *v6;
+        return 0;
+    }
+    if (inet_pton(AF_INET, host, &v4->sin_addr) != 1) return AX_EINVAL;
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)port);
+    *len = sizeof *v4;
+    return 0;
+}
+
+/* Descriptors for epoll are non-blocking (readiness, then the call); for io_uring blocking, so
+ * that the kernel waits inside the request instead of failing it with -EAGAIN. */
+static int sock_flags(const ax_runtime *rt) {
+    return SOCK_CLOEXEC | (rt->io->kind == AX_IO_EPOLL ? SOCK_NONBLOCK : 0);
+}
+
+static int errno_code(int e) { return e == EMFILE || e == ENFILE ? AX_ENOMEM : -e; }
+
+int ax_tcp_listen(ax_ctx *ctx, const char *addr, const ax_listen_opts *opts, ax_socket *out) {
+    if (!ctx || !ctx->self || !out || !ctx->rt->io) return AX_EINVAL;
+    ax_listen_opts o = {0};
+    if (opts) o = *opts;
+    if (o.backlog < 0 || o.max_conns < 0 || !core_all_zero(o.reserved, sizeof o.reserved))
+        return AX_EINVAL;
+    struct sockaddr_storage sa;
+    socklen_t len;
+    int rc = parse_addr(addr, &sa, &len);
+    if (rc) return rc;
+    int fd = socket(sa.ss_family, SOCK_STREAM | sock_flags(ctx->rt), 0);
+    if (fd < 0) return errno_code(errno);
+    int one = 1, zero = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (o.reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    if (sa.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    if (bind(fd, (struct sockaddr *)&sa, len) != 0 ||
+        listen(fd, o.backlog ? o.backlog : DEFAULT_BACKLOG) != 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    getsockname(fd, (struct sockaddr *)&bound, &bl);
+    struct io_sock *s;
+    if ((rc = sock_new(ctx->rt, fd, KIND_LISTENER, home_for(ctx), ctx->self->ref, NULL, &s)) != 0) {
+        close(fd);
+        return rc;
+    }
+    s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                : ((struct sockaddr_in *)&bound)->sin_port);
+    s->max_conns = o.max_conns;
+    stats_add(&ctx->thr->stats, STAT_IO_OPENED, 1);
+    *out = handle_of(s);
+    raise_req(ctx->rt, ctx->thr, s, REQ_READ);
+    return 0;
+}
+
+int ax_tcp_connect(ax_ctx *ctx, const char *addr, int64_t timeout_ms, ax_socket *out) {
+    if (!ctx || !ctx->self || !out || !ctx->rt->io || timeout_ms < 0) return AX_EINVAL;
+    struct sockaddr_storage sa;
+    socklen_t len;
+    int rc = parse_addr(addr, &sa, &len);
+    if (rc) return rc;
+    int fd = socket(sa.ss_family, SOCK_STREAM | sock_flags(ctx->rt), 0);
+    if (fd < 0) return errno_code(errno);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct io_sock *s;
+    if ((rc = sock_new(ctx->rt, fd, KIND_STREAM, home_for(ctx), ctx->self->ref, NULL, &s)) != 0) {
+        close(fd);
+        return rc;
+    }
+    s->addr = sa;
+    s->addrlen = len;
+    s->connecting = true;
+    s->reading = true; /* from the connect on: its owner is the one who asked */
+    atomic_store_explicit(&s->read_wanted, true, memory_order_relaxed);
+    if (timeout_ms > 0) {
+        int64_t now = core_now_ns();
+        s->deadline = timeout_ms > (INT64_MAX - now) / 1000000 ? INT64_MAX
+                                                               : now + timeout_ms * 1000000;
+    }
+    stats_add(&ctx->thr->stats, STAT_IO_OPENED, 1);
+    *out = handle_of(s);
+    raise_req(ctx->rt, ctx->thr, s, REQ_CONNECT);
+    return 0;
+}
+
+/* Where sends are refused: past the high watermark they are still taken (returning 1), because
+ * an owner that pauses receiving still gets what its home received before it saw the pause
+ * (bounded by the kernel's receive buffer: tcp_rmem's maximum is 6 MiB by default). */
+enum { HARD_SLACK = 8 << 20 };
+static uint64_t hard_limit(const struct io_sock *s) { return 2 * s->high + HARD_SLACK; }
+
+/* Queues len bytes (data copied, or payload owned) on s: 0, 1 past the high watermark. */
+static int enqueue(ax_ctx *ctx, struct io_sock *s, const void *data, size_t len,
+                   struct msg *payload) {
+    int err = atomic_load_explicit(&s->error, memory_order_relaxed);
+    if (err) return err;
+    if (s->kind != KIND_STREAM) return AX_EINVAL;
+    if (atomic_load_explicit(&s->shut_requested, memory_order_relaxed)) return AX_EPIPE;
+    uint64_t q = atomic_load_explicit(&s->queued, memory_order_relaxed);
+    if (q >= hard_limit(s)) {
+        /* seq_cst: pairs with the home's decrement then load in sock_wrote (Dekker): either it
+         * sees the flag, or we see the queue it drained. */
+        atomic_store_explicit(&s->want_writable, 1, memory_order_seq_cst);
+        q = atomic_load_explicit(&s->queued, memory_order_seq_cst);
+        if (q >= hard_limit(s)) return AX_EFULL;
+    }
+    struct msg *m = msg_new(ctx->thr, sizeof(struct io_wbuf) + (payload ? 0 : len));
+    if (!m) return AX_ENOMEM;
+    struct io_wbuf *w = (struct io_wbuf *)(void *)m->pub.data;
+    w->self = m;
+    w->payload = payload;
+    w->len = (uint32_t)len;
+    if (payload) {
+        w->data = payload->pub.data;
+    } else {
+        w->data = (const unsigned char *)(w + 1);
+        memcpy(w + 1, data, len);
+    }
+    /* seq_cst: as above, for the store of want_writable that follows. */
+    q = atomic_fetch_add_explicit(&s->queued, len, memory_order_seq_cst) + len;
+    mpsc_push(&s->wq, &w->node);
+    if (q < s->high) return 0;
+    /* seq_cst: the Dekker pair with sock_wrote, as above. If the home drained the queue before
+     * it could see the flag, take the flag back, unless it took it first (WRITABLE is sent). */
+    atomic_store_explicit(&s->want_writable, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&s->queued, memory_order_seq_cst) > s->low) return 1;
+    return atomic_exchange_explicit(&s->want_writable, 0, memory_order_seq_cst) ? 0 : 1;
+}
+
+int ax_socket_send(ax_ctx *ctx, ax_socket h, const void *data, size_t size) {
+    struct io_sock *s;
+    int rc = owned(ctx, h, &s);
+    if (rc) return rc;
+    if (!data && size) return AX_EINVAL;
+    if (size == 0) return 0;
+    if (size > s->high) return AX_EMSGSIZE;
+    /* Larger than a message: queued in pieces, all of them (the hard limit is checked once) or,
+     * out of memory, a prefix. */
+    int full = 0;
+    for (size_t off = 0; off < size;) {
+        size_t piece = size - off > AX_MSG_MAX ? AX_MSG_MAX : size - off;
+        rc = enqueue(ctx, s, (const char *)data + off, piece, NULL);
+        if (rc < 0 && off == 0) return rc;
+        if (rc < 0) break;
+        full |= rc;
+        off += piece;
+    }
+    raise_req(ctx->rt, ctx->thr, s, REQ_WRITE);
+    return rc < 0 ? rc : full;
+}
+
+int ax_socket_send_msg(ax_ctx *ctx, ax_socket h, ax_msg *msg) {
+    struct io_sock *s;
+    if (!msg) return AX_EINVAL;
+    int rc = owned(ctx, h, &s);
+    if (rc) return rc;
+    if (msg->size > AX_MSG_MAX) return AX_EMSGSIZE;
+    if (msg->size > s->high) return AX_EMSGSIZE;
+    if ((rc = enqueue(ctx, s, NULL, msg->size, msg_of(msg))) < 0) return rc;
+    raise_req(ctx->rt, ctx->thr, s, REQ_WRITE);
+    return rc;
+}
+
+int ax_socket_shutdown(ax_ctx *ctx, ax_socket h) {
+    struct io_sock *s;
+    int rc = owned(ctx, h, &s);
+    if (rc) return rc;
+    if (s->kind != KIND_STREAM) return AX_EINVAL;
+    atomic_store_explicit(&s->shut_requested, 1, memory_order_relaxed);
+    raise_req(ctx->rt, ctx->thr, s, REQ_SHUT_WR);
+    return 0;
+}
+
+/* Marks s closed for its owner and asks its home to close it. */
+static void close_sock(ax_runtime *rt, struct sched_thread *thr, struct io_sock *s) {
+    struct io_sockets *t = socks_of(rt);
+    pthread_mutex_lock(&t->lock);
+    chain_remove(t, s);
+    t->count--;
+    pthread_mutex_unlock(&t->lock);
+    atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
+    raise_req(rt, thr, s, REQ_CLOSE);
+}
+
+int ax_socket_close(ax_ctx *ctx, ax_socket h) {
+    struct io_sock *s;
+    int rc = owned(ctx, h, &s);
+    if (rc) return rc;
+    close_sock(ctx->rt, ctx->thr, s);
+    return 0;
+}
+
+int ax_socket_handover(ax_ctx *ctx, ax_socket h, ax_ref to) {
+    struct io_sock *s;
+    int rc = owned(ctx, h, &s);
+    if (rc) return rc;
+    ax_runtime *rt = ctx->rt;
+    struct io_sockets *t = socks_of(rt);
+    pthread_mutex_lock(&t->lock);
+    if (!mark_owner(rt, to)) {
+        pthread_mutex_unlock(&t->lock);
+        return AX_ENOACTOR;
+    }
+    chain_remove(t, s);
+    /* release: the home's acquire load of owner, in notify, sees the new owner's ref; messages
+     * it sent before go to the old one. */
+    atomic_store_explicit(&s->owner, to, memory_order_release);
+    chain_add(t, s);
+    pthread_mutex_unlock(&t->lock);
+    atomic_store_explicit(&s->read_wanted, true, memory_order_relaxed);
+    raise_req(rt, ctx->thr, s, REQ_READ);
+    return 0;
+}
+
+int ax_socket_read(ax_ctx *ctx, ax_socket h, int on) {
+    struct io_sock *s;
+    int rc = owned(ctx, h, &s);
+    if (rc) return rc;
+    atomic_store_explicit(&s->read_wanted, on != 0, memory_order_relaxed);
+    raise_req(ctx->rt, ctx->thr, s, on ? REQ_READ : REQ_PAUSE);
+    return 0;
+}
+
+int ax_socket_set_watermarks(ax_ctx *ctx, ax_socket h, size_t low, size_t high) {
+    struct io_sock *s;
+    int rc = owned(ctx, h, &s);
+    if (rc) return rc;
+    if (low > high || high == 0 || high > (size_t)1 << 40) return AX_EINVAL;
+    s->low = low;
+    s->high = high;
+    return 0;
+}
+
+int ax_socket_port(ax_ctx *ctx, ax_socket h, int *port) {
+    struct io_sock *s;
+    if (!port) return AX_EINVAL;
+    int rc = owned(ctx, h, &s);
+    if (rc) return rc;
+    if (s->kind != KIND_LISTENER) return AX_EINVAL;
+    *port = s->port;
+    return 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+void io_sockets_release_owner(ax_runtime *rt, struct sched_thread *thr, ax_ref ref) {
+    struct io_sockets *t = socks_of(rt);
+    for (;;) {
+        pthread_mutex_lock(&t->lock);
+        struct io_sock *s = t->buckets[bucket_of(t, ref)];
+        while (s && !ax_ref_eq(atomic_load(&s->owner), ref)) s = s->owned_next;
+        pthread_mutex_unlock(&t->lock);
+        if (!s) return;
+        close_sock(rt, thr, s);
+    }
+}
+
+int io_sockets_create(ax_runtime *rt) {
+    struct io_sockets *t = mem_calloc(1, sizeof *t);
+    if (!t) return AX_ENOMEM;
+    t->nbuckets = 64;
+    t->buckets = mem_calloc(t->nbuckets, sizeof *t->buckets);
+    if (!t->buckets ||
+        slots_init(&t->table, sizeof(struct io_sock), offsetof(struct io_sock, index)) != 0) {
+        free(t->buckets);
+        free(t);
+        return AX_ENOMEM;
+    }
+    pthread_mutex_init(&t->lock, NULL);
+    rt->io->sockets = t;
+    return 0;
+}
+
+void io_sockets_destroy(ax_runtime *rt) {
+    struct io_sockets *t = rt->io ? rt->io->sockets : NULL;
+    if (!t) return;
+    /* The workers have stopped: close what is left, with each home's pool as the owner. */
+    uint32_t hwm = atomic_load(&t->table.hwm);
+    for (uint32_t i = 1; i < hwm; i++) {
+        struct io_sock *s = slots_at(&t->table, i);
+        if (!s || atomic_load(&s->id) == 0) continue;
+        struct io_poller *p = home_of(rt, s);
+        p->home.thr = &rt->sched.workers[s->home].thr;
+        drop_writes(p, s);
+        close(s->fd);
+        atomic_store(&s->id, 0);
+    }
+    slots_destroy(&t->table);
+    pthread_mutex_destroy(&t->lock);
+    free(t->buckets);
+    free(t);
+    rt->io->sockets = NULL;
+}
