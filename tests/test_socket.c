@@ -57,8 +57,8 @@ static int conn_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
         atomic_fetch_add(&g_closed_conns, 1);
         return ax_stop(ax_ctx_runtime(ctx), ax_self(ctx));
     case AX_MSG_SOCK_ERROR:
+        atomic_store(&g_last_error, e->error); /* before the count that the test waits for */
         atomic_fetch_add(&g_errors, 1);
-        atomic_store(&g_last_error, e->error);
         HCHECK(ax_socket_close(ctx, e->sock) == 0);
         HCHECK(ax_socket_close(ctx, e->sock) == AX_ENOSOCK); /* stale at once */
         atomic_fetch_add(&g_closed_conns, 1);
@@ -121,6 +121,20 @@ static int dial(int port) {
     return fd;
 }
 
+/* recv and send that go on after EINTR: with SO_RCVTIMEO set, the kernel does not restart an
+ * interrupted socket call (signal(7)), and recv was seen to return EINTR here under ASan with
+ * no signal handler of ours installed. */
+static ssize_t xrecv(int fd, void *buf, size_t len, int flags) {
+    ssize_t n;
+    while ((n = recv(fd, buf, len, flags)) < 0 && errno == EINTR) continue;
+    return n;
+}
+static ssize_t xsend(int fd, const void *buf, size_t len, int flags) {
+    ssize_t n;
+    while ((n = send(fd, buf, len, flags)) < 0 && errno == EINTR) continue;
+    return n;
+}
+
 static unsigned char pattern(size_t i, int seed) { return (unsigned char)(i * 131 + (size_t)seed * 7); }
 
 struct client {
@@ -146,13 +160,13 @@ static void *client_main(void *arg) {
             size_t piece = 1 + (sent * 7919) % 9000;
             if (piece > c->total - sent) piece = c->total - sent;
             for (size_t i = 0; i < piece; i++) buf[i] = pattern(sent + i, c->seed);
-            ssize_t k = send(fd, buf, piece, MSG_NOSIGNAL);
+            ssize_t k = xsend(fd, buf, piece, MSG_NOSIGNAL);
             if (k <= 0) break;
             sent += (size_t)k;
         }
         /* Read what is there (all of it once everything is sent). */
         int flags = sent < c->total ? MSG_DONTWAIT : 0;
-        ssize_t n = recv(fd, buf, sizeof buf, flags);
+        ssize_t n = xrecv(fd, buf, sizeof buf, flags);
         if (n > 0) {
             for (ssize_t i = 0; i < n; i++)
                 if (buf[i] != pattern(c->got + (size_t)i, c->seed)) c->bad = 1;
@@ -165,7 +179,7 @@ static void *client_main(void *arg) {
     char bye[8];
     size_t b = 0;
     ssize_t n;
-    while ((n = recv(fd, bye + b, sizeof bye - b, 0)) > 0) b += (size_t)n;
+    while ((n = xrecv(fd, bye + b, sizeof bye - b, 0)) > 0) b += (size_t)n;
     c->bye = b == 3 && memcmp(bye, "bye", 3) == 0;
     close(fd);
     return NULL;
@@ -211,7 +225,7 @@ static void *send_all(void *arg) {
     while (sent < c->total) {
         size_t piece = c->total - sent < sizeof buf ? c->total - sent : sizeof buf;
         for (size_t i = 0; i < piece; i++) buf[i] = pattern(sent + i, c->seed);
-        ssize_t k = send(c->port, buf, piece, MSG_NOSIGNAL); /* port: the descriptor here */
+        ssize_t k = xsend(c->port, buf, piece, MSG_NOSIGNAL); /* port: the descriptor here */
         if (k <= 0) {
             c->bad = 1;
             break;
@@ -234,7 +248,7 @@ static void test_echo_backpressure(void) {
     size_t got = 0;
     int bad = 0;
     while (got < c.total) {
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        ssize_t n = xrecv(fd, buf, sizeof buf, 0);
         if (n <= 0) break;
         for (ssize_t i = 0; i < n; i++)
             if (buf[i] != pattern(got + (size_t)i, c.seed)) bad = 1;
@@ -328,18 +342,53 @@ static void test_echo_axon_clients(void) {
     fixture_destroy(rt);
 }
 
+/* Bytes sent before the connect finishes are written once it has. */
+static atomic_int g_early_got;
+static int early_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    ax_socket *s = state;
+    const ax_sock_msg *e = sock_msg(msg);
+    if (msg->type == T_GO) {
+        char addr[32];
+        snprintf(addr, sizeof addr, "127.0.0.1:%d", atomic_load(&g_port));
+        HCHECK(ax_tcp_connect(ctx, addr, 5000, s) == 0);
+        HCHECK(ax_socket_send(ctx, *s, "early", 5) == 0); /* before AX_MSG_SOCK_CONNECTED */
+    } else if (msg->type == AX_MSG_SOCK_DATA) {
+        static const char early[] = "early";
+        HCHECK(memcmp(e->data, &early[atomic_load(&g_early_got)], e->size) == 0);
+        atomic_fetch_add(&g_early_got, (int)e->size);
+    }
+    return 0;
+}
+static const ax_behavior early_b = {"early", sizeof(ax_socket), NULL, early_receive, NULL};
+
+static void test_send_before_connected(void) {
+    ax_runtime *rt = fixture_runtime(2);
+    start_server(rt, NULL);
+    ax_ref c;
+    CHECK_OK(ax_spawn(rt, &early_b, NULL, NULL, &c));
+    CHECK_OK(ax_send(rt, c, T_GO, NULL, 0));
+    WAIT_ATOMIC(g_early_got, 5);
+    WAIT_UNTIL(atomic_load(&g_bytes) == 5); /* the echo server received exactly those */
+    fixture_destroy(rt);
+}
+
 /* ---- connect failures ------------------------------------------------------------------ */
+
+/* A TCP socket bound to a free loopback port (stored in *addr). */
+static int bind_loopback(struct sockaddr_in *addr) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    *addr = (struct sockaddr_in){.sin_family = AF_INET};
+    addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof *addr;
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)addr, sizeof *addr) == 0);
+    CHECK(getsockname(fd, (struct sockaddr *)addr, &al) == 0);
+    return fd;
+}
 
 static void test_connect_refused(void) {
     ax_runtime *rt = fixture_runtime(1);
-    /* A port nobody listens on: bind one, note it, close it. */
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    CHECK(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
-    CHECK(getsockname(fd, (struct sockaddr *)&a, &al) == 0);
-    close(fd);
+    struct sockaddr_in a; /* a port nobody listens on: bind one, note it, close it */
+    close(bind_loopback(&a));
     atomic_store(&g_port, ntohs(a.sin_port));
     atomic_store(&g_connect_result, 1);
     ax_ref c;
@@ -357,13 +406,9 @@ static void test_connect_refused(void) {
  * its timeout. */
 static void test_connect_timeout(void) {
     ax_runtime *rt = fixture_runtime(1);
-    int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    CHECK(bind(lfd, (struct sockaddr *)&a, sizeof a) == 0);
+    struct sockaddr_in a;
+    int lfd = bind_loopback(&a);
     CHECK(listen(lfd, 0) == 0);
-    CHECK(getsockname(lfd, (struct sockaddr *)&a, &al) == 0);
     int fill[4];
     for (int i = 0; i < 4; i++) { /* fill the accept queue; later SYNs are dropped */
         fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
@@ -376,7 +421,7 @@ static void test_connect_timeout(void) {
     CHECK_OK(ax_spawn(rt, &aclient_b, NULL, NULL, &c));
     int seed = 0;
     int64_t t0 = check_now_ms();
-    /* aclient connects with a 5 s timeout; use a short one here through a dedicated message. */
+    /* aclient connects with a 5 s timeout. */
     CHECK_OK(ax_send(rt, c, T_GO, &seed, sizeof seed));
     WAIT_UNTIL(atomic_load(&g_connect_result) != 1);
     int r = atomic_load(&g_connect_result);
@@ -483,7 +528,7 @@ static void test_slow_reader(void) {
     long got = 0;
     int bad = 0;
     ssize_t n;
-    while ((n = recv(fd, buf, sizeof buf, 0)) > 0) {
+    while ((n = xrecv(fd, buf, sizeof buf, 0)) > 0) {
         for (ssize_t i = 0; i < n; i++)
             if (buf[i] != pattern((size_t)got + (size_t)i, 5)) bad = 1;
         got += n;
@@ -532,7 +577,7 @@ static void test_reset_reported(void) {
     /* Send without reading until the echo backs up, then reset. */
     size_t sent = 0;
     while (sent < sizeof big) {
-        ssize_t k = send(fd, big + sent, sizeof big - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+        ssize_t k = xsend(fd, big + sent, sizeof big - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (k <= 0) break;
         sent += (size_t)k;
     }
@@ -542,10 +587,7 @@ static void test_reset_reported(void) {
     close(fd);
     WAIT_ATOMIC(g_errors, 1);
     int err = atomic_load(&g_last_error);
-    /* Which errno depends on where the reset meets the socket (a send, a receive); seen:
-     * -ECONNRESET, -EPIPE, and once another under TSan without multishot receive. */
-    if (err != -ECONNRESET && err != -EPIPE) fprintf(stderr, "reset reported as %d\n", err);
-    CHECK(err < 0);
+    CHECK(err == -ECONNRESET || err == -EPIPE);
     WAIT_UNTIL(fixture_stats(rt).sockets == 1);
     fixture_destroy(rt);
 }
@@ -600,7 +642,7 @@ static void test_owner_stop_closes_connections(void) {
     CHECK_OK(ax_stop(rt, k));
     for (int i = 0; i < 5; i++) { /* each client sees its connection end */
         char c;
-        CHECK_EQ(recv(fds[i], &c, 1, 0), 0);
+        CHECK_EQ(xrecv(fds[i], &c, 1, 0), 0);
         close(fds[i]);
     }
     WAIT_UNTIL(fixture_stats(rt).sockets == 0);
@@ -624,6 +666,16 @@ static int fd_ceiling(void) {
 /* On epoll whatever AX_IO says: io_uring's accept was seen to take descriptors past a
  * RLIMIT_NOFILE lowered after the ring started (docs/design.md, I/O), so the limit cannot be
  * provoked there from a test. */
+/* Fills every free descriptor number below fd_ceiling() (RLIMIT_NOFILE bounds the numbers, so a
+ * hole would let one more open); returns the ceiling, the fillers in fillers[0..*n). */
+static int fill_fd_holes(int *fillers, int cap, int *n) {
+    int ceiling = fd_ceiling(), f = -1;
+    *n = 0;
+    while (*n < cap && (f = dup(0)) >= 0 && f < ceiling) fillers[(*n)++] = f;
+    if (f >= ceiling) close(f);
+    return ceiling;
+}
+
 static void test_emfile(void) {
     ax_runtime *rt = fixture_runtime_cfg(&(ax_config){.workers = 1, .io = AX_IO_EPOLL});
     start_server(rt, NULL);
@@ -632,11 +684,9 @@ static void test_emfile(void) {
     enum { N = 8 };
     int fds[N];
     for (int i = 0; i < N; i++) CHECK((fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
-    /* Room for two accepted connections: the limit bounds descriptor numbers, so the holes
-     * below the highest one are filled first. */
-    int ceiling = fd_ceiling(), fillers[256], nfill = 0, f;
-    while (nfill < 256 && (f = dup(0)) >= 0 && f < ceiling) fillers[nfill++] = f;
-    if (f >= ceiling) close(f);
+    /* Room for two accepted connections (the holes below the highest descriptor filled). */
+    int fillers[256], nfill;
+    int ceiling = fill_fd_holes(fillers, 256, &nfill);
     struct rlimit low = {(rlim_t)ceiling + 2, old.rlim_max};
     CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atomic_load(&g_port))};
@@ -676,9 +726,8 @@ static void test_out_of_descriptors(void) {
     CHECK_OK(ax_spawn(rt, &nofd_b, NULL, NULL, &r));
     struct rlimit old;
     CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
-    int ceiling = fd_ceiling(), fillers[256], nfill = 0, f;
-    while (nfill < 256 && (f = dup(0)) >= 0 && f < ceiling) fillers[nfill++] = f;
-    if (f >= ceiling) close(f);
+    int fillers[256], nfill;
+    int ceiling = fill_fd_holes(fillers, 256, &nfill);
     struct rlimit none = {(rlim_t)ceiling, old.rlim_max};
     CHECK(setrlimit(RLIMIT_NOFILE, &none) == 0);
     CHECK_OK(ax_send(rt, r, 1, NULL, 0));
@@ -744,7 +793,8 @@ static int misuse_init(ax_ctx *ctx, void *state, const void *arg) {
     HCHECK(ax_socket_set_watermarks(ctx, s, 1, SIZE_MAX) == AX_EINVAL);
     atomic_store(&g_foreign, s.id); /* another actor tries it below */
     ax_socket s6;
-    HCHECK(ax_tcp_listen(ctx, "[::1]:0", NULL, &s6) == 0 || 1); /* no IPv6 loopback: fine */
+    int rc6 = ax_tcp_listen(ctx, "[::1]:0", NULL, &s6); /* a host without IPv6 says so */
+    HCHECK(rc6 == 0 || rc6 == -EADDRNOTAVAIL || rc6 == -EAFNOSUPPORT);
     /* A connection: sizes and shut. */
     ax_socket c;
     char addr[32];
@@ -851,7 +901,7 @@ static void test_handover_to_stopped(void) {
     char buf[16];
     size_t got = 0;
     ssize_t n;
-    while ((n = recv(fd, buf + got, sizeof buf - got, 0)) > 0) got += (size_t)n;
+    while ((n = xrecv(fd, buf + got, sizeof buf - got, 0)) > 0) got += (size_t)n;
     CHECK_EQ(got, 10);
     CHECK(memcmp(buf, "still mine", 10) == 0);
     close(fd);
@@ -859,7 +909,7 @@ static void test_handover_to_stopped(void) {
 }
 
 TEST_MAIN(TEST_CASE(test_echo_plain_clients), TEST_CASE(test_echo_backpressure), TEST_CASE(test_echo_axon_clients),
-          TEST_CASE(test_connect_refused), TEST_CASE(test_connect_timeout),
+          TEST_CASE(test_send_before_connected), TEST_CASE(test_connect_refused), TEST_CASE(test_connect_timeout),
           TEST_CASE(test_slow_reader), TEST_CASE(test_reset_mid_write),
           TEST_CASE(test_reset_reported), TEST_CASE(test_owner_stop_closes),
           TEST_CASE(test_owner_stop_closes_connections), TEST_CASE(test_emfile),

@@ -309,7 +309,7 @@ static void actor_stop_ex(ax_runtime *rt, struct sched_thread *thr, struct actor
     if (atomic_load_explicit(&a->named, memory_order_seq_cst)) registry_release_ref(rt, a->ref);
     /* acq_rel: pairs with the CAS by which the socket layer marks an owner (under its lock):
      * either it sees 2 and gives no socket, or we see 1 and close what it gave. */
-    if (atomic_exchange_explicit(&a->io_owner, 2, memory_order_acq_rel) == 1)
+    if (atomic_exchange_explicit(&a->io_owner, IO_OWNER_GONE, memory_order_acq_rel) == IO_OWNER_HAS)
         rt->release_sockets(rt, thr, a->ref);
     signals_on_stop(rt, thr, a, reason);
     ask_discard_all(rt, thr, a);

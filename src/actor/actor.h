@@ -47,12 +47,16 @@ struct actor {
     uint8_t trap_stop;  /* TRAP_STOP_*: a supervisor's stop request first reaches receive */
     _Atomic uint8_t supervised; /* started by a supervisor, which is alive: runtime shutdown
                                    leaves it to it (relaxed: read by the shutdown thread) */
-    _Atomic uint8_t io_owner; /* 1: has owned sockets; 2: stopped (no more can be given) */
+    _Atomic uint8_t io_owner; /* IO_OWNER_*: whether its stop must close sockets */
     uint8_t pad_[2];
     _Alignas(16) unsigned char state[];
 };
 
 _Static_assert(sizeof(struct actor) == 96, "an actor header is 96 bytes");
+
+/* io_owner: NONE until the socket layer gives the actor a socket (HAS); its stop exchanges it
+ * to GONE, after which no socket can be given (see io/socket.c, mark_owner). */
+enum { IO_OWNER_NONE = 0, IO_OWNER_HAS = 1, IO_OWNER_GONE = 2 };
 
 /* stop_req holds 0 or reason + 1, computed unsigned so that every int reason (INT_MAX too)
  * round-trips without a signed overflow. */

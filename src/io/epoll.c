@@ -110,15 +110,8 @@ static void epoll_sock_read(struct io_poller *base, struct io_sock *s) {
 static void epoll_sock_write(struct io_poller *base, struct io_sock *s) {
     struct epoll_poller *p = (struct epoll_poller *)base;
     while (s->whead && !s->failed) {
-        struct iovec iov[8];
-        int n = 0;
-        uint32_t off = s->woff;
-        for (struct io_wbuf *w = s->whead; w && n < 8; w = w->next, off = 0) {
-            iov[n].iov_base = (void *)(w->data + off);
-            iov[n].iov_len = w->len - off;
-            n++;
-        }
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        struct iovec iov[SOCK_IOV_MAX];
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)sock_gather(s, iov)};
         ssize_t k = sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (k >= 0) {
             sock_wrote(base, s, (size_t)k);
@@ -148,10 +141,6 @@ static void epoll_sock_connect(struct io_poller *base, struct io_sock *s) {
         return;
     }
     watch(p, s);
-    if (s->deadline != INT64_MAX) {
-        s->timed_next = base->home.timed;
-        base->home.timed = s;
-    }
 }
 
 static void epoll_sock_cancel(struct io_poller *base, struct io_sock *s) {
@@ -172,28 +161,31 @@ static const struct io_sock_ops epoll_sock_ops = {.read = epoll_sock_read,
                                                   .connect = epoll_sock_connect,
                                                   .cancel = epoll_sock_cancel};
 
+/* The socket's pending error (SO_ERROR, which clears it), negated; 0 if none. */
+static int pending_error(int fd) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    return -err;
+}
+
 static void handle(struct epoll_poller *p, struct io_sock *s, uint32_t ev) {
+    int err;
     if (s->cancelled) return;
     if (s->kind == KIND_LISTENER) {
         accept_ready(p, s);
         return;
     }
     if (s->connecting && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
-        int err = 0;
-        socklen_t len = sizeof err;
-        getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        err = pending_error(s->fd);
         s->connecting = false;
-        sock_connected(&p->base, s, -err);
+        sock_connected(&p->base, s, err);
         if (err || s->cancelled) return;
     }
     if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         if (s->reading) read_ready(p, s);
-        else if ((ev & EPOLLERR) && !s->failed) {
-            int err = 0;
-            socklen_t len = sizeof err;
-            getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-            if (err) sock_failed(&p->base, s, -err);
-        }
+        else if ((ev & EPOLLERR) && !s->failed && (err = pending_error(s->fd)) != 0)
+            sock_failed(&p->base, s, err);
     }
     if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && s->writing) {
         s->writing = false;

@@ -90,7 +90,7 @@ int io_create(ax_runtime *rt, int requested) {
         return AX_ENOMEM;
     }
     for (int i = 0; i < n; i++) {
-        io_home_init(&io->pollers[i]->home, rt, i);
+        io_home_init(&io->pollers[i]->home, rt);
         sched_set_driver(&rt->sched, i, &io->pollers[i]->base);
     }
     return 0;

@@ -8,7 +8,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -30,7 +29,6 @@ enum {
     DEFAULT_BACKLOG = 511,
     BACKOFF_FIRST_MS = 10,
     BACKOFF_MAX_MS = 1000,
-    OWNER_NONE = 0, OWNER_HAS = 1, OWNER_GONE = 2, /* actor.io_owner */
 };
 
 /* The runtime's sockets: the record table, and every live socket in a hash chained by owner,
@@ -95,13 +93,13 @@ static void maybe_grow(struct io_sockets *t) {
 static bool mark_owner(ax_runtime *rt, ax_ref ref) {
     struct actor *a = actor_lookup(rt, ref);
     if (!a) return false;
-    uint8_t none = OWNER_NONE;
+    uint8_t none = IO_OWNER_NONE;
     /* acq_rel: pairs with the exchange in actor_stop_ex: whichever comes second sees the
      * other, so a socket is never added to an owner whose release has already looked. */
-    if (atomic_compare_exchange_strong_explicit(&a->io_owner, &none, OWNER_HAS,
+    if (atomic_compare_exchange_strong_explicit(&a->io_owner, &none, IO_OWNER_HAS,
                                                 memory_order_acq_rel, memory_order_acquire))
         return true;
-    return none == OWNER_HAS;
+    return none == IO_OWNER_HAS;
 }
 
 /* ---- records --------------------------------------------------------------------------- */
@@ -132,7 +130,6 @@ static int sock_new(ax_runtime *rt, int fd, int kind, int home, ax_ref owner,
     s->fd = fd;
     s->high = DEFAULT_HIGH;
     s->low = DEFAULT_LOW;
-    s->deadline = INT64_MAX;
     mpsc_init(&s->wq);
     atomic_store(&s->owner, owner);
     if (listener) {
@@ -154,18 +151,23 @@ static void wbuf_free(ax_runtime *rt, struct sched_thread *thr, struct io_wbuf *
     msg_release(rt, thr, w->self);
 }
 
+/* Home: takes the owner's new writes into the ordered list. */
+static void take_writes(struct io_sock *s) {
+    struct mpsc_node *n;
+    while ((n = mpsc_pop(&s->wq))) {
+        struct io_wbuf *w = (struct io_wbuf *)n;
+        w->next = NULL;
+        if (!s->whead) s->whead = w;
+        else s->wtail->next = w;
+        s->wtail = w;
+    }
+}
+
 /* Home: frees every queued write (taken or not yet taken). */
 static void drop_writes(struct io_poller *p, struct io_sock *s) {
     ax_runtime *rt = p->home.rt;
     struct sched_thread *thr = p->home.thr;
-    struct mpsc_node *n;
-    while ((n = mpsc_pop(&s->wq))) {
-        struct io_wbuf *w = (struct io_wbuf *)n;
-        if (!s->whead) s->whead = w;
-        else s->wtail->next = w;
-        s->wtail = w;
-        w->next = NULL;
-    }
+    take_writes(s);
     for (struct io_wbuf *w = s->whead, *next; w; w = next) {
         next = w->next;
         wbuf_free(rt, thr, w);
@@ -174,8 +176,30 @@ static void drop_writes(struct io_poller *p, struct io_sock *s) {
     s->woff = 0;
 }
 
+/* Home: puts s on the list of deadlines its poll serves (once: a second call moves nothing). */
+static void timed_add(struct io_poller *p, struct io_sock *s, int64_t deadline) {
+    s->deadline = deadline;
+    if (s->timed_on) return;
+    s->timed_on = true;
+    s->timed_next = p->home.timed;
+    p->home.timed = s;
+}
+
+/* Home: takes s off that list (before its record is freed and perhaps reused). */
+static void timed_remove(struct io_poller *p, struct io_sock *s) {
+    if (!s->timed_on) return;
+    for (struct io_sock **link = &p->home.timed; *link; link = &(*link)->timed_next) {
+        if (*link == s) {
+            *link = s->timed_next;
+            break;
+        }
+    }
+    s->timed_on = false;
+}
+
 /* Home: frees s (closed by its owner, nothing in flight); its handle goes stale. */
 static void sock_release(struct io_poller *p, struct io_sock *s) {
+    timed_remove(p, s);
     drop_writes(p, s);
     close(s->fd);
     stats_add(&p->home.thr->stats, STAT_IO_CLOSED, 1);
@@ -250,17 +274,16 @@ void sock_failed(struct io_poller *p, struct io_sock *s, int err) {
 }
 
 void sock_connected(struct io_poller *p, struct io_sock *s, int err) {
-    s->deadline = INT64_MAX; /* the timed list drops it at its next look */
+    timed_remove(p, s); /* no timeout left to serve */
     if (s->closing) return;
     if (err) {
         s->failed = true;
         atomic_store_explicit(&s->error, err, memory_order_relaxed);
     }
     notify(p, s, AX_MSG_SOCK_CONNECTED, handle_of(s), AX_SOCKET_NONE, err, NULL, 0);
-    if (!err && (s->reading || s->whead)) {
-        if (s->reading) p->sock_ops->read(p, s);
-        if (s->whead && !s->writing) p->sock_ops->write(p, s);
-    }
+    if (err) return;
+    if (s->reading) p->sock_ops->read(p, s);
+    sock_write_next(p, s); /* what was sent before the connect finished (serve held it) */
 }
 
 void sock_wrote(struct io_poller *p, struct io_sock *s, size_t n) {
@@ -293,16 +316,15 @@ void sock_wrote(struct io_poller *p, struct io_sock *s, size_t n) {
         notify(p, s, AX_MSG_SOCK_WRITABLE, handle_of(s), AX_SOCKET_NONE, 0, NULL, 0);
 }
 
-/* Home: takes the owner's new writes into the ordered list. */
-static void take_writes(struct io_sock *s) {
-    struct mpsc_node *n;
-    while ((n = mpsc_pop(&s->wq))) {
-        struct io_wbuf *w = (struct io_wbuf *)n;
-        w->next = NULL;
-        if (!s->whead) s->whead = w;
-        else s->wtail->next = w;
-        s->wtail = w;
+int sock_gather(const struct io_sock *s, struct iovec *iov) {
+    int n = 0;
+    uint32_t off = s->woff;
+    for (struct io_wbuf *w = s->whead; w && n < SOCK_IOV_MAX; w = w->next, off = 0) {
+        iov[n].iov_base = (void *)(w->data + off);
+        iov[n].iov_len = w->len - off;
+        n++;
     }
+    return n;
 }
 
 /* Home: the queue is written (or dropped): cancel what is in flight, free s once it is done. */
@@ -339,12 +361,6 @@ static int pick_home(ax_runtime *rt) {
                  (unsigned)rt->io->n);
 }
 
-static void pause_accepting(struct io_poller *p, struct io_sock *ls, int ms) {
-    ls->accept_paused = true;
-    ls->deadline = core_now_ns() + (int64_t)ms * 1000000;
-    ls->timed_next = p->home.timed;
-    p->home.timed = ls;
-}
 
 void sock_accepted(struct io_poller *p, struct io_sock *ls, int fd) {
     ax_runtime *rt = p->home.rt;
@@ -374,7 +390,8 @@ void sock_accept_failed(struct io_poller *p, struct io_sock *ls, int err) {
         stats_add(&p->home.thr->stats, STAT_IO_ACCEPT_PAUSES, 1);
         int ms = ls->backoff_ms ? ls->backoff_ms * 2 : BACKOFF_FIRST_MS;
         ls->backoff_ms = ms > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms;
-        pause_accepting(p, ls, ls->backoff_ms);
+        ls->accept_paused = true;
+        timed_add(p, ls, core_now_ns() + (int64_t)ls->backoff_ms * 1000000);
     }
     /* Others (a connection reset before it was accepted) concern one peer: go on. */
 }
@@ -383,9 +400,14 @@ void sock_accept_failed(struct io_poller *p, struct io_sock *ls, int err) {
 
 static void serve(struct io_poller *p, struct io_sock *s, uint32_t req) {
     if (s->closing) return; /* a close is final; it is being carried out */
-    if (req & REQ_CONNECT) p->sock_ops->connect(p, s);
+    if (req & REQ_CONNECT) {
+        if (s->connect_deadline != INT64_MAX) timed_add(p, s, s->connect_deadline);
+        p->sock_ops->connect(p, s);
+    }
     if (req & (REQ_READ | REQ_PAUSE)) {
-        bool on = !(req & REQ_PAUSE) || ((req & REQ_READ) && atomic_load_explicit(&s->read_wanted, memory_order_relaxed));
+        /* A pause and a resume raised together end as the owner's last call said. */
+        bool on = !(req & REQ_PAUSE) ||
+                  ((req & REQ_READ) && atomic_load_explicit(&s->read_wanted, memory_order_relaxed));
         if (s->kind == KIND_LISTENER) s->accepting = on;
         else s->reading = on && !s->eof && !s->failed && !s->throttled;
         if (!s->accept_paused) p->sock_ops->read(p, s);
@@ -405,17 +427,13 @@ static void serve_timed(struct io_poller *p) {
     struct io_sock **link = &p->home.timed;
     while (*link) {
         struct io_sock *s = *link;
-        if (s->deadline == INT64_MAX || s->closing) {
-            *link = s->timed_next; /* done with (connected, or closing) */
-            s->deadline = INT64_MAX;
-            continue;
-        }
-        if (s->deadline > now) {
+        if (s->deadline > now && !s->closing) {
             link = &s->timed_next;
             continue;
         }
         *link = s->timed_next;
-        s->deadline = INT64_MAX;
+        s->timed_on = false;
+        if (s->closing) continue; /* nothing is served for it any more */
         if (s->kind == KIND_LISTENER) {
             s->accept_paused = false;
             if (s->accepting) p->sock_ops->read(p, s);
@@ -435,7 +453,7 @@ bool io_home_serve(struct io_poller *p, struct sched_thread *self) {
     struct mpsc_node *n;
     while ((n = mpsc_pop(&h->ready))) {
         struct io_sock *s = (struct io_sock *)n;
-        /* acquire: pairs with the release in raise(): the owner's writes are visible. */
+        /* acquire: pairs with the release in raise_req: the owner's writes are visible. */
         uint32_t req = atomic_exchange_explicit(&s->req, 0, memory_order_acquire);
         serve(p, s, req);
         any = true;
@@ -463,14 +481,13 @@ int64_t io_home_pending(struct io_poller *p) {
         if (!s->inflight) return 0;
     int64_t d = INT64_MAX;
     for (struct io_sock *s = p->home.timed; s; s = s->timed_next)
-        if (s->deadline < d) d = s->deadline;
+        if (s->deadline < d) d = s->deadline; /* every record on the list has one */
     return d;
 }
 
-void io_home_init(struct io_home *h, ax_runtime *rt, int index) {
+void io_home_init(struct io_home *h, ax_runtime *rt) {
     mpsc_init(&h->ready);
     h->rt = rt;
-    h->index = index;
 }
 
 /* ---- the owner's side ------------------------------------------------------------------- */
@@ -528,22 +545,20 @@ static int parse_addr(const char *addr, struct sockaddr_storage *sa, socklen_t *
     memset(sa, 0, sizeof *sa);
     struct sockaddr_in *v4 = (struct sockaddr_in *)sa;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)sa;
-    if (hl == 0 || strcmp(host, "*") == 0) {
+    bool any = hl == 0 || strcmp(host, "*") == 0;
+    if (any || (host[0] == '[' && hl > 2 && host[hl - 1] == ']')) {
+        if (any) {
+            v6->sin6_addr = in6addr_any;
+        } else {
+            host[hl - 1] = 0; /* the closing bracket */
+            if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) != 1) return AX_EINVAL;
+        }
         v6->sin6_family = AF_INET6;
-        v6->sin6_addr = in6addr_any;
         v6->sin6_port = htons((uint16_t)port);
         *len = sizeof *v6;
         return 0;
     }
     if (strcmp(host, "localhost") == 0) strcpy(host, "127.0.0.1");
-    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
-        host[hl - 1] = 0;
-        if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) != 1) return AX_EINVAL;
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        *len = sizeof *v6;
-        return 0;
-    }
     if (inet_pton(AF_INET, host, &v4->sin_addr) != 1) return AX_EINVAL;
     v4->sin_family = AF_INET;
     v4->sin_port = htons((uint16_t)port);
@@ -557,7 +572,15 @@ static int sock_flags(const ax_runtime *rt) {
     return SOCK_CLOEXEC | (rt->io->kind == AX_IO_EPOLL ? SOCK_NONBLOCK : 0);
 }
 
-static int errno_code(int e) { return e == EMFILE || e == ENFILE ? AX_ENOMEM : -e; }
+/* A TCP socket for addr, parsed into *sa: the descriptor, or an error code (out of
+ * descriptors is AX_ENOMEM). */
+static int open_tcp(ax_ctx *ctx, const char *addr, struct sockaddr_storage *sa, socklen_t *len) {
+    int rc = parse_addr(addr, sa, len);
+    if (rc) return rc;
+    int fd = socket(sa->ss_family, SOCK_STREAM | sock_flags(ctx->rt), 0);
+    if (fd >= 0) return fd;
+    return errno == EMFILE || errno == ENFILE ? AX_ENOMEM : -errno;
+}
 
 int ax_tcp_listen(ax_ctx *ctx, const char *addr, const ax_listen_opts *opts, ax_socket *out) {
     if (!ctx || !ctx->self || !out || !ctx->rt->io) return AX_EINVAL;
@@ -567,10 +590,8 @@ int ax_tcp_listen(ax_ctx *ctx, const char *addr, const ax_listen_opts *opts, ax_
         return AX_EINVAL;
     struct sockaddr_storage sa;
     socklen_t len;
-    int rc = parse_addr(addr, &sa, &len);
-    if (rc) return rc;
-    int fd = socket(sa.ss_family, SOCK_STREAM | sock_flags(ctx->rt), 0);
-    if (fd < 0) return errno_code(errno);
+    int rc, fd = open_tcp(ctx, addr, &sa, &len);
+    if (fd < 0) return fd;
     int one = 1, zero = 0;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (o.reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
@@ -606,10 +627,8 @@ int ax_tcp_connect(ax_ctx *ctx, const char *addr, int64_t timeout_ms, ax_socket 
     if (!ctx || !ctx->self || !out || !ctx->rt->io || timeout_ms < 0) return AX_EINVAL;
     struct sockaddr_storage sa;
     socklen_t len;
-    int rc = parse_addr(addr, &sa, &len);
-    if (rc) return rc;
-    int fd = socket(sa.ss_family, SOCK_STREAM | sock_flags(ctx->rt), 0);
-    if (fd < 0) return errno_code(errno);
+    int rc, fd = open_tcp(ctx, addr, &sa, &len);
+    if (fd < 0) return fd;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct io_sock *s;
@@ -622,10 +641,11 @@ int ax_tcp_connect(ax_ctx *ctx, const char *addr, int64_t timeout_ms, ax_socket 
     s->connecting = true;
     s->reading = true; /* from the connect on: its owner is the one who asked */
     atomic_store_explicit(&s->read_wanted, true, memory_order_relaxed);
+    s->connect_deadline = INT64_MAX;
     if (timeout_ms > 0) {
         int64_t now = core_now_ns();
-        s->deadline = timeout_ms > (INT64_MAX - now) / 1000000 ? INT64_MAX
-                                                               : now + timeout_ms * 1000000;
+        if (timeout_ms <= (INT64_MAX - now) / 1000000)
+            s->connect_deadline = now + timeout_ms * 1000000;
     }
     stats_add(&ctx->thr->stats, STAT_IO_OPENED, 1);
     *out = handle_of(s);

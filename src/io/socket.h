@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "actor/runtime.h"
 #include "core/mpsc.h"
@@ -14,6 +15,9 @@
 struct io_poller;
 
 enum sock_kind { KIND_LISTENER = 1, KIND_STREAM = 2 };
+
+/* Queued writes one send gathers at most. */
+enum { SOCK_IOV_MAX = 8 };
 
 /* Requests an owner raises in sock->req; its home takes them all at once (sock_service). */
 enum sock_req {
@@ -73,15 +77,16 @@ struct io_sock {
     bool accept_paused;            /* after EMFILE: until the backoff deadline */
     bool throttled;                /* not receiving while the write queue is above high */
     bool armed_read, armed_accept; /* backends: the operation is in the kernel */
-    int64_t deadline;              /* connect timeout or accept backoff, INT64_MAX: none */
+    int64_t deadline;              /* on the timed list: connect timeout or accept backoff */
+    bool timed_on;                 /* on the home's timed list */
     int backoff_ms;                /* the current accept backoff */
     struct io_sock *timed_next;    /* the home's list of records with a deadline */
     struct io_sock *close_next;    /* the home's list of records being closed */
-    struct iovec iov[8];           /* io_uring: the send in flight */
+    struct iovec iov[SOCK_IOV_MAX]; /* io_uring: the send in flight */
     struct msghdr mh;
     struct sockaddr_storage addr;  /* a connect's destination */
     socklen_t addrlen;
-    int connect_err;
+    int64_t connect_deadline;      /* when a connect gives up, INT64_MAX: never */
 };
 
 /* What a backend does for the socket layer, always on the home worker. */
@@ -101,12 +106,11 @@ struct io_home {
     struct mpsc ready;          /* sockets with requests */
     struct io_sock *timed;      /* records with a deadline */
     struct io_sock *closing;    /* records cancelled, waiting for their operations */
-    int index;                  /* the worker */
     ax_runtime *rt;
     struct sched_thread *thr;   /* the worker's record, while it polls */
 };
 
-void io_home_init(struct io_home *h, ax_runtime *rt, int index);
+void io_home_init(struct io_home *h, ax_runtime *rt);
 /* Home worker, from its poller's poll: serves requests and due deadlines (true if there were
  * any), and after the backend reaped its completions, frees what closed (sweep). */
 bool io_home_serve(struct io_poller *p, struct sched_thread *self);
@@ -122,6 +126,8 @@ void sock_eof(struct io_poller *p, struct io_sock *s);
 void sock_failed(struct io_poller *p, struct io_sock *s, int err);
 void sock_wrote(struct io_poller *p, struct io_sock *s, size_t n);
 void sock_connected(struct io_poller *p, struct io_sock *s, int err);
+/* The queued bytes from the first unwritten one, as at most SOCK_IOV_MAX iovecs; their count. */
+int sock_gather(const struct io_sock *s, struct iovec *iov);
 /* After a write completed or failed, with none in flight: the next one, or the shutdown or
  * close that waited for the queue to drain. */
 void sock_write_next(struct io_poller *p, struct io_sock *s);

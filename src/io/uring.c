@@ -214,16 +214,9 @@ static void uring_sock_write(struct io_poller *p, struct io_sock *s) {
         sock_failed(p, s, AX_ENOMEM);
         return;
     }
-    int n = 0;
-    uint32_t off = s->woff;
-    for (struct io_wbuf *w = s->whead; w && n < 8; w = w->next, off = 0) {
-        s->iov[n].iov_base = (void *)(w->data + off);
-        s->iov[n].iov_len = w->len - off;
-        n++;
-    }
     memset(&s->mh, 0, sizeof s->mh);
     s->mh.msg_iov = s->iov;
-    s->mh.msg_iovlen = (size_t)n;
+    s->mh.msg_iovlen = (size_t)sock_gather(s, s->iov);
     io_uring_prep_sendmsg(sqe, s->fd, &s->mh, MSG_NOSIGNAL);
     set_op(sqe, s, TAG_SEND);
     s->writing = true;
@@ -241,10 +234,6 @@ static void uring_sock_connect(struct io_poller *p, struct io_sock *s) {
     io_uring_prep_connect(sqe, s->fd, (struct sockaddr *)&s->addr, s->addrlen);
     set_op(sqe, s, TAG_CONNECT);
     s->inflight++;
-    if (s->deadline != INT64_MAX) {
-        s->timed_next = p->home.timed;
-        p->home.timed = s;
-    }
 }
 
 static void uring_sock_cancel(struct io_poller *p, struct io_sock *s) {
