@@ -718,6 +718,86 @@ AX_API int ax_socket_set_watermarks(ax_ctx *ctx, ax_socket sock, size_t low, siz
 AX_API int ax_socket_port(ax_ctx *ctx, ax_socket sock, int *port);
 
 /* ------------------------------------------------------------------------------------------
+ * HTTP/1.1 server: a listener actor and one actor per connection, on the sockets above.
+ * Keep-alive, pipelining (responses in request order), Content-Length and chunked request
+ * bodies, Date and Server headers. Malformed requests get 400, an oversized head 431, an
+ * oversized body 413, a coding other than chunked 501, a version other than 1.x 505, each
+ * followed by a close; a connection whose request head has not arrived within the header
+ * timeout gets 408 and is closed, and so is one idle longer than the idle timeout. Each
+ * request is answered by a handler function, called in the connection's actor.
+ * ---------------------------------------------------------------------------------------- */
+
+/* One header field of a request; name and value point into the request's bytes. */
+typedef struct ax_http_header {
+    const char *name;
+    size_t name_len;
+    const char *value; /* without surrounding blanks */
+    size_t value_len;
+} ax_http_header;
+
+/* A request as the handler sees it: every pointer is valid during the handler call only. */
+typedef struct ax_http_request {
+    const char *method;
+    size_t method_len;
+    const char *target; /* as sent: "/path?query" */
+    size_t target_len;
+    int minor_version;  /* HTTP/1.<minor_version>: 0 or 1 */
+    int keep_alive;     /* the connection stays open after the response */
+    const ax_http_header *headers;
+    size_t nheaders;
+    const void *body;   /* the decoded body (chunked coding removed); NULL when body_len is 0 */
+    size_t body_len;
+} ax_http_request;
+
+/* The response being built for one request (opaque; valid during the handler call). */
+typedef struct ax_http_response ax_http_response;
+
+/* The largest response body ax_http_respond takes (8 MiB). */
+#define AX_HTTP_BODY_MAX ((size_t)8 << 20)
+
+/* Answers one request: its ax_http_respond call makes the response. ctx is the connection
+ * actor's (it may send, ask, arm timers). A handler that returns non-zero, or returns without
+ * responding, gets 500 sent for it and the connection closed. Must not block. */
+typedef int (*ax_http_handler)(ax_ctx *ctx, const ax_http_request *req, ax_http_response *res,
+                               void *arg);
+
+/* Options of ax_http_listen; zero means the default. */
+typedef struct ax_http_opts {
+    int64_t header_timeout_ms; /* from a connection's start, or a request's first byte, until
+                                  its head is whole (408 after); default 10,000 */
+    int64_t idle_timeout_ms;   /* a kept-alive connection with no request; and between the
+                                  reads of a body; default 60,000 */
+    size_t max_head;           /* request line and header fields, bytes; default 16 KiB
+                                  (431 beyond) */
+    size_t max_body;           /* a request body, bytes; default 1 MiB (413 beyond) */
+    ax_listen_opts listen;     /* the listener's options (backlog, reuseport, max_conns) */
+    int64_t reserved[4];       /* zero */
+} ax_http_opts;
+
+/* Finds the request's header field `name` (case-insensitive): its value and length, or NULL
+ * when there is none (or req or name is NULL). len may be NULL. */
+AX_API const char *ax_http_header_get(const ax_http_request *req, const char *name, size_t *len);
+
+/* Responds with status (100..999), a Content-Type (NULL: none) and body[0..body_len); the
+ * response also carries Server, Date, Content-Length, and "Connection: close" when the
+ * connection is closing. Once per request. Errors: AX_EINVAL (res NULL, status out of range,
+ * body NULL with body_len > 0, a content type with CR or LF, a second response to the same
+ * request), AX_EMSGSIZE (body_len above AX_HTTP_BODY_MAX), or the socket's error (the
+ * connection then closes). */
+AX_API int ax_http_respond(ax_http_response *res, int status, const char *content_type,
+                           const void *body, size_t body_len);
+
+/* Starts an HTTP server on addr (as ax_tcp_listen's): spawns the listener actor, whose ref is
+ * stored in *server, and its bound port in *port (port may be NULL). Each accepted connection
+ * gets an actor of its own that calls handler(ctx, request, response, arg) for every request.
+ * ax_stop(server) closes the listener; connections already open are served until they close
+ * or time out. Any thread, or a handler. Errors: AX_EINVAL (rt, addr, handler or server NULL,
+ * a negative timeout, a reserved field not zero, bad listen options, a malformed address),
+ * AX_ESHUTDOWN, AX_ENOMEM, or the kernel's (-EADDRINUSE...). */
+AX_API int ax_http_listen(ax_runtime *rt, const char *addr, const ax_http_opts *opts,
+                          ax_http_handler handler, void *arg, ax_ref *server, int *port);
+
+/* ------------------------------------------------------------------------------------------
  * Registry: names for actors. One name per actor; a name is released when its actor stops.
  * Any thread (a short mutex). Names are copied NUL-terminated byte strings, compared
  * case-sensitively; at most AX_NAME_MAX bytes, not empty.

@@ -298,16 +298,42 @@ void http_date(int64_t t, char out[30]) {
     out[29] = '\0';
 }
 
+/* Appends n bytes at *w if they fit before end; false (and nothing written) if not. */
+static bool put(char **w, const char *end, const char *s, size_t n) {
+    if ((size_t)(end - *w) < n) return false;
+    memcpy(*w, s, n);
+    *w += n;
+    return true;
+}
+#define PUT(w, end, lit) put(w, end, lit, sizeof(lit) - 1)
+
+size_t http_write_head(char *out, size_t cap, int status, const char *type, size_t body_len,
+                       bool keep_alive, const char *date) {
+    if (status < 100 || status > 999) return 0;
+    char *w = out;
+    const char *end = out + cap;
+    const char *reason = http_reason(status);
+    char code[4] = {(char)('0' + status / 100), (char)('0' + status / 10 % 10),
+                    (char)('0' + status % 10), ' '};
+    char digits[24]; /* Content-Length, written backwards */
+    size_t nd = 0;
+    do digits[sizeof digits - 1 - nd++] = (char)('0' + body_len % 10);
+    while ((body_len /= 10) != 0);
+    bool ok = PUT(&w, end, "HTTP/1.1 ") && put(&w, end, code, 4) &&
+              put(&w, end, reason, strlen(reason)) && PUT(&w, end, "\r\nServer: axon\r\nDate: ") &&
+              put(&w, end, date, 29) && PUT(&w, end, "\r\n") &&
+              (!type || (PUT(&w, end, "Content-Type: ") && put(&w, end, type, strlen(type)) &&
+                         PUT(&w, end, "\r\n"))) &&
+              PUT(&w, end, "Content-Length: ") &&
+              put(&w, end, digits + sizeof digits - nd, nd) &&
+              (keep_alive ? PUT(&w, end, "\r\n\r\n") : PUT(&w, end, "\r\nConnection: close\r\n\r\n"));
+    return ok ? (size_t)(w - out) : 0;
+}
+
 size_t http_write_response(char *out, size_t cap, int status, const char *type,
                            const void *body, size_t body_len, bool keep_alive, const char *date) {
-    if (status < 100 || status > 999) return 0;
-    int n = snprintf(out, cap,
-                     "HTTP/1.1 %d %s\r\nServer: axon\r\nDate: %s\r\n%s%s%sContent-Length: %zu\r\n"
-                     "%s\r\n",
-                     status, http_reason(status), date, type ? "Content-Type: " : "",
-                     type ? type : "", type ? "\r\n" : "", body_len,
-                     keep_alive ? "" : "Connection: close\r\n");
-    if (n < 0 || (size_t)n >= cap || body_len > cap - (size_t)n) return 0;
+    size_t n = http_write_head(out, cap, status, type, body_len, keep_alive, date);
+    if (n == 0 || body_len > cap - n) return 0;
     if (body_len) memcpy(out + n, body, body_len);
-    return (size_t)n + body_len;
+    return n + body_len;
 }

@@ -70,6 +70,12 @@ struct http_chunked {
 long http_chunked_decode(struct http_chunked *c, char *buf, size_t len, uint64_t max_body,
                          size_t *data, bool *done);
 
+/* Writes a response head into out[0..cap): status line, Server, Date (date: 29 bytes, see
+ * http_date), Content-Type (if type is not NULL), Content-Length: body_len, and Connection:
+ * close unless keep_alive. Returns the bytes written, or 0 if they do not fit. */
+size_t http_write_head(char *out, size_t cap, int status, const char *type, size_t body_len,
+                       bool keep_alive, const char *date);
+
 /* Writes a response head and body into out[0..cap): status line, Server, Date (date: 29
  * bytes, see http_date), Content-Type (if type is not NULL), Content-Length, and Connection:
  * close unless keep_alive. Returns the bytes written, or 0 if they do not fit. */
