@@ -49,7 +49,7 @@ extern "C" {
     X(AX_EINIT, -ECANCELED, "the behavior's init hook failed; nothing was spawned")           \
     X(AX_EBUSY, -EBUSY, "the runtime is still running (shutdown did not complete)")        \
     X(AX_ENOTSUP, -EOPNOTSUPP, "not supported here (e.g. io_uring asked for and refused)")    \
-    X(AX_ENOSOCK, -EBADF, "no such socket (closed, or never valid)")                         \
+    X(AX_ENOSOCK, -EBADF, "no such socket or file (closed, or never valid)")                 \
     X(AX_EPIPE, -EPIPE, "the socket's write side was shut down")
 
 enum ax_error {
@@ -612,9 +612,10 @@ AX_API int ax_run_blocking(ax_runtime *rt, ax_ref to, uint32_t type, ax_blocking
                            void *arg);
 
 /* ------------------------------------------------------------------------------------------
- * Sockets: TCP as messages. A socket is owned by one actor; only its handlers call the
- * functions below with it (others get AX_ECONTEXT). What happens on it arrives as messages of
- * the AX_MSG_SOCK_ types, each carrying an ax_sock_msg, sent by the runtime (sender
+ * Sockets: TCP, Unix domain stream and UDP sockets as messages. A socket is owned by one actor;
+ * only its handlers call the functions below with it (others get AX_ECONTEXT). What happens on
+ * it arrives as messages of the AX_MSG_SOCK_ types, each carrying an ax_sock_msg (a datagram: an
+ * ax_datagram), sent by the runtime (sender
  * AX_REF_NONE), in order per socket, never refused for a bounded mailbox's capacity. A closed
  * socket's handle is stale: calls with it return AX_ENOSOCK. When its owner stops, every socket
  * it owns is closed. Errors from the kernel arrive as the negated errno (e.g. -ECONNRESET).
@@ -639,10 +640,14 @@ static inline int ax_socket_is_none(ax_socket s) { return s.id == 0; }
 #define AX_MSG_SOCK_DATA 0xFF000012u
 /* The peer shut its write side (it may still read: the socket can still send). */
 #define AX_MSG_SOCK_EOF 0xFF000013u
-/* The socket failed (error: e.g. -ECONNRESET); queued writes were dropped; close it. */
+/* The socket failed (error: e.g. -ECONNRESET); queued writes were dropped; close it. On a UDP
+ * socket it concerns one datagram only (e.g. -ENETUNREACH: the kernel refused to send it, and
+ * it was dropped) and the socket goes on. */
 #define AX_MSG_SOCK_ERROR 0xFF000014u
 /* A send refused with AX_EFULL can be retried: the write queue fell to its low watermark. */
 #define AX_MSG_SOCK_WRITABLE 0xFF000015u
+/* A UDP socket received a datagram: the payload is an ax_datagram, not an ax_sock_msg. */
+#define AX_MSG_SOCK_DATAGRAM 0xFF000016u
 
 /* The payload of every AX_MSG_SOCK_ message. */
 typedef struct ax_sock_msg {
@@ -652,6 +657,34 @@ typedef struct ax_sock_msg {
     uint32_t size;         /* DATA: bytes in data */
     unsigned char data[];
 } ax_sock_msg;
+
+/* A socket address, IPv4 or IPv6: the bytes of a struct sockaddr_storage (<sys/socket.h>: cast
+ * `storage` to struct sockaddr_in or sockaddr_in6 to read it) and how many of them are in use.
+ * ax_addr_parse fills one; a datagram carries its sender's, to answer with ax_udp_send_to. */
+typedef struct ax_addr {
+    union {
+        unsigned char storage[128]; /* a struct sockaddr_storage */
+        uint64_t align_;            /* (its alignment) */
+    };
+    uint32_t len;      /* bytes of storage in use (a socklen_t) */
+    uint32_t reserved; /* zero */
+} ax_addr;
+
+/* The payload of AX_MSG_SOCK_DATAGRAM. */
+typedef struct ax_datagram {
+    ax_socket sock;    /* the UDP socket */
+    uint32_t size;     /* bytes in data */
+    uint32_t length;   /* the datagram's length: above size when it was longer than
+                          AX_DATAGRAM_MAX and was truncated to it */
+    ax_addr from;      /* the sender */
+    unsigned char data[];
+} ax_datagram;
+
+/* The most bytes of a datagram a message carries (65384): the rest of a longer one is cut off
+ * (ax_datagram.length tells). */
+#define AX_DATAGRAM_MAX (AX_MSG_MAX - sizeof(ax_datagram))
+/* Bytes ax_addr_format needs at most, the NUL included ("[IPv6]:port"). */
+#define AX_ADDR_STRLEN 64
 
 /* Options of ax_tcp_listen; zero means the default. */
 typedef struct ax_listen_opts {
@@ -672,10 +705,17 @@ typedef struct ax_listen_opts {
 AX_API int ax_tcp_listen(ax_ctx *ctx, const char *addr, const ax_listen_opts *opts,
                          ax_socket *out);
 
-/* Connects to addr (numeric, as ax_tcp_listen's, or "localhost:port"); the result arrives as
- * AX_MSG_SOCK_CONNECTED, after which the socket receives. timeout_ms > 0 bounds the wait
- * (AX_ETIMEDOUT), 0 leaves it to the kernel. Sends made before the connect finishes wait for
- * it. Errors: AX_EINVAL (NULL, a malformed address, negative timeout), AX_ENOMEM. */
+/* Connects to addr: numeric, as ax_tcp_listen's, or "host:port" with a host name (at most 253
+ * bytes; "localhost" too), resolved with getaddrinfo on the blocking pool, never on a worker;
+ * the handle is returned at once. The result arrives as AX_MSG_SOCK_CONNECTED, after which the
+ * socket receives. A resolved name's addresses are tried in order until one connects (the
+ * message carries the last one's error). A name that does not resolve ends with AX_ENOENT in
+ * that message (EAI_NONAME, EAI_NODATA), or -EHOSTUNREACH (the resolver failed or gave no
+ * answer: EAI_AGAIN, EAI_FAIL). timeout_ms > 0 bounds the whole wait, resolution included
+ * (AX_ETIMEDOUT), 0 leaves it to the kernel and the resolver. Sends made before the connect
+ * finishes wait for it. Closing the socket meanwhile is allowed (the resolution's result is
+ * dropped). Errors: AX_EINVAL (NULL, a malformed address, negative timeout), AX_EFULL (a host
+ * name, and the blocking pool's queue is full), AX_ENOMEM. */
 AX_API int ax_tcp_connect(ax_ctx *ctx, const char *addr, int64_t timeout_ms, ax_socket *out);
 
 /* Queues a copy of data[0..size) for writing. Returns 0 when queued; 1 when queued and the
@@ -687,7 +727,7 @@ AX_API int ax_tcp_connect(ax_ctx *ctx, const char *addr, int64_t timeout_ms, ax_
  * most that much memory. Errors: AX_EINVAL (data NULL with
  * size > 0, a listener), AX_EMSGSIZE (size above the high watermark), AX_EFULL, AX_EPIPE (after
  * ax_socket_shutdown), AX_ENOSOCK, AX_ECONTEXT, AX_ENOMEM, or the error that ended the
- * socket. */
+ * socket. A UDP socket sends with ax_udp_send_to (here: AX_EINVAL). */
 AX_API int ax_socket_send(ax_ctx *ctx, ax_socket sock, const void *data, size_t size);
 /* The same without a copy (0 or 1 as above): takes msg (from ax_msg_alloc; its size bytes are
  * written) on success; on error the caller keeps it. Errors: as ax_socket_send; AX_EINVAL also
@@ -714,8 +754,149 @@ AX_API int ax_socket_read(ax_ctx *ctx, ax_socket sock, int on);
 /* Sets the write queue's watermarks (low <= high, 0 < high <= 2^40). Errors: AX_EINVAL,
  * AX_ENOSOCK, AX_ECONTEXT. */
 AX_API int ax_socket_set_watermarks(ax_ctx *ctx, ax_socket sock, size_t low, size_t high);
-/* A listener's bound port. Errors: AX_EINVAL (NULL, not a listener), AX_ENOSOCK, AX_ECONTEXT. */
+/* A TCP listener's or a UDP socket's bound port. Errors: AX_EINVAL (NULL, a connection or a
+ * Unix socket), AX_ENOSOCK, AX_ECONTEXT. */
 AX_API int ax_socket_port(ax_ctx *ctx, ax_socket sock, int *port);
+
+/* Unix domain stream sockets: once made, they are sockets like TCP ones (accept, handover, send,
+ * shutdown, close, the same messages). path is a filesystem path, or "@name" for Linux's
+ * abstract namespace (no file); at most 107 bytes (108 with the "@"), not empty. */
+
+/* Listens on the Unix socket path. A socket file left there by a listener that is gone (a
+ * connect to it is refused) is removed first; one that is listened on fails with -EADDRINUSE.
+ * Closing the listener removes its socket file (if it is still the one it made). opts as
+ * ax_tcp_listen's (reuseport is refused: AX_EINVAL). A handler or init only. Errors: AX_EINVAL
+ * (NULL ctx, path or out, not in a handler, an empty path, negative options, reuseport, a
+ * reserved field not zero), AX_ENAMETOOLONG (path too long), AX_ENOMEM (also out of
+ * descriptors), or the kernel's (-EADDRINUSE, -EACCES, -ENOENT for a missing directory...). */
+AX_API int ax_unix_listen(ax_ctx *ctx, const char *path, const ax_listen_opts *opts,
+                          ax_socket *out);
+
+/* Connects to the Unix socket path; the result arrives as AX_MSG_SOCK_CONNECTED (-ENOENT: no
+ * such file; -ECONNREFUSED: nobody listens; on epoll, -EAGAIN: the listener's backlog is full),
+ * as for ax_tcp_connect, whose timeout_ms it takes. Errors: AX_EINVAL (NULL, an empty path,
+ * negative timeout), AX_ENAMETOOLONG (path too long), AX_ENOMEM. */
+AX_API int ax_unix_connect(ax_ctx *ctx, const char *path, int64_t timeout_ms, ax_socket *out);
+
+/* UDP. */
+
+/* Binds a UDP socket to addr (the forms of ax_tcp_listen's; port 0 picks a free one, which
+ * ax_socket_port tells) and starts receiving at once: each datagram arrives as
+ * AX_MSG_SOCK_DATAGRAM with its sender's address. ax_socket_read, ax_socket_handover,
+ * ax_socket_set_watermarks and ax_socket_close apply. A handler or init only. Errors:
+ * AX_EINVAL (NULL, not in a handler, a malformed address), AX_ENOMEM (also out of
+ * descriptors), or the kernel's (-EADDRINUSE, -EADDRNOTAVAIL...). */
+AX_API int ax_udp_bind(ax_ctx *ctx, const char *addr, ax_socket *out);
+
+/* Queues a copy of data[0..size) as one datagram to `to` (size 0: an empty datagram) on the
+ * socket's write queue, with its watermarks (0, or 1 at the high one, as ax_socket_send). A
+ * datagram the kernel refuses when it is sent is dropped and reported as AX_MSG_SOCK_ERROR; the
+ * socket goes on. Errors: AX_EINVAL (to NULL, an address of another family than the socket's
+ * (an IPv6 socket bound to every address also sends to IPv4), a bad to->len, to->reserved not
+ * zero, data NULL with size > 0, not a UDP socket), AX_EMSGSIZE (size above 65507 to IPv4,
+ * 65527 to IPv6, or above the high watermark), AX_EFULL, AX_ENOSOCK, AX_ECONTEXT,
+ * AX_ENOMEM. */
+AX_API int ax_udp_send_to(ax_ctx *ctx, ax_socket sock, const ax_addr *to, const void *data,
+                          size_t size);
+
+/* Parses a numeric address in the forms of ax_tcp_listen's ("IPv4:port", "[IPv6]:port",
+ * "localhost:port" as 127.0.0.1, ":port" as IPv6's every address) into *out. Any thread.
+ * Errors: AX_EINVAL (NULL, malformed; host names are not resolved here). */
+AX_API int ax_addr_parse(const char *text, ax_addr *out);
+
+/* Writes addr as "IPv4:port" or "[IPv6]:port", NUL-terminated, into buf[0..cap) (AX_ADDR_STRLEN
+ * is always enough). Any thread. Errors: AX_EINVAL (NULL, not an IPv4 or IPv6 address, or
+ * cap too small). */
+AX_API int ax_addr_format(const ax_addr *addr, char *buf, size_t cap);
+
+/* ------------------------------------------------------------------------------------------
+ * Files: open, read and write at offsets, fsync and close, each call asynchronous. A file is
+ * owned by the actor that opened it; only its handlers (and init) call the functions below
+ * with it (others get AX_ECONTEXT). Each call takes a tag of the caller's choosing and returns
+ * at once; its completion arrives as a message of an AX_MSG_FILE_ type carrying an ax_file_msg
+ * with that tag, sent by the runtime (sender AX_REF_NONE), never refused for a bounded
+ * mailbox's capacity (a stopped owner's become dead letters). Operations in flight at once run
+ * concurrently, in no set order: issue an operation that depends on another after that one's
+ * completion. On io_uring a call goes into the ring of the worker that runs the caller; on
+ * epoll, or where io_uring is refused, the system call runs on the blocking pool and counts
+ * against its queue (ax_config.blocking_queue). A closed file's handle is stale: calls with it
+ * return AX_ENOSOCK. When its owner stops, every file it owns is closed once the operations in
+ * flight on it have completed; runtime shutdown waits for them. Kernel errors arrive in
+ * result as the negated errno (e.g. -ENOENT).
+ * ---------------------------------------------------------------------------------------- */
+
+/* A file handle (see "Handles" above). */
+typedef struct ax_file {
+    uint64_t id;
+} ax_file;
+#define AX_FILE_NONE AX_HANDLE_NONE_(ax_file)
+/* True when a and b name the same file. */
+static inline int ax_file_eq(ax_file a, ax_file b) { return a.id == b.id; }
+/* True for AX_FILE_NONE. */
+static inline int ax_file_is_none(ax_file f) { return f.id == 0; }
+
+/* An open finished: result 0, or why it failed (the handle is then stale already). */
+#define AX_MSG_FILE_OPENED 0xFF000020u
+/* A read finished: result is the bytes read, in data[0..size) (0 at or past the end of the
+ * file), or the error. */
+#define AX_MSG_FILE_READ 0xFF000021u
+/* A write finished: result is the bytes written (fewer than asked only when the disk is full
+ * or a limit is met, as for pwrite(2)), or the error. */
+#define AX_MSG_FILE_WRITTEN 0xFF000022u
+/* An fsync finished: result 0 or the error (e.g. -EIO: data may be lost). */
+#define AX_MSG_FILE_SYNCED 0xFF000023u
+/* A close finished: result 0 or the error. The file's last message: every completion of an
+ * operation issued before the close arrived before it. */
+#define AX_MSG_FILE_CLOSED 0xFF000024u
+
+/* The payload of every AX_MSG_FILE_ message. */
+typedef struct ax_file_msg {
+    ax_file file;       /* the file it concerns */
+    uint64_t tag;       /* the tag its call was given */
+    int64_t result;     /* READ, WRITTEN: bytes, or a negated errno; the others: 0 or one */
+    uint32_t size;      /* READ: bytes in data (result when it is positive, else 0) */
+    uint32_t reserved;  /* zero */
+    unsigned char data[];
+} ax_file_msg;
+
+/* The most bytes one read or one write moves: what a message holds after its ax_file_msg. */
+#define AX_FILE_IO_MAX (AX_MSG_MAX - 32u)
+
+/* Opens path (a relative one from the working directory, as openat(AT_FDCWD) does) with the
+ * open(2) flags (O_RDONLY, O_WRONLY or O_RDWR, with O_CREAT, O_TRUNC, O_APPEND...; O_CLOEXEC
+ * is always added) and, for a file created, mode. *out is the file at once, owned by the
+ * caller; AX_MSG_FILE_OPENED follows. Until it arrives, only ax_file_close takes the handle.
+ * A handler or init only. Errors: AX_EINVAL (ctx, path or out NULL, not in a handler, mode
+ * above 07777, O_DIRECT: buffers are not block-aligned), AX_ENAMETOOLONG (path of PATH_MAX
+ * bytes or more), AX_EFULL (the blocking pool's queue is full, where it carries the call),
+ * AX_ENOMEM. */
+AX_API int ax_file_open(ax_ctx *ctx, const char *path, int flags, unsigned mode, uint64_t tag,
+                        ax_file *out);
+
+/* Reads up to size bytes at offset; AX_MSG_FILE_READ carries them. Errors: AX_EINVAL (ctx
+ * NULL, offset negative, offset + size above INT64_MAX, the open not yet completed),
+ * AX_EMSGSIZE (size above AX_FILE_IO_MAX), AX_ENOSOCK, AX_ECONTEXT, AX_EFULL (the blocking
+ * pool's queue), AX_ENOMEM. */
+AX_API int ax_file_read(ax_ctx *ctx, ax_file file, int64_t offset, size_t size, uint64_t tag);
+
+/* Writes a copy of data[0..size) at offset (a file opened with O_APPEND writes at its end,
+ * whatever the offset); AX_MSG_FILE_WRITTEN tells how many bytes were written. Errors:
+ * AX_EINVAL (ctx NULL, data NULL with size > 0, offset negative, offset + size above
+ * INT64_MAX, the open not yet completed), AX_EMSGSIZE (size above AX_FILE_IO_MAX), AX_ENOSOCK,
+ * AX_ECONTEXT, AX_EFULL (the blocking pool's queue), AX_ENOMEM. */
+AX_API int ax_file_write(ax_ctx *ctx, ax_file file, int64_t offset, const void *data,
+                         size_t size, uint64_t tag);
+
+/* Flushes the file's data and metadata to its device (fsync(2)), what completed writes wrote
+ * included; AX_MSG_FILE_SYNCED follows. Errors: AX_EINVAL (ctx NULL, the open not yet
+ * completed), AX_ENOSOCK, AX_ECONTEXT, AX_EFULL (the blocking pool's queue), AX_ENOMEM. */
+AX_API int ax_file_sync(ax_ctx *ctx, ax_file file, uint64_t tag);
+
+/* Closes the file: the handle is stale at once; the operations in flight complete (their
+ * messages arrive), then the descriptor is closed and AX_MSG_FILE_CLOSED follows, last. Never
+ * fails for want of memory (its message was set aside by the open). Errors: AX_EINVAL (ctx
+ * NULL), AX_ENOSOCK, AX_ECONTEXT. */
+AX_API int ax_file_close(ax_ctx *ctx, ax_file file, uint64_t tag);
 
 /* ------------------------------------------------------------------------------------------
  * HTTP/1.1 server: a listener actor and one actor per connection, on the sockets above.

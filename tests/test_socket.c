@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* test_socket.c: TCP sockets as messages, on whichever backend AX_IO selects (ctest runs this
- * program on io_uring, on its fallbacks and on epoll): echo with byte accounting against plain
- * blocking clients and against axon clients, half-close, refused and timed-out connects, a slow
- * reader against the write-queue bound, resets mid-write, EMFILE, max_conns, owners that stop,
- * and misuse. */
+/* test_socket.c: TCP and Unix stream sockets as messages, on whichever backend AX_IO selects
+ * (ctest runs this program on io_uring, on its fallbacks and on epoll): echo with byte accounting
+ * against plain blocking clients and against axon clients, over TCP and Unix sockets (a path and
+ * the abstract namespace), connects by host name through the blocking pool (resolved, not
+ * resolved, closed or timed out while resolving, refused for a full pool), half-close, refused
+ * and timed-out connects, a slow reader against the write-queue bound, resets mid-write, EMFILE,
+ * max_conns, owners that stop, stale Unix socket files, and misuse. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,6 +16,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <dirent.h>
 
@@ -74,9 +78,18 @@ typedef struct {
     ax_listen_opts opts;
 } server_state;
 
+static char g_unix_path[108]; /* set: start_server listens on this Unix path instead */
+
 static int server_init(ax_ctx *ctx, void *state, const void *arg) {
     server_state *s = state;
     if (arg) s->opts = *(const ax_listen_opts *)arg;
+    if (g_unix_path[0]) {
+        int rc = ax_unix_listen(ctx, g_unix_path, &s->opts, &s->ls);
+        int port;
+        if (rc == 0 && ax_socket_port(ctx, s->ls, &port) != AX_EINVAL) return -1;
+        atomic_store(&g_port, 1); /* started */
+        return rc;
+    }
     int rc = ax_tcp_listen(ctx, "127.0.0.1:0", &s->opts, &s->ls);
     if (rc) return rc;
     int port = 0;
@@ -121,6 +134,23 @@ static int dial(int port) {
     return fd;
 }
 
+/* A blocking client of a Unix socket path ("@name": the abstract namespace). */
+static int dial_unix(const char *path) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    size_t n = strlen(path);
+    memcpy(a.sun_path, path, n);
+    if (path[0] == '@') a.sun_path[0] = 0;
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (path[0] != '@'));
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, len) != 0) {
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    struct timeval tv = {20, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
 /* recv and send that go on after EINTR: with SO_RCVTIMEO set, the kernel does not restart an
  * interrupted socket call (signal(7)), and recv was seen to return EINTR here under ASan with
  * no signal handler of ours installed. */
@@ -138,6 +168,7 @@ static ssize_t xsend(int fd, const void *buf, size_t len, int flags) {
 static unsigned char pattern(size_t i, int seed) { return (unsigned char)(i * 131 + (size_t)seed * 7); }
 
 struct client {
+    const char *path; /* a Unix socket's, or NULL: TCP to port */
     int port, seed;
     size_t total;     /* bytes to send and read back */
     size_t got;       /* bytes read back, checked against the pattern */
@@ -148,7 +179,7 @@ struct client {
  * and reads the rest and the server's "bye". */
 static void *client_main(void *arg) {
     struct client *c = arg;
-    int fd = dial(c->port);
+    int fd = c->path ? dial_unix(c->path) : dial(c->port);
     if (fd < 0) {
         c->bad = 1;
         return NULL;
@@ -258,7 +289,8 @@ static void test_echo_backpressure(void) {
     CHECK_EQ(c.bad, 0);
     CHECK_EQ(bad, 0);
     CHECK_EQ(got, c.total);
-    CHECK_EQ(atomic_load(&g_bytes), (long)c.total);
+    /* The handler counts after its send: the client may read the echo first. */
+    WAIT_UNTIL(atomic_load(&g_bytes) == (long)c.total);
     close(fd);
     fixture_destroy(rt);
 }
@@ -267,6 +299,9 @@ static void test_echo_backpressure(void) {
 
 enum { T_GO = 1 };
 static atomic_int g_connected, g_client_done, g_connect_result;
+/* Where axon clients connect: "" is 127.0.0.1:g_port; a host name is joined with g_port; a path
+ * ('/' or '@' first) is a Unix socket's. */
+static char g_target[128];
 static _Atomic long g_client_bytes;
 
 typedef struct {
@@ -295,8 +330,13 @@ static int aclient_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     const ax_sock_msg *e = sock_msg(msg);
     if (msg->type == T_GO) {
         memcpy(&st->seed, msg->data, sizeof st->seed);
-        char addr[32];
-        snprintf(addr, sizeof addr, "127.0.0.1:%d", atomic_load(&g_port));
+        char addr[160];
+        if (g_target[0] == '/' || g_target[0] == '@') {
+            HCHECK(ax_unix_connect(ctx, g_target, 5000, &st->s) == 0);
+            return 0;
+        }
+        snprintf(addr, sizeof addr, "%s:%d", g_target[0] ? g_target : "127.0.0.1",
+                 atomic_load(&g_port));
         HCHECK(ax_tcp_connect(ctx, addr, 5000, &st->s) == 0);
         return 0;
     }
@@ -715,6 +755,9 @@ static int nofd_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
     ax_socket s;
     HCHECK(ax_tcp_listen(ctx, "127.0.0.1:0", NULL, &s) == AX_ENOMEM);
     HCHECK(ax_tcp_connect(ctx, "127.0.0.1:9", 0, &s) == AX_ENOMEM);
+    HCHECK(ax_unix_listen(ctx, "@axon-test-nofd", NULL, &s) == AX_ENOMEM);
+    HCHECK(ax_unix_connect(ctx, "@axon-test-nofd", 0, &s) == AX_ENOMEM);
+    HCHECK(ax_udp_bind(ctx, "127.0.0.1:0", &s) == AX_ENOMEM);
     atomic_fetch_add(&g_nofd_checked, 1);
     return 0;
 }
@@ -778,6 +821,33 @@ static int misuse_init(ax_ctx *ctx, void *state, const void *arg) {
     HCHECK(ax_tcp_connect(ctx, "bad", 0, &s) == AX_EINVAL);
     HCHECK(ax_tcp_connect(NULL, "127.0.0.1:1", 0, &s) == AX_EINVAL);
     HCHECK(ax_tcp_connect(ctx, "127.0.0.1:1", 0, NULL) == AX_EINVAL);
+    HCHECK(ax_tcp_connect(ctx, "bad host:80", 0, &s) == AX_EINVAL); /* not a host name */
+    HCHECK(ax_tcp_connect(ctx, "host:99999", 0, &s) == AX_EINVAL);
+    HCHECK(ax_tcp_connect(ctx, ":80x", 0, &s) == AX_EINVAL);
+    /* Unix sockets: paths. */
+    char longpath[200];
+    memset(longpath, 'a', sizeof longpath - 1);
+    longpath[0] = '/';
+    longpath[sizeof longpath - 1] = 0;
+    HCHECK(ax_unix_listen(NULL, "/tmp/x", NULL, &s) == AX_EINVAL);
+    HCHECK(ax_unix_listen(ctx, NULL, NULL, &s) == AX_EINVAL);
+    HCHECK(ax_unix_listen(ctx, "", NULL, &s) == AX_EINVAL);
+    HCHECK(ax_unix_listen(ctx, "@", NULL, &s) == AX_EINVAL);
+    HCHECK(ax_unix_listen(ctx, "/tmp/x", NULL, NULL) == AX_EINVAL);
+    HCHECK(ax_unix_listen(ctx, "/tmp/x", &(ax_listen_opts){.reuseport = 1}, &s) == AX_EINVAL);
+    HCHECK(ax_unix_listen(ctx, "/tmp/x", &bad, &s) == AX_EINVAL);
+    HCHECK(ax_unix_listen(ctx, longpath, NULL, &s) == AX_ENAMETOOLONG);
+    longpath[108] = 0; /* 108 bytes and its NUL: one too many for sun_path */
+    HCHECK(ax_unix_listen(ctx, longpath, NULL, &s) == AX_ENAMETOOLONG);
+    longpath[0] = '@'; /* "@" and 107 bytes: the longest abstract name */
+    HCHECK(ax_unix_listen(ctx, longpath, NULL, &s) == 0);
+    HCHECK(ax_socket_close(ctx, s) == 0);
+    HCHECK(ax_unix_connect(ctx, longpath, -1, &s) == AX_EINVAL);
+    HCHECK(ax_unix_connect(NULL, "/tmp/x", 0, &s) == AX_EINVAL);
+    HCHECK(ax_unix_connect(ctx, "", 0, &s) == AX_EINVAL);
+    HCHECK(ax_unix_connect(ctx, "/tmp/x", 0, NULL) == AX_EINVAL);
+    longpath[0] = '/';
+    HCHECK(ax_unix_connect(ctx, longpath, 0, &s) == AX_ENAMETOOLONG);
     HCHECK(ax_socket_send(ctx, AX_SOCKET_NONE, "x", 1) == AX_ENOSOCK);
     HCHECK(ax_socket_send(ctx, (ax_socket){UINT64_MAX}, "x", 1) == AX_ENOSOCK);
     HCHECK(ax_socket_send(NULL, (ax_socket){1}, "x", 1) == AX_EINVAL);
@@ -908,9 +978,208 @@ static void test_handover_to_stopped(void) {
     fixture_destroy(rt);
 }
 
+/* ---- connects by host name (resolved on the blocking pool) ------------------------------ */
+
+/* "localhost" through getaddrinfo (/etc/hosts: no network needed), then a full echo. */
+static void test_connect_by_name(void) {
+    ax_runtime *rt = fixture_runtime(2);
+    start_server(rt, NULL);
+    snprintf(g_target, sizeof g_target, "localhost");
+    enum { N = 4 };
+    for (int i = 0; i < N; i++) {
+        ax_ref c;
+        CHECK_OK(ax_spawn(rt, &aclient_b, NULL, NULL, &c));
+        CHECK_OK(ax_send(rt, c, T_GO, &i, sizeof i));
+    }
+    WAIT_ATOMIC(g_client_done, N);
+    CHECK_EQ(atomic_load(&g_connect_result), 0);
+    CHECK_EQ(atomic_load(&g_client_bytes), (long)N * (ACLIENT_TOTAL + 3));
+    CHECK_EQ(atomic_load(&g_bytes), (long)N * ACLIENT_TOTAL);
+    WAIT_UNTIL(fixture_stats(rt).sockets == 1);
+    fixture_destroy(rt);
+}
+
+/* A name that does not resolve: the connect's message says so (AX_ENOENT, or -EHOSTUNREACH where
+ * the resolver gives no answer, as offline with a DNS server configured). */
+static void test_connect_unresolved(void) {
+    ax_runtime *rt = fixture_runtime(1);
+    snprintf(g_target, sizeof g_target, "no-such-host.invalid");
+    atomic_store(&g_port, 80);
+    atomic_store(&g_connect_result, 1);
+    ax_ref c;
+    CHECK_OK(ax_spawn(rt, &aclient_b, NULL, NULL, &c));
+    int seed = 0;
+    CHECK_OK(ax_send(rt, c, T_GO, &seed, sizeof seed));
+    WAIT_UNTIL(atomic_load(&g_connect_result) != 1);
+    int r = atomic_load(&g_connect_result);
+    if (r != -EHOSTUNREACH) CHECK_EQ(r, AX_ENOENT);
+    CHECK_EQ(atomic_load(&g_connected), 0);
+    WAIT_UNTIL(fixture_stats(rt).sockets == 0);
+    fixture_destroy(rt);
+}
+
+/* The blocking pool held by a job of the test's (one thread, one queue slot): a resolution waits
+ * in the queue while its socket is closed, times out, or finds the queue full. */
+static atomic_int g_hold, g_held, g_pool_checked, g_timeout_result;
+static int64_t hold_job(void *arg) {
+    (void)arg;
+    atomic_store(&g_held, 1);
+    while (atomic_load(&g_hold)) check_sleep_us(1000);
+    return 0;
+}
+
+enum { T_CLOSE_WHILE_RESOLVING = 2, T_TIMEOUT_WHILE_RESOLVING = 3 };
+static int resolver_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    ax_socket *s = state;
+    if (msg->type == T_CLOSE_WHILE_RESOLVING) {
+        HCHECK(ax_tcp_connect(ctx, "localhost:9", 0, s) == 0); /* queued behind hold_job */
+        HCHECK(ax_socket_send(ctx, *s, "x", 1) == 0); /* waits for the connect; dropped */
+        HCHECK(ax_tcp_connect(ctx, "localhost:9", 0, s + 1) == AX_EFULL);
+        HCHECK(ax_socket_close(ctx, *s) == 0);
+        HCHECK(ax_socket_close(ctx, *s) == AX_ENOSOCK);
+        atomic_fetch_add(&g_pool_checked, 1);
+    } else if (msg->type == T_TIMEOUT_WHILE_RESOLVING) {
+        HCHECK(ax_tcp_connect(ctx, "localhost:9", 200, s) == 0);
+    } else if (msg->type == AX_MSG_SOCK_CONNECTED) {
+        atomic_store(&g_timeout_result, ((const ax_sock_msg *)msg->data)->error);
+        HCHECK(ax_socket_close(ctx, *s) == 0);
+    }
+    return 0;
+}
+static const ax_behavior resolver_b = {"resolver", 2 * sizeof(ax_socket), NULL, resolver_receive,
+                                       NULL};
+
+static void test_connect_resolving(void) {
+    ax_runtime *rt = fixture_runtime_cfg(
+        &(ax_config){.workers = 1, .blocking_threads = 1, .blocking_queue = 1});
+    ax_ref r;
+    CHECK_OK(ax_spawn(rt, &resolver_b, NULL, NULL, &r));
+    /* Closed while its resolution waits: the resolution's end finds it closing and frees it. */
+    atomic_store(&g_hold, 1);
+    CHECK_OK(ax_run_blocking(rt, r, 100, hold_job, NULL));
+    WAIT_ATOMIC(g_held, 1);
+    CHECK_OK(ax_send(rt, r, T_CLOSE_WHILE_RESOLVING, NULL, 0));
+    WAIT_ATOMIC(g_pool_checked, 1);
+    check_sleep_us(20000);
+    CHECK_EQ(fixture_stats(rt).sockets, 1); /* closed, its record waits for the resolution */
+    atomic_store(&g_hold, 0);
+    WAIT_UNTIL(fixture_stats(rt).sockets == 0 && fixture_stats(rt).blocking_queued == 0);
+    /* The deadline covers the resolution: it passes while the name waits for the pool. */
+    atomic_store(&g_held, 0);
+    atomic_store(&g_hold, 1);
+    atomic_store(&g_timeout_result, 1);
+    CHECK_OK(ax_run_blocking(rt, r, 100, hold_job, NULL));
+    WAIT_ATOMIC(g_held, 1);
+    int64_t t0 = check_now_ms();
+    CHECK_OK(ax_send(rt, r, T_TIMEOUT_WHILE_RESOLVING, NULL, 0));
+    WAIT_UNTIL(atomic_load(&g_timeout_result) != 1);
+    CHECK_EQ(atomic_load(&g_timeout_result), AX_ETIMEDOUT);
+    CHECK(check_now_ms() - t0 >= 190);
+    atomic_store(&g_hold, 0);
+    WAIT_UNTIL(fixture_stats(rt).sockets == 0 && fixture_stats(rt).blocking_queued == 0);
+    fixture_destroy(rt);
+}
+
+/* ---- Unix domain stream sockets -------------------------------------------------------- */
+
+static void unix_echo(const char *path) {
+    snprintf(g_unix_path, sizeof g_unix_path, "%s", path);
+    snprintf(g_target, sizeof g_target, "%s", path);
+    ax_runtime *rt = fixture_runtime(2);
+    start_server(rt, NULL);
+    enum { N = 4 };
+    struct client cs[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        cs[i] = (struct client){.path = path, .seed = i, .total = 150000 + 7919 * (size_t)i};
+        CHECK(pthread_create(&t[i], NULL, client_main, &cs[i]) == 0);
+    }
+    for (int i = 0; i < N; i++) {
+        ax_ref c;
+        int seed = 100 + i;
+        CHECK_OK(ax_spawn(rt, &aclient_b, NULL, NULL, &c));
+        CHECK_OK(ax_send(rt, c, T_GO, &seed, sizeof seed));
+    }
+    long want = (long)N * ACLIENT_TOTAL;
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        CHECK_EQ(cs[i].bad, 0);
+        CHECK_EQ(cs[i].got, cs[i].total);
+        CHECK_EQ(cs[i].bye, 1);
+        want += (long)cs[i].total;
+    }
+    WAIT_ATOMIC(g_client_done, N);
+    CHECK_EQ(atomic_load(&g_client_bytes), (long)N * (ACLIENT_TOTAL + 3));
+    WAIT_ATOMIC(g_closed_conns, 2 * N);
+    CHECK_EQ(atomic_load(&g_bytes), want);
+    CHECK_EQ(atomic_load(&g_errors), 0);
+    WAIT_UNTIL(fixture_stats(rt).sockets == 1);
+    fixture_destroy(rt);
+}
+
+static void test_unix_echo_path(void) {
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/axon-test-%d.sock", (int)getpid());
+    unlink(path);
+    unix_echo(path);
+    struct stat st;
+    CHECK(stat(path, &st) != 0 && errno == ENOENT); /* the listener's close removed its file */
+}
+
+static void test_unix_echo_abstract(void) {
+    char path[64];
+    snprintf(path, sizeof path, "@axon-test-%d", (int)getpid());
+    unix_echo(path);
+}
+
+/* A socket file left behind is replaced; one that is listened on is not; a missing one is
+ * refused at connect. */
+static atomic_int g_unix_checked;
+static char g_stale[64];
+static int unix_files_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    ax_socket *s = state;
+    if (msg->type == T_GO) {
+        HCHECK(ax_unix_listen(ctx, g_stale, NULL, &s[0]) == 0); /* over the stale file */
+        HCHECK(ax_unix_listen(ctx, g_stale, NULL, &s[1]) == -EADDRINUSE);
+        HCHECK(ax_unix_connect(ctx, "/nonexistent-dir/axon.sock", 0, &s[1]) == 0);
+    } else if (msg->type == AX_MSG_SOCK_ACCEPTED) { /* the second listen's probe */
+        HCHECK(ax_socket_close(ctx, ((const ax_sock_msg *)msg->data)->conn) == 0);
+    } else if (msg->type == AX_MSG_SOCK_CONNECTED) {
+        HCHECK(((const ax_sock_msg *)msg->data)->error == -ENOENT);
+        HCHECK(ax_socket_close(ctx, s[1]) == 0);
+        HCHECK(ax_socket_close(ctx, s[0]) == 0);
+        atomic_fetch_add(&g_unix_checked, 1);
+    }
+    return 0;
+}
+static const ax_behavior unix_files_b = {"unix-files", 2 * sizeof(ax_socket), NULL,
+                                         unix_files_receive, NULL};
+
+static void test_unix_stale_file(void) {
+    snprintf(g_stale, sizeof g_stale, "/tmp/axon-stale-%d.sock", (int)getpid());
+    unlink(g_stale);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0); /* a listener that died without unlinking */
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    strcpy(a.sun_path, g_stale);
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 1) == 0);
+    close(fd);
+    ax_runtime *rt = fixture_runtime(1);
+    ax_ref r;
+    CHECK_OK(ax_spawn(rt, &unix_files_b, NULL, NULL, &r));
+    CHECK_OK(ax_send(rt, r, T_GO, NULL, 0));
+    WAIT_ATOMIC(g_unix_checked, 1);
+    WAIT_UNTIL(fixture_stats(rt).sockets == 0);
+    struct stat st;
+    CHECK(stat(g_stale, &st) != 0 && errno == ENOENT);
+    fixture_destroy(rt);
+}
+
 TEST_MAIN(TEST_CASE(test_echo_plain_clients), TEST_CASE(test_echo_backpressure), TEST_CASE(test_echo_axon_clients),
           TEST_CASE(test_send_before_connected), TEST_CASE(test_connect_refused), TEST_CASE(test_connect_timeout),
           TEST_CASE(test_slow_reader), TEST_CASE(test_reset_mid_write),
           TEST_CASE(test_reset_reported), TEST_CASE(test_owner_stop_closes),
           TEST_CASE(test_owner_stop_closes_connections), TEST_CASE(test_emfile),
-          TEST_CASE(test_max_conns), TEST_CASE(test_out_of_descriptors), TEST_CASE(test_misuse), TEST_CASE(test_handover_to_stopped))
+          TEST_CASE(test_max_conns), TEST_CASE(test_out_of_descriptors), TEST_CASE(test_misuse), TEST_CASE(test_handover_to_stopped),
+          TEST_CASE(test_connect_by_name), TEST_CASE(test_connect_unresolved),
+          TEST_CASE(test_connect_resolving), TEST_CASE(test_unix_echo_path),
+          TEST_CASE(test_unix_echo_abstract), TEST_CASE(test_unix_stale_file))

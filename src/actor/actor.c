@@ -310,7 +310,7 @@ static void actor_stop_ex(ax_runtime *rt, struct sched_thread *thr, struct actor
     /* acq_rel: pairs with the CAS by which the socket layer marks an owner (under its lock):
      * either it sees 2 and gives no socket, or we see 1 and close what it gave. */
     if (atomic_exchange_explicit(&a->io_owner, IO_OWNER_GONE, memory_order_acq_rel) == IO_OWNER_HAS)
-        rt->release_sockets(rt, thr, a->ref);
+        rt->release_io(rt, thr, a->ref);
     signals_on_stop(rt, thr, a, reason);
     ask_discard_all(rt, thr, a);
     actor_ext_free(rt, thr, a);

@@ -42,8 +42,8 @@ struct ax_runtime {
      * before its memory goes (the supervisor's child table, read by other threads). */
     const ax_behavior *reclaim_behavior;
     void (*reclaim_state)(void *state);
-    /* An actor that owned sockets stopped: close them (io/socket.c). */
-    void (*release_sockets)(ax_runtime *rt, struct sched_thread *thr, ax_ref owner);
+    /* An actor that owned sockets or files stopped: close them (io/io.c). */
+    void (*release_io)(ax_runtime *rt, struct sched_thread *thr, ax_ref owner);
 };
 
 /* The runtime that embeds scheduler s (for hooks the scheduler calls with itself). */

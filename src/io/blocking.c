@@ -21,6 +21,7 @@ struct blocking_job {
     void *arg;
     ax_ref to;
     uint32_t type;
+    blocking_done_fn done; /* the runtime's own job: called instead of sending a message */
 };
 
 struct blocking_pool {
@@ -75,7 +76,9 @@ static void *pool_main(void *arg) {
         p->head = (p->head + 1) % p->size;
         p->len--;
         pthread_mutex_unlock(&p->lock);
-        deliver(p->rt, &j, j.fn(j.arg));
+        int64_t result = j.fn(j.arg);
+        if (j.done) j.done(p->rt, j.arg, result);
+        else deliver(p->rt, &j, result);
         pthread_mutex_lock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);
@@ -114,8 +117,8 @@ int blocking_create(ax_runtime *rt, int threads, int queue) {
     return 0;
 }
 
-int ax_run_blocking(ax_runtime *rt, ax_ref to, uint32_t type, ax_blocking_fn fn, void *arg) {
-    if (!rt || !fn || type >= AX_MSG_RESERVED) return AX_EINVAL;
+/* Queues job j (shared by ax_run_blocking and the runtime's own jobs). */
+static int submit(ax_runtime *rt, struct blocking_job j) {
     struct blocking_pool *p = rt->blocking;
     if (!sched_worker_self(&rt->sched) &&
         atomic_load_explicit(&rt->phase, memory_order_acquire) != RT_RUNNING)
@@ -133,12 +136,21 @@ int ax_run_blocking(ax_runtime *rt, ax_ref to, uint32_t type, ax_blocking_fn fn,
         else if (p->started == 0) rc = AX_ENOMEM; /* no thread will ever come for the job */
     }
     if (rc == 0) {
-        p->q[(p->head + p->len) % p->size] = (struct blocking_job){fn, arg, to, type};
+        p->q[(p->head + p->len) % p->size] = j;
         p->len++;
         pthread_cond_signal(&p->work);
     }
     pthread_mutex_unlock(&p->lock);
     return rc;
+}
+
+int ax_run_blocking(ax_runtime *rt, ax_ref to, uint32_t type, ax_blocking_fn fn, void *arg) {
+    if (!rt || !fn || type >= AX_MSG_RESERVED) return AX_EINVAL;
+    return submit(rt, (struct blocking_job){fn, arg, to, type, NULL});
+}
+
+int blocking_run_internal(ax_runtime *rt, ax_blocking_fn fn, blocking_done_fn done, void *arg) {
+    return submit(rt, (struct blocking_job){fn, arg, AX_REF_NONE, 0, done});
 }
 
 int blocking_stop(ax_runtime *rt, int64_t deadline_ns) {

@@ -19,6 +19,11 @@ int blocking_stop(ax_runtime *rt, int64_t deadline_ns);
 /* True on a thread of rt's blocking pool (where shutting rt down would join itself). */
 bool blocking_on_pool_thread(const ax_runtime *rt);
 void blocking_destroy(ax_runtime *rt);
+/* The runtime's own jobs (a connect's name resolution): fn(arg) runs on a pool thread, then
+ * done(rt, arg, result) on the same thread instead of a message. A job dropped at shutdown runs
+ * neither. Any thread. Errors: as ax_run_blocking's, AX_EINVAL aside. */
+typedef void (*blocking_done_fn)(ax_runtime *rt, void *arg, int64_t result);
+int blocking_run_internal(ax_runtime *rt, ax_blocking_fn fn, blocking_done_fn done, void *arg);
 /* Jobs queued and not started. Any thread. */
 uint64_t blocking_queued(ax_runtime *rt);
 

@@ -84,6 +84,10 @@ static void accept_ready(struct epoll_poller *p, struct io_sock *s) {
  * cannot hold the worker (edge-triggered: the rest is read at the next poll, via `more`). */
 static void read_ready(struct epoll_poller *p, struct io_sock *s) {
     int limit = p->nmore < MAX_EVENTS ? 16 : INT32_MAX; /* no room to remember: read all */
+    if (s->kind == KIND_DGRAM) {
+        if (sock_read_datagrams(&p->base, s, limit)) p->more[p->nmore++] = s;
+        return;
+    }
     for (int rounds = 0; rounds < limit; rounds++) {
         if (!s->reading || s->closing) return;
         ssize_t n = recv(s->fd, p->scratch, sizeof p->scratch, 0);
@@ -111,7 +115,8 @@ static void epoll_sock_write(struct io_poller *base, struct io_sock *s) {
     struct epoll_poller *p = (struct epoll_poller *)base;
     while (s->whead && !s->failed) {
         struct iovec iov[SOCK_IOV_MAX];
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)sock_gather(s, iov)};
+        struct msghdr mh;
+        sock_gather_msg(s, &mh, iov); /* a datagram: with its destination */
         ssize_t k = sendmsg(s->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (k >= 0) {
             sock_wrote(base, s, (size_t)k);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/file.h"
 #include "mem/fault.h"
 
 /* The backend the environment asks for: AX_IO_AUTO when unset, -1 when unknown. */
@@ -89,6 +90,12 @@ int io_create(ax_runtime *rt, int requested) {
         free_all(io);
         return AX_ENOMEM;
     }
+    if (io_files_create(rt) != 0) {
+        io_sockets_destroy(rt);
+        rt->io = NULL;
+        free_all(io);
+        return AX_ENOMEM;
+    }
     for (int i = 0; i < n; i++) {
         io_home_init(&io->pollers[i]->home, rt);
         sched_set_driver(&rt->sched, i, &io->pollers[i]->base);
@@ -99,8 +106,14 @@ int io_create(ax_runtime *rt, int requested) {
 void io_destroy(ax_runtime *rt) {
     if (!rt->io) return;
     io_sockets_destroy(rt);
+    io_files_destroy(rt);
     free_all(rt->io);
     rt->io = NULL;
+}
+
+void io_release_owner(ax_runtime *rt, struct sched_thread *thr, ax_ref ref) {
+    io_sockets_release_owner(rt, thr, ref);
+    io_files_release_owner(rt, thr, ref);
 }
 
 int ax_runtime_io(const ax_runtime *rt) { return rt && rt->io ? rt->io->kind : 0; }

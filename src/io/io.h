@@ -8,11 +8,13 @@
 #include "io/poller.h"
 
 struct io_sockets;
+struct io_files;
 
 struct io {
     int kind; /* AX_IO_URING or AX_IO_EPOLL */
     int n;
     struct io_sockets *sockets; /* the socket table (socket.c) */
+    struct io_files *files;     /* the file table (file.c) */
     struct io_poller *pollers[];
 };
 
@@ -23,5 +25,8 @@ struct io {
 int io_create(ax_runtime *rt, int requested);
 /* After the workers stopped. */
 void io_destroy(ax_runtime *rt);
+/* The actor layer's hook (rt->release_io): actor `ref` stopped; closes the sockets and the
+ * files it owned. */
+void io_release_owner(ax_runtime *rt, struct sched_thread *thr, ax_ref ref);
 
 #endif

@@ -14,7 +14,7 @@
 
 struct io_poller;
 
-enum sock_kind { KIND_LISTENER = 1, KIND_STREAM = 2 };
+enum sock_kind { KIND_LISTENER = 1, KIND_STREAM = 2, KIND_DGRAM = 3 };
 
 /* Queued writes one send gathers at most. */
 enum { SOCK_IOV_MAX = 8 };
@@ -27,6 +27,21 @@ enum sock_req {
     REQ_CLOSE = 1u << 3,   /* close: stop reading, write what is queued, then close the fd */
     REQ_CONNECT = 1u << 4, /* start the connect prepared in the record */
     REQ_PAUSE = 1u << 5,   /* stop delivering received data (or accepting) for now */
+    REQ_RESOLVED = 1u << 6, /* raised by the blocking pool: a host name's resolution ended */
+};
+
+/* A connect by host name: the request the blocking pool resolves, then the addresses the home
+ * tries in order. A pooled message (the owner's), freed with its socket. */
+enum { RESOLVE_MAX = 8, RESOLVE_HOST_MAX = 253 };
+struct io_resolve {
+    struct io_sock *sock;
+    char host[RESOLVE_HOST_MAX + 1];
+    char port[8];
+    int error;                  /* 0, or why the name did not resolve */
+    int count, next;            /* addresses found; the next one to try (home) */
+    socklen_t lens[RESOLVE_MAX];
+    struct sockaddr_storage addrs[RESOLVE_MAX];
+    struct msg *self;           /* the pooled message this lives in */
 };
 
 /* One queued write: the owner's copy, or a message whose ownership the owner gave. */
@@ -35,6 +50,7 @@ struct io_wbuf {
     struct io_wbuf *next;  /* the home's list */
     const unsigned char *data;
     uint32_t len;
+    socklen_t tolen;       /* a datagram's destination: to[0..tolen), after the record */
     struct msg *self;      /* the pooled message this record lives in */
     struct msg *payload;   /* the message data points into, or NULL (data follows the record) */
 };
@@ -48,9 +64,10 @@ struct io_sock {
     uint32_t index;
     uint32_t gen;
     uint8_t kind;
+    uint8_t family;           /* AF_INET, AF_INET6 or AF_UNIX */
     uint16_t home;            /* the worker whose poller owns fd */
-    int fd;
-    int port;                 /* a listener's bound port */
+    int fd;                   /* -1 while a host name is resolved */
+    int port;                 /* a listener's or a UDP socket's bound port */
     _Atomic ax_ref owner;
     _Atomic uint32_t req;     /* enum sock_req, raised by the owner, taken by the home */
     _Atomic int closed;       /* the owner closed it: further calls get AX_ENOSOCK */
@@ -84,9 +101,11 @@ struct io_sock {
     struct io_sock *close_next;    /* the home's list of records being closed */
     struct iovec iov[SOCK_IOV_MAX]; /* io_uring: the send in flight */
     struct msghdr mh;
-    struct sockaddr_storage addr;  /* a connect's destination */
+    struct sockaddr_storage addr;  /* a connect's destination; a Unix listener's own path */
     socklen_t addrlen;
     int64_t connect_deadline;      /* when a connect gives up, INT64_MAX: never */
+    struct io_resolve *res;        /* a connect by host name, until the socket is freed */
+    uint64_t unix_dev, unix_ino;   /* a Unix listener's socket file, removed at close if still it */
 };
 
 /* What a backend does for the socket layer, always on the home worker. */
@@ -104,6 +123,9 @@ struct io_sock_ops {
 /* The socket layer's per-poller part, embedded in struct io_poller. */
 struct io_home {
     struct mpsc ready;          /* sockets with requests */
+    /* The receive buffer of its datagram sockets (AX_DATAGRAM_MAX bytes), installed by the
+     * first ax_udp_bind homed here (so that a bind, not a receive, meets a lack of memory). */
+    unsigned char *_Atomic dgram;
     struct io_sock *timed;      /* records with a deadline */
     struct io_sock *closing;    /* records cancelled, waiting for their operations */
     ax_runtime *rt;
@@ -126,8 +148,17 @@ void sock_eof(struct io_poller *p, struct io_sock *s);
 void sock_failed(struct io_poller *p, struct io_sock *s, int err);
 void sock_wrote(struct io_poller *p, struct io_sock *s, size_t n);
 void sock_connected(struct io_poller *p, struct io_sock *s, int err);
+/* A datagram socket is readable: receives with recvmsg(2) into the home's buffer, each datagram
+ * a message, for at most `rounds` datagrams; true if it stopped at that limit (more may wait). */
+bool sock_read_datagrams(struct io_poller *p, struct io_sock *s, int rounds);
+/* On a datagram socket (KIND_DGRAM), sock_wrote(n) means its first queued datagram was sent, and
+ * sock_failed(err) with no send in flight and one queued means the kernel refused that one:
+ * dropped and reported, the socket goes on; any other sock_failed is reported only. */
 /* The queued bytes from the first unwritten one, as at most SOCK_IOV_MAX iovecs; their count. */
 int sock_gather(const struct io_sock *s, struct iovec *iov);
+/* The next send as a msghdr over iov (SOCK_IOV_MAX entries): those bytes, or for a datagram
+ * socket its first queued datagram with its destination. */
+void sock_gather_msg(const struct io_sock *s, struct msghdr *mh, struct iovec *iov);
 /* After a write completed or failed, with none in flight: the next one, or the shutdown or
  * close that waited for the queue to drain. */
 void sock_write_next(struct io_poller *p, struct io_sock *s);

@@ -8,6 +8,7 @@
  * Sources: liburing's man pages (io_uring_setup(2), io_uring_enter(2), io_uring_enable_rings,
  * io_uring_submit_and_wait_timeout) and the kernel's io_uring documentation. */
 #include <errno.h>
+#include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "axon.h"
 #include "core/duration.h"
 #include "core/platform.h"
+#include "io/file.h"
 #include "io/poller.h"
 #include "mem/fault.h"
 #include "stats/stats.h"
@@ -28,6 +30,9 @@
  * (records are 8-byte aligned), or WAKE_TAG alone for the eventfd read that unpark completes. */
 enum { WAKE_TAG = 1, TAG_ACCEPT = 2, TAG_RECV = 3, TAG_SEND = 4, TAG_CONNECT = 5,
        TAG_CANCEL = 6, TAG_POLL = 7, TAG_MASK = 7 };
+/* A file request's user_data (file.c): its record's address alone, tag 0, which no socket
+ * operation uses. */
+enum { TAG_FILE = 0 };
 
 /* Receive buffers, provided to the kernel as a ring (one group per worker): a receive takes one
  * only when data arrives, so an idle connection holds none. */
@@ -168,11 +173,17 @@ static void arm_accept(struct uring_poller *u, struct io_sock *s) {
     s->inflight++;
 }
 
+/* Datagram sockets always poll, then recvmsg(2): a datagram needs a buffer as large as the largest
+ * one (the home's), which the 8 KiB provided buffers are not. */
+static bool polls(const struct uring_poller *u, const struct io_sock *s) {
+    return u->no_bufring || s->kind == KIND_DGRAM;
+}
+
 static void arm_recv(struct uring_poller *u, struct io_sock *s) {
     if (s->armed_read) return;
     struct io_uring_sqe *sqe = sqe_get(u);
     if (!sqe) return;
-    if (u->no_bufring) {
+    if (polls(u, s)) {
         io_uring_prep_poll_add(sqe, s->fd, POLLIN | POLLRDHUP);
         set_op(sqe, s, TAG_POLL);
     } else {
@@ -198,8 +209,8 @@ static void uring_sock_read(struct io_poller *p, struct io_sock *s) {
     struct uring_poller *u = (struct uring_poller *)p;
     if (s->closing || s->failed) return;
     if (s->kind == KIND_LISTENER && !s->accepting && s->armed_accept) disarm(u, s, TAG_ACCEPT);
-    if (s->kind == KIND_STREAM && !s->reading && s->armed_read)
-        disarm(u, s, u->no_bufring ? TAG_POLL : TAG_RECV);
+    if (s->kind != KIND_LISTENER && !s->reading && s->armed_read)
+        disarm(u, s, polls(u, s) ? TAG_POLL : TAG_RECV);
     if (s->kind == KIND_LISTENER) {
         if (s->accepting && !s->accept_paused) arm_accept(u, s);
     } else if (s->reading && !s->connecting) {
@@ -214,9 +225,7 @@ static void uring_sock_write(struct io_poller *p, struct io_sock *s) {
         sock_failed(p, s, AX_ENOMEM);
         return;
     }
-    memset(&s->mh, 0, sizeof s->mh);
-    s->mh.msg_iov = s->iov;
-    s->mh.msg_iovlen = (size_t)sock_gather(s, s->iov);
+    sock_gather_msg(s, &s->mh, s->iov); /* a datagram: with its destination */
     io_uring_prep_sendmsg(sqe, s->fd, &s->mh, MSG_NOSIGNAL);
     set_op(sqe, s, TAG_SEND);
     s->writing = true;
@@ -253,6 +262,33 @@ static const struct io_sock_ops uring_sock_ops = {.read = uring_sock_read,
                                                   .connect = uring_sock_connect,
                                                   .cancel = uring_sock_cancel};
 
+bool io_uring_file_submit(struct io_poller *p, struct file_req *r) {
+    struct uring_poller *u = (struct uring_poller *)p;
+    if (ax_unlikely(!u->enabled)) enable(u); /* a handler ran before the worker's first poll */
+    if (u->broken) return false;
+    struct io_uring_sqe *sqe = sqe_get(u);
+    if (!sqe) return false;
+    switch (r->op) {
+    case FOP_OPEN:
+        io_uring_prep_openat(sqe, AT_FDCWD, r->path, r->flags, (mode_t)r->mode);
+        break;
+    case FOP_READ:
+        io_uring_prep_read(sqe, r->fd, r->buf, r->len, (__u64)r->offset);
+        break;
+    case FOP_WRITE:
+        io_uring_prep_write(sqe, r->fd, r->buf, r->len, (__u64)r->offset);
+        break;
+    case FOP_SYNC:
+        io_uring_prep_fsync(sqe, r->fd, 0);
+        break;
+    default:
+        io_uring_prep_close(sqe, r->fd);
+        break;
+    }
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)r | TAG_FILE);
+    return true;
+}
+
 static void recycle(struct uring_poller *u, unsigned bid) {
     io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * BUF_SIZE, BUF_SIZE, (unsigned short)bid,
                           io_uring_buf_ring_mask(BUF_COUNT), 0);
@@ -262,6 +298,11 @@ static void recycle(struct uring_poller *u, unsigned bid) {
 /* Input is ready (the poll fallback): read it with recv(2) until the socket is empty. */
 static void read_ready(struct uring_poller *u, struct io_sock *s) {
     struct io_poller *p = &u->base;
+    if (s->kind == KIND_DGRAM) { /* the poll is armed again after: level-triggered, so what is
+                                    left past 16 completes it at once */
+        sock_read_datagrams(p, s, 16);
+        return;
+    }
     for (int rounds = 0; rounds < 16 && s->reading; rounds++) {
         ssize_t n = recv(s->fd, u->scratch, sizeof u->scratch, MSG_DONTWAIT);
         if (n > 0) {
@@ -338,6 +379,9 @@ static void complete(struct uring_poller *u, struct io_uring_cqe *cqe) {
         s->connecting = false;
         sock_connected(p, s, res);
         break;
+    case TAG_FILE:
+        file_complete(p, (struct file_req *)(uintptr_t)cqe->user_data, res);
+        break;
     default: /* TAG_CANCEL */
         break;
     }
@@ -349,6 +393,9 @@ static bool uring_poll(struct sched_driver *d, struct sched_thread *self, bool i
     if (ax_unlikely(!u->enabled)) enable(u);
     if (ax_unlikely(u->broken)) return false;
     bool any = io_home_serve(&u->base, self);
+    /* The one system call of this turn, if anything is to submit or the kernel has completion
+     * work for us: first, so that the completions it posts are reaped below, now. */
+    flush(u, &self->stats);
     unsigned head, seen = 0;
     struct io_uring_cqe *cqe;
     bool rearm = false;
@@ -367,8 +414,7 @@ static bool uring_poll(struct sched_driver *d, struct sched_thread *self, bool i
         stats_add(&self->stats, STAT_IO_COMPLETIONS, seen);
     }
     if (rearm && !u->broken) arm_wake(u);
-    io_home_sweep(&u->base);
-    flush(u, &self->stats); /* the one system call of this turn, if anything is to submit */
+    io_home_sweep(&u->base); /* what the completions queued is submitted next turn, or by park */
     return any || seen > (rearm ? 1u : 0u);
 }
 

@@ -12,6 +12,7 @@
 #include "core/duration.h"
 #include "core/zero.h"
 #include "io/blocking.h"
+#include "io/file.h"
 #include "io/io.h"
 #include "io/socket.h"
 #include "mem/fault.h"
@@ -53,7 +54,7 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     if (sched_init(&rt->sched, &sc) != 0) goto fail_sched;
     rt->sched.reclaim = actor_reclaim;
     supervisor_install(rt);
-    rt->release_sockets = io_sockets_release_owner;
+    rt->release_io = io_release_owner;
     if (timer_init(rt) != 0) goto fail_timers;
     if ((rc = io_create(rt, c.io)) != 0) goto fail_io;
     if (blocking_create(rt, c.blocking_threads, c.blocking_queue) != 0) {
@@ -131,6 +132,9 @@ static int finish_shutdown(ax_runtime *rt, int64_t deadline) {
         stop_all_pass(rt, core_now_ns() >= all_after);
         for (int i = 0; i < 20 && atomic_load(&rt->live_actors) > 0; i++) nap_us(100);
     }
+    /* The files of stopped actors close once their operations complete: wait for those (on
+     * the rings, which need their workers, and on the pool, whose jobs must not be dropped). */
+    if (io_files_quiesce(rt, deadline) != 0) return AX_ETIMEDOUT;
     /* Running jobs finish (their results are dead letters now); one that does not return in
      * time fails the shutdown as an actor that does not stop would. */
     if (blocking_stop(rt, deadline) != 0) return AX_ETIMEDOUT;
@@ -178,6 +182,7 @@ int ax_runtime_destroy(ax_runtime *rt) {
         finish_shutdown(rt, core_deadline_ms(core_now_ns(), DEFAULT_SHUTDOWN_MS)) != 0)
         return AX_EBUSY;
     io_sockets_destroy(rt); /* sockets left open: their queued writes go back to the pools */
+    io_files_destroy(rt);
     sched_destroy(&rt->sched);
     blocking_destroy(rt);
     io_destroy(rt);
