@@ -89,5 +89,8 @@ void bench_big(ax_runtime *rt, const bench_params *p, bench_result *r);
 /* workloads_timers.c */
 void bench_timers(ax_runtime *rt, const bench_params *p, bench_result *r);
 void bench_supervise(ax_runtime *rt, const bench_params *p, bench_result *r);
+/* workloads_io.c: echo over loopback TCP, 1 connection (latency) and 64 (round trips/s) */
+void bench_echo(ax_runtime *rt, const bench_params *p, bench_result *r);
+void bench_echo_conns(ax_runtime *rt, const bench_params *p, bench_result *r);
 
 #endif

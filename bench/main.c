@@ -143,6 +143,8 @@ static const struct workload {
     {"big", bench_big},
     {"timers", bench_timers},
     {"supervise", bench_supervise},
+    {"echo", bench_echo},
+    {"echo_conns", bench_echo_conns},
 };
 #define WORKLOAD_COUNT (sizeof workloads / sizeof workloads[0])
 

@@ -250,13 +250,19 @@ static struct sched_task *search(struct sched_worker *w) {
         atomic_fetch_add_explicit(&s->searching, 1, memory_order_seq_cst);
     }
     int64_t until = s->cfg.spin_ns > 0 ? core_now_ns() + s->cfg.spin_ns : 0;
+    /* The driver first: it submits what the tasks just run queued (a socket's reply) and
+     * reaps what came meanwhile; then again every few steal rounds (a round with its pauses is
+     * a few hundred ns), so that I/O finished while spinning is not left waiting. */
+    maintain(w, true);
+    if (w->lifo || deque_size(&w->dq) > 0) return NULL;
     for (unsigned i = 0;; i++) {
         struct sched_task *t = steal_some(w);
         if (t) return t;
         if (atomic_load_explicit(&s->stop, memory_order_relaxed)) return NULL;
-        if ((i & 63) == 63 || until == 0) {
+        if ((i & 7) == 7 || until == 0) {
             if (until == 0 || core_now_ns() >= until) break;
             maintain(w, true);
+            if (w->lifo || deque_size(&w->dq) > 0) return NULL;
         }
         for (int k = 0; k < 8; k++) core_cpu_relax();
     }
