@@ -20,6 +20,7 @@
 #include "core/platform.h"
 #include "io/blocking.h"
 #include "io/io.h"
+#include "io/owners.h"
 #include "mem/fault.h"
 #include "mem/slots.h"
 
@@ -55,8 +56,8 @@ struct io_file {
     uint64_t close_tag;
     bool close_asked;          /* the owner closed it (not its stop, not a failed open) */
     struct file_req close_req; /* the final close, when it goes to a ring or the pool */
-    struct io_file *owned_next, *owned_prev; /* the owner's chain (under the table's lock) */
-    struct io_file *release_next;            /* io_files_release_owner's list */
+    struct io_owned owned;     /* in the table's owners (under the table's lock) */
+    struct io_file *release_next; /* io_files_release_owner's list */
 };
 
 /* Operations in one worker's ring: written by that worker only (it submits and reaps them). */
@@ -71,8 +72,7 @@ struct io_files {
     struct slots table;
     pthread_mutex_t lock;
     struct slot_cache cache;   /* under lock */
-    struct io_file **buckets;  /* under lock: chains through owned_next/owned_prev */
-    size_t nbuckets, count;
+    struct io_owner_index owners; /* under lock: every live file, by owner */
     bool force_pool;           /* tests: the pool path on io_uring too */
     _Atomic uint64_t pooled;   /* operations on the blocking pool */
     struct file_ring *rings;   /* one per worker */
@@ -84,45 +84,11 @@ static ax_file handle_of(const struct io_file *f) {
     return (ax_file){atomic_load_explicit(&f->id, memory_order_relaxed)};
 }
 
-/* ---- the owners' chains (under the table's lock) ---------------------------------------- */
-
-static size_t bucket_of(const struct io_files *t, ax_ref owner) {
-    uint64_t h = owner.id * 0x9E3779B97F4A7C15ull;
-    return (size_t)(h >> 32) & (t->nbuckets - 1);
-}
-
-static void chain_add(struct io_files *t, struct io_file *f) {
-    struct io_file **b = &t->buckets[bucket_of(t, atomic_load(&f->owner))];
-    f->owned_prev = NULL;
-    f->owned_next = *b;
-    if (*b) (*b)->owned_prev = f;
-    *b = f;
-}
-
-static void chain_remove(struct io_files *t, struct io_file *f) {
-    if (f->owned_prev) f->owned_prev->owned_next = f->owned_next;
-    else t->buckets[bucket_of(t, atomic_load(&f->owner))] = f->owned_next;
-    if (f->owned_next) f->owned_next->owned_prev = f->owned_prev;
-    f->owned_next = f->owned_prev = NULL;
-}
-
-/* Doubles the buckets when the chains grow long (out of memory: they only stay longer). */
-static void maybe_grow(struct io_files *t) {
-    if (t->count < t->nbuckets * 2) return;
-    size_t n = t->nbuckets * 2;
-    struct io_file **nb = mem_calloc(n, sizeof *nb);
-    if (!nb) return;
-    struct io_file **old = t->buckets;
-    size_t on = t->nbuckets;
-    t->buckets = nb;
-    t->nbuckets = n;
-    for (size_t i = 0; i < on; i++) {
-        for (struct io_file *f = old[i], *next; f; f = next) {
-            next = f->owned_next;
-            chain_add(t, f);
-        }
-    }
-    free(old);
+/* The owner of a file in the table's owners (called under the table's lock). */
+static ax_ref owner_of(const struct io_owned *n) {
+    /* relaxed: under the table's lock, which file_new's store of owner holds too. */
+    return atomic_load_explicit(&IO_OWNED_RECORD(n, const struct io_file, owned)->owner,
+                                memory_order_relaxed);
 }
 
 /* ---- completions --------------------------------------------------------------------------- */
@@ -155,8 +121,7 @@ static void answer(ax_runtime *rt, struct sched_thread *thr, struct io_file *f, 
 static void file_free(ax_runtime *rt, struct io_file *f) {
     struct io_files *t = files_of(rt);
     pthread_mutex_lock(&t->lock);
-    chain_remove(t, f);
-    t->count--;
+    io_owners_remove(&t->owners, &f->owned);
     atomic_store_explicit(&f->id, 0, memory_order_relaxed);
     slots_free(&t->table, &t->cache, f->index);
     pthread_mutex_unlock(&t->lock);
@@ -401,15 +366,9 @@ static int issue(ax_ctx *ctx, struct file_req *r) {
 static int file_new(ax_ctx *ctx, struct msg *close_reply, struct io_file **out) {
     struct io_files *t = files_of(ctx->rt);
     pthread_mutex_lock(&t->lock);
-    uint8_t none = IO_OWNER_NONE;
     uint32_t index = 0;
     int rc = 0;
-    /* acq_rel: pairs with the exchange in actor_stop_ex, as socket.c's mark_owner: whichever
-     * comes second sees the other, so a file is never given to an owner whose release has
-     * looked already. */
-    if (!atomic_compare_exchange_strong_explicit(&ctx->self->io_owner, &none, IO_OWNER_HAS,
-                                                 memory_order_acq_rel, memory_order_acquire) &&
-        none != IO_OWNER_HAS)
+    if (!io_owners_mark(ctx->self)) /* its release has looked already, or is waiting */
         rc = AX_EINVAL;
     else if (!(index = slots_alloc(&t->table, &t->cache)))
         rc = AX_ENOMEM;
@@ -431,9 +390,7 @@ static int file_new(ax_ctx *ctx, struct msg *close_reply, struct io_file **out) 
     f->close_tag = 0;
     f->close_asked = false;
     f->release_next = NULL;
-    chain_add(t, f);
-    t->count++;
-    maybe_grow(t);
+    io_owners_add(&t->owners, &f->owned);
     /* release: a handle read by another thread finds the record complete. */
     atomic_store_explicit(&f->id, (uint64_t)gen << 32 | index, memory_order_release);
     pthread_mutex_unlock(&t->lock);
@@ -538,8 +495,9 @@ void io_files_release_owner(ax_runtime *rt, struct sched_thread *thr, ax_ref ref
     /* Marked closing under the lock (a record on a chain is not freed meanwhile: freeing takes
      * the lock), counted out after it (the last count out frees, which takes it). */
     pthread_mutex_lock(&t->lock);
-    for (struct io_file *f = t->buckets[bucket_of(t, ref)]; f; f = f->owned_next) {
-        if (!ax_ref_eq(atomic_load_explicit(&f->owner, memory_order_relaxed), ref)) continue;
+    for (struct io_owned *n = io_owners_first(&t->owners, ref); n;
+         n = io_owners_next(&t->owners, n, ref)) {
+        struct io_file *f = IO_OWNED_RECORD(n, struct io_file, owned);
         uint64_t s = atomic_load_explicit(&f->state, memory_order_relaxed);
         if (hold(f, ST_GEN(s), ST_CLOSING) != 0) continue; /* closed or failed already */
         f->release_next = list;
@@ -572,13 +530,12 @@ int io_files_quiesce(ax_runtime *rt, int64_t deadline_ns) {
 int io_files_create(ax_runtime *rt) {
     struct io_files *t = mem_calloc(1, sizeof *t);
     if (!t) return AX_ENOMEM;
-    t->nbuckets = 64;
-    t->buckets = mem_calloc(t->nbuckets, sizeof *t->buckets);
+    int owners = io_owners_init(&t->owners, owner_of);
     size_t rings = sizeof *t->rings * (size_t)rt->io->n;
     t->rings = mem_aligned_alloc(AX_CACHE_LINE, rings);
-    if (!t->buckets || !t->rings ||
+    if (owners || !t->rings ||
         slots_init(&t->table, sizeof(struct io_file), offsetof(struct io_file, index)) != 0) {
-        free(t->buckets);
+        io_owners_destroy(&t->owners);
         free(t->rings);
         free(t);
         return AX_ENOMEM;
@@ -608,7 +565,7 @@ void io_files_destroy(ax_runtime *rt) {
     }
     slots_destroy(&t->table);
     pthread_mutex_destroy(&t->lock);
-    free(t->buckets);
+    io_owners_destroy(&t->owners);
     free(t->rings);
     free(t);
     rt->io->files = NULL;

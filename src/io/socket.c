@@ -1,31 +1,27 @@
 /* SPDX-License-Identifier: MIT */
-/* socket.c: TCP, Unix stream and UDP sockets owned by actors. A socket lives on one worker's
+/* socket.c: sockets owned by actors, and TCP listen and connect. A socket lives on one worker's
  * poller (its home); its owner raises requests (read, write, shut, close) in an atomic word and
  * queues the socket on the home once per batch of requests, as a mailbox schedules its actor;
  * the home serves them between tasks, inline when the owner runs on the home itself, and turns
  * completions into messages. Writes (stream bytes or datagrams) are pooled messages in a
- * per-socket MPSC queue, bounded by watermarks. Host names resolve on the blocking pool. */
-#include "io/socket.h"
+ * per-socket MPSC queue, bounded by watermarks. Elsewhere: host names (resolve.c), UDP
+ * (dgram.c), Unix domain (unix.c), address text (addr.c). */
+#include "io/socket_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "actor/actor.h"
 #include "actor/deliver.h"
 #include "core/platform.h"
 #include "core/zero.h"
-#include "io/blocking.h"
 #include "io/io.h"
 #include "mem/fault.h"
 #include "mem/slots.h"
@@ -33,17 +29,9 @@
 enum {
     DEFAULT_HIGH = 256 * 1024,
     DEFAULT_LOW = 64 * 1024,
-    DEFAULT_BACKLOG = 511,
     BACKOFF_FIRST_MS = 10,
     BACKOFF_MAX_MS = 1000,
-    UDP4_MAX = 65507, /* 65535 less the IPv4 and UDP headers */
-    UDP6_MAX = 65527, /* 65535 less the UDP header (IPv6's payload length excludes its own) */
 };
-
-_Static_assert(sizeof(ax_addr) == 136 && sizeof(ax_datagram) == 152, "the datagram ABI");
-_Static_assert(sizeof(((ax_addr *)0)->storage) == sizeof(struct sockaddr_storage) &&
-                   _Alignof(ax_addr) >= _Alignof(struct sockaddr_storage),
-               "ax_addr holds a sockaddr_storage");
 
 /* The runtime's sockets: the record table, and every live socket in a hash chained by owner,
  * so that an owner's stop finds its sockets. One mutex: taken to open, close and hand over,
@@ -52,8 +40,7 @@ struct io_sockets {
     struct slots table;
     pthread_mutex_t lock;
     struct slot_cache cache;      /* under lock */
-    struct io_sock **buckets;     /* under lock: chains through owned_next/owned_prev */
-    size_t nbuckets, count;
+    struct io_owner_index owners; /* under lock: every live socket, by owner */
     _Atomic unsigned next_home;   /* round robin for sockets made off a worker, and accepted */
 };
 
@@ -62,67 +49,24 @@ static struct io_poller *home_of(ax_runtime *rt, const struct io_sock *s) {
     return rt->io->pollers[s->home];
 }
 
-static size_t bucket_of(const struct io_sockets *t, ax_ref owner) {
-    uint64_t h = owner.id * 0x9E3779B97F4A7C15ull;
-    return (size_t)(h >> 32) & (t->nbuckets - 1);
-}
-
-static void chain_add(struct io_sockets *t, struct io_sock *s) {
-    struct io_sock **b = &t->buckets[bucket_of(t, atomic_load(&s->owner))];
-    s->owned_prev = NULL;
-    s->owned_next = *b;
-    if (*b) (*b)->owned_prev = s;
-    *b = s;
-}
-
-static void chain_remove(struct io_sockets *t, struct io_sock *s) {
-    if (s->owned_prev) s->owned_prev->owned_next = s->owned_next;
-    else t->buckets[bucket_of(t, atomic_load(&s->owner))] = s->owned_next;
-    if (s->owned_next) s->owned_next->owned_prev = s->owned_prev;
-    s->owned_next = s->owned_prev = NULL;
-}
-
-/* Under lock: doubles the buckets when the chains grow long; false when out of memory (the
- * chains stay as they are, only longer). */
-static void maybe_grow(struct io_sockets *t) {
-    if (t->count < t->nbuckets * 2) return;
-    size_t n = t->nbuckets * 2;
-    struct io_sock **nb = mem_calloc(n, sizeof *nb);
-    if (!nb) return;
-    struct io_sock **old = t->buckets;
-    size_t on = t->nbuckets;
-    t->buckets = nb;
-    t->nbuckets = n;
-    for (size_t i = 0; i < on; i++) {
-        for (struct io_sock *s = old[i], *next; s; s = next) {
-            next = s->owned_next;
-            chain_add(t, s);
-        }
-    }
-    free(old);
+/* The owner of a socket in the table's owners (called under the table's lock). */
+static ax_ref owner_of(const struct io_owned *n) {
+    /* relaxed: under the table's lock, which every store of owner (sock_new, handover) holds. */
+    return atomic_load_explicit(&IO_OWNED_RECORD(n, const struct io_sock, owned)->owner,
+                                memory_order_relaxed);
 }
 
 /* Marks the actor behind ref as owning sockets (under lock). False if it has stopped (or is
  * stopping: its release already ran or is waiting for the lock). */
 static bool mark_owner(ax_runtime *rt, ax_ref ref) {
     struct actor *a = actor_lookup(rt, ref);
-    if (!a) return false;
-    uint8_t none = IO_OWNER_NONE;
-    /* acq_rel: pairs with the exchange in actor_stop_ex: whichever comes second sees the
-     * other, so a socket is never added to an owner whose release has already looked. */
-    if (atomic_compare_exchange_strong_explicit(&a->io_owner, &none, IO_OWNER_HAS,
-                                                memory_order_acq_rel, memory_order_acquire))
-        return true;
-    return none == IO_OWNER_HAS;
+    return a && io_owners_mark(a);
 }
 
 /* ---- records --------------------------------------------------------------------------- */
 
-/* A fresh record for fd owned by owner on worker home, in the owner's chain, counted in its
- * listener's connections if any. Errors: AX_EFULL (the listener's max_conns), AX_ENOACTOR (owner
- * stopped), AX_ENOMEM. */
-static int sock_new(ax_runtime *rt, int fd, int kind, int family, int home, ax_ref owner,
-                    struct io_sock *listener, struct io_sock **out) {
+int sock_new(ax_runtime *rt, int fd, int kind, int family, int home, ax_ref owner,
+             struct io_sock *listener, struct io_sock **out) {
     struct io_sockets *t = socks_of(rt);
     pthread_mutex_lock(&t->lock);
     int rc = 0;
@@ -151,9 +95,7 @@ static int sock_new(ax_runtime *rt, int fd, int kind, int family, int home, ax_r
         s->listener = atomic_load_explicit(&listener->id, memory_order_relaxed);
         listener->conns++;
     }
-    chain_add(t, s);
-    t->count++;
-    maybe_grow(t);
+    io_owners_add(&t->owners, &s->owned);
     /* release: a handle read by another thread finds the record complete. */
     atomic_store_explicit(&s->id, (uint64_t)gen << 32 | index, memory_order_release);
     pthread_mutex_unlock(&t->lock);
@@ -212,19 +154,9 @@ static void timed_remove(struct io_poller *p, struct io_sock *s) {
     s->timed_on = false;
 }
 
-/* A Unix listener's socket file, if it is still the one it bound (not replaced since). */
-static void unlink_own(const struct io_sock *s) {
-    if (s->kind != KIND_LISTENER || s->family != AF_UNIX || !s->unix_ino) return;
-    const char *path = ((const struct sockaddr_un *)&s->addr)->sun_path;
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && (uint64_t)st.st_dev == s->unix_dev &&
-        (uint64_t)st.st_ino == s->unix_ino)
-        unlink(path);
-}
-
 /* What a record holds besides its writes: the descriptor, a resolution, a socket file. */
 static void release_resources(ax_runtime *rt, struct sched_thread *thr, struct io_sock *s) {
-    unlink_own(s);
+    sock_unlink_own(s);
     if (s->fd >= 0) close(s->fd);
     if (s->res) msg_release(rt, thr, s->res->self);
     s->res = NULL;
@@ -247,10 +179,9 @@ static void sock_release(struct io_poller *p, struct io_sock *s) {
 
 /* ---- home: messages to the owner -------------------------------------------------------- */
 
-/* Sends the owner a socket message; an owner that stopped makes it a dead letter (its stop
- * closes the socket). */
-static void notify(struct io_poller *p, struct io_sock *s, uint32_t type, ax_socket sock,
-                   ax_socket conn, int error, const void *data, size_t n) {
+/* An owner that stopped makes the message a dead letter (its stop closes the socket). */
+void sock_notify(struct io_poller *p, struct io_sock *s, uint32_t type, ax_socket sock,
+                 ax_socket conn, int error, const void *data, size_t n) {
     ax_runtime *rt = p->home.rt;
     struct sched_thread *thr = p->home.thr;
     struct msg *m = msg_new(thr, sizeof(ax_sock_msg) + n);
@@ -272,14 +203,10 @@ static void notify(struct io_poller *p, struct io_sock *s, uint32_t type, ax_soc
         deadletter_post(rt, thr, owner, m, AX_DEAD_STOPPED);
 }
 
-static ax_socket handle_of(const struct io_sock *s) {
-    return (ax_socket){atomic_load_explicit(&s->id, memory_order_relaxed)};
-}
-
 void sock_data(struct io_poller *p, struct io_sock *s, const void *buf, size_t n) {
     stats_add(&p->home.thr->stats, STAT_IO_BYTES_IN, n);
     if (s->closing) return;
-    notify(p, s, AX_MSG_SOCK_DATA, handle_of(s), AX_SOCKET_NONE, 0, buf, n);
+    sock_notify(p, s, AX_MSG_SOCK_DATA, sock_handle(s), AX_SOCKET_NONE, 0, buf, n);
     /* A socket whose writes back up receives no more until they drain (sock_wrote): what an
      * echo or a proxy must do, done where it costs no round trip through the owner. */
     if (s->reading && atomic_load_explicit(&s->queued, memory_order_relaxed) >= s->high) {
@@ -293,7 +220,7 @@ void sock_eof(struct io_poller *p, struct io_sock *s) {
     s->reading = false;
     if (s->eof || s->closing) return;
     s->eof = true;
-    notify(p, s, AX_MSG_SOCK_EOF, handle_of(s), AX_SOCKET_NONE, 0, NULL, 0);
+    sock_notify(p, s, AX_MSG_SOCK_EOF, sock_handle(s), AX_SOCKET_NONE, 0, NULL, 0);
 }
 
 /* Home: takes the first queued datagram off the queue; its length. */
@@ -312,7 +239,8 @@ static void drained(struct io_poller *p, struct io_sock *s, size_t n);
 void sock_failed(struct io_poller *p, struct io_sock *s, int err) {
     if (s->kind == KIND_DGRAM) { /* one datagram (or one receive) failed; the socket goes on */
         if (!s->writing && s->whead) drained(p, s, pop_datagram(p, s));
-        if (!s->closing) notify(p, s, AX_MSG_SOCK_ERROR, handle_of(s), AX_SOCKET_NONE, err, NULL, 0);
+        if (!s->closing)
+            sock_notify(p, s, AX_MSG_SOCK_ERROR, sock_handle(s), AX_SOCKET_NONE, err, NULL, 0);
         return;
     }
     s->reading = false;
@@ -321,53 +249,27 @@ void sock_failed(struct io_poller *p, struct io_sock *s, int err) {
     atomic_store_explicit(&s->error, err, memory_order_relaxed);
     drop_writes(p, s);
     atomic_store_explicit(&s->queued, 0, memory_order_relaxed);
-    if (!s->closing) notify(p, s, AX_MSG_SOCK_ERROR, handle_of(s), AX_SOCKET_NONE, err, NULL, 0);
+    if (!s->closing)
+        sock_notify(p, s, AX_MSG_SOCK_ERROR, sock_handle(s), AX_SOCKET_NONE, err, NULL, 0);
 }
 
 /* Descriptors for epoll are non-blocking (readiness, then the call); for io_uring blocking, so
  * that the kernel waits inside the request instead of failing it with -EAGAIN. */
-static int sock_flags(const ax_runtime *rt) {
+int sock_flags(const ax_runtime *rt) {
     return SOCK_CLOEXEC | (rt->io->kind == AX_IO_EPOLL ? SOCK_NONBLOCK : 0);
-}
-
-/* Home: connects s to the next address its resolution found (each on a fresh descriptor, the
- * last one's closed); false when none is left, *err then the last failure to open one, if any. */
-static bool connect_next(struct io_poller *p, struct io_sock *s, int *err) {
-    struct io_resolve *r = s->res;
-    while (r && r->next < r->count) {
-        int i = r->next++;
-        int fd = socket(r->addrs[i].ss_family, SOCK_STREAM | sock_flags(p->home.rt), 0);
-        if (fd < 0) {
-            *err = errno == EMFILE || errno == ENFILE ? AX_ENOMEM : -errno;
-            continue;
-        }
-        if (s->fd >= 0) { /* its connect failed: nothing is in flight on it */
-            p->sock_ops->cancel(p, s);
-            close(s->fd);
-        }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        s->fd = fd;
-        s->family = (uint8_t)r->addrs[i].ss_family;
-        memcpy(&s->addr, &r->addrs[i], r->lens[i]);
-        s->addrlen = r->lens[i];
-        s->connecting = true;
-        p->sock_ops->connect(p, s);
-        return true;
-    }
-    return false;
 }
 
 void sock_connected(struct io_poller *p, struct io_sock *s, int err) {
     /* A host name's next address, unless the deadline ended it all. */
-    if (err && err != AX_ETIMEDOUT && s->res && !s->closing && connect_next(p, s, &err)) return;
+    if (err && err != AX_ETIMEDOUT && s->res && !s->closing && sock_connect_next(p, s, &err))
+        return;
     timed_remove(p, s); /* no timeout left to serve */
     if (s->closing) return;
     if (err) {
         s->failed = true;
         atomic_store_explicit(&s->error, err, memory_order_relaxed);
     }
-    notify(p, s, AX_MSG_SOCK_CONNECTED, handle_of(s), AX_SOCKET_NONE, err, NULL, 0);
+    sock_notify(p, s, AX_MSG_SOCK_CONNECTED, sock_handle(s), AX_SOCKET_NONE, err, NULL, 0);
     if (err) return;
     if (s->reading) p->sock_ops->read(p, s);
     sock_write_next(p, s); /* what was sent before the connect finished (serve held it) */
@@ -410,7 +312,7 @@ static void drained(struct io_poller *p, struct io_sock *s, size_t n) {
     }
     if (q <= s->low && atomic_load_explicit(&s->want_writable, memory_order_seq_cst) &&
         atomic_exchange_explicit(&s->want_writable, 0, memory_order_seq_cst) && !s->closing)
-        notify(p, s, AX_MSG_SOCK_WRITABLE, handle_of(s), AX_SOCKET_NONE, 0, NULL, 0);
+        sock_notify(p, s, AX_MSG_SOCK_WRITABLE, sock_handle(s), AX_SOCKET_NONE, 0, NULL, 0);
 }
 
 /* A queued datagram's destination, stored after its record. */
@@ -498,7 +400,7 @@ void sock_accepted(struct io_poller *p, struct io_sock *ls, int fd) {
         return;
     }
     stats_add(&p->home.thr->stats, STAT_IO_OPENED, 1);
-    notify(p, ls, AX_MSG_SOCK_ACCEPTED, handle_of(ls), handle_of(c), 0, NULL, 0);
+    sock_notify(p, ls, AX_MSG_SOCK_ACCEPTED, sock_handle(ls), sock_handle(c), 0, NULL, 0);
 }
 
 void sock_accept_failed(struct io_poller *p, struct io_sock *ls, int err) {
@@ -515,19 +417,8 @@ void sock_accept_failed(struct io_poller *p, struct io_sock *ls, int err) {
 
 /* ---- home: serving requests ------------------------------------------------------------ */
 
-/* Home: a host name's resolution ended (the pool's job no longer touches s->res). Dropped if
- * the socket was closed or its deadline passed meanwhile; otherwise the connect begins. */
-static void resolved(struct io_poller *p, struct io_sock *s) {
-    s->inflight--;
-    if (s->closing || !s->connecting) return;
-    int err = s->res->error ? s->res->error : AX_ENOENT;
-    if (!s->res->error && connect_next(p, s, &err)) return;
-    s->connecting = false;
-    sock_connected(p, s, err);
-}
-
 static void serve(struct io_poller *p, struct io_sock *s, uint32_t req) {
-    if (req & REQ_RESOLVED) resolved(p, s); /* also for a closing record: it waits for this */
+    if (req & REQ_RESOLVED) sock_resolved(p, s); /* also for a closing record: it waits */
     if (s->closing) return; /* a close is final; it is being carried out */
     if (req & REQ_CONNECT) {
         if (s->connect_deadline != INT64_MAX) timed_add(p, s, s->connect_deadline);
@@ -621,9 +512,9 @@ void io_home_init(struct io_home *h, ax_runtime *rt) {
 
 /* ---- the owner's side ------------------------------------------------------------------- */
 
-/* Raises req on s for its home: queues s there if it had none pending and wakes the home; when
- * the caller is the home itself, serves at once. */
-static void raise_req(ax_runtime *rt, struct sched_thread *thr, struct io_sock *s, uint32_t req) {
+/* Queues s on its home if it had no request pending and wakes the home; when the caller is the
+ * home itself, serves at once. */
+void sock_raise(ax_runtime *rt, struct sched_thread *thr, struct io_sock *s, uint32_t req) {
     /* release: the home's exchange (acquire) sees what we wrote before raising. */
     if (atomic_fetch_or_explicit(&s->req, req, memory_order_acq_rel) == 0) {
         struct io_poller *p = home_of(rt, s);
@@ -637,8 +528,7 @@ static void raise_req(ax_runtime *rt, struct sched_thread *thr, struct io_sock *
     }
 }
 
-/* The caller's socket behind h: it must be a handler's context of the owner. */
-static int owned(ax_ctx *ctx, ax_socket h, struct io_sock **out) {
+int sock_owned(ax_ctx *ctx, ax_socket h, struct io_sock **out) {
     if (!ctx || !ctx->self || !ctx->rt->io) return AX_EINVAL;
     struct io_sock *s = slots_at(&socks_of(ctx->rt)->table, (uint32_t)h.id);
     /* acquire: pairs with the release store of id in sock_new. */
@@ -651,108 +541,22 @@ static int owned(ax_ctx *ctx, ax_socket h, struct io_sock **out) {
     return 0;
 }
 
-static int home_for(ax_ctx *ctx) {
+int sock_home_for(ax_ctx *ctx) {
     struct sched_thread *thr = ctx->thr;
     return thr && thr->worker ? (int)thr->worker->index : pick_home(ctx->rt);
 }
 
-/* Splits "host:port" at its last colon: the host (brackets kept) into host[0..cap), the port
- * (0..65535, decimal). */
-static int split_addr(const char *addr, char *host, size_t cap, int *port) {
-    if (!addr) return AX_EINVAL;
-    const char *colon = strrchr(addr, ':');
-    if (!colon || !colon[1]) return AX_EINVAL;
-    char *end;
-    errno = 0;
-    long n = strtol(colon + 1, &end, 10);
-    if (*end || errno || n < 0 || n > 65535 || colon[1] == '-' || colon[1] == '+' ||
-        colon[1] == ' ')
-        return AX_EINVAL;
-    size_t hl = (size_t)(colon - addr);
-    if (hl >= cap) return AX_EINVAL;
-    memcpy(host, addr, hl);
-    host[hl] = 0;
-    *port = (int)n;
-    return 0;
-}
-
-/* Parses "IPv4:port", "[v6]:port", ":port" or "*:port" (every address, IPv6 and IPv4) into sa;
- * "localhost" as 127.0.0.1 if `localhost`. Numeric hosts only. */
-static int parse_addr(const char *addr, bool localhost, struct sockaddr_storage *sa,
-                      socklen_t *len) {
-    char host[64];
-    int port, rc = split_addr(addr, host, sizeof host, &port);
-    if (rc) return rc;
-    size_t hl = strlen(host);
-    memset(sa, 0, sizeof *sa);
-    struct sockaddr_in *v4 = (struct sockaddr_in *)sa;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)sa;
-    bool any = hl == 0 || strcmp(host, "*") == 0;
-    if (any || (host[0] == '[' && hl > 2 && host[hl - 1] == ']')) {
-        if (any) {
-            v6->sin6_addr = in6addr_any;
-        } else {
-            host[hl - 1] = 0; /* the closing bracket */
-            if (inet_pton(AF_INET6, host + 1, &v6->sin6_addr) != 1) return AX_EINVAL;
-        }
-        v6->sin6_family = AF_INET6;
-        v6->sin6_port = htons((uint16_t)port);
-        *len = sizeof *v6;
-        return 0;
-    }
-    if (localhost && strcmp(host, "localhost") == 0) strcpy(host, "127.0.0.1");
-    if (inet_pton(AF_INET, host, &v4->sin_addr) != 1) return AX_EINVAL;
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons((uint16_t)port);
-    *len = sizeof *v4;
-    return 0;
-}
-
-/* A host name as getaddrinfo takes it: letters, digits, '-', '_' and '.', 1..253 bytes. */
-static bool host_name_ok(const char *host) {
-    size_t n = strlen(host);
-    if (n == 0 || n > RESOLVE_HOST_MAX) return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = host[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_' || c == '.'))
-            return false;
-    }
-    return true;
-}
-
-/* Out of descriptors is AX_ENOMEM; other failures of socket(2) pass through. */
-static int socket_error(void) { return errno == EMFILE || errno == ENFILE ? AX_ENOMEM : -errno; }
+int sock_open_error(void) { return errno == EMFILE || errno == ENFILE ? AX_ENOMEM : -errno; }
 
 /* A TCP socket for addr, parsed into *sa: the descriptor, or an error code. */
 static int open_tcp(ax_ctx *ctx, const char *addr, struct sockaddr_storage *sa, socklen_t *len) {
-    int rc = parse_addr(addr, true, sa, len);
+    int rc = sock_parse_addr(addr, true, sa, len);
     if (rc) return rc;
     int fd = socket(sa->ss_family, SOCK_STREAM | sock_flags(ctx->rt), 0);
-    return fd >= 0 ? fd : socket_error();
+    return fd >= 0 ? fd : sock_open_error();
 }
 
-/* A Unix socket address: a filesystem path, or "@name" in the abstract namespace. */
-static int unix_addr(const char *path, struct sockaddr_storage *sa, socklen_t *len) {
-    if (!path || !path[0] || (path[0] == '@' && !path[1])) return AX_EINVAL;
-    struct sockaddr_un *un = (struct sockaddr_un *)sa;
-    memset(sa, 0, sizeof *sa);
-    un->sun_family = AF_UNIX;
-    size_t n = strlen(path);
-    if (path[0] == '@') { /* sun_path[0] stays 0; the name is the bytes after it, no NUL */
-        if (n > sizeof un->sun_path) return AX_ENAMETOOLONG;
-        memcpy(un->sun_path + 1, path + 1, n - 1);
-        *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
-    } else {
-        if (n >= sizeof un->sun_path) return AX_ENAMETOOLONG;
-        memcpy(un->sun_path, path, n);
-        *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
-    }
-    return 0;
-}
-
-/* The listen options as ax_tcp_listen checks them. */
-static int listen_opts(const ax_listen_opts *opts, ax_listen_opts *o) {
+int sock_listen_opts(const ax_listen_opts *opts, ax_listen_opts *o) {
     *o = (ax_listen_opts){0};
     if (opts) *o = *opts;
     if (o->backlog < 0 || o->max_conns < 0 || !core_all_zero(o->reserved, sizeof o->reserved))
@@ -760,8 +564,7 @@ static int listen_opts(const ax_listen_opts *opts, ax_listen_opts *o) {
     return 0;
 }
 
-/* The bound port of an IP socket. */
-static int bound_port(int fd) {
+int sock_bound_port(int fd) {
     struct sockaddr_storage bound;
     socklen_t bl = sizeof bound;
     if (getsockname(fd, (struct sockaddr *)&bound, &bl) != 0) return 0;
@@ -769,11 +572,11 @@ static int bound_port(int fd) {
                                              : ((struct sockaddr_in *)&bound)->sin_port);
 }
 
-/* A listening descriptor becomes a listener record of the caller's. */
-static int new_listener(ax_ctx *ctx, int fd, int family, const ax_listen_opts *o,
-                        struct io_sock **out) {
+int sock_new_listener(ax_ctx *ctx, int fd, int family, const ax_listen_opts *o,
+                      struct io_sock **out) {
     struct io_sock *s;
-    int rc = sock_new(ctx->rt, fd, KIND_LISTENER, family, home_for(ctx), ctx->self->ref, NULL, &s);
+    int rc = sock_new(ctx->rt, fd, KIND_LISTENER, family, sock_home_for(ctx), ctx->self->ref, NULL,
+                      &s);
     if (rc) {
         close(fd);
         return rc;
@@ -787,7 +590,7 @@ static int new_listener(ax_ctx *ctx, int fd, int family, const ax_listen_opts *o
 int ax_tcp_listen(ax_ctx *ctx, const char *addr, const ax_listen_opts *opts, ax_socket *out) {
     if (!ctx || !ctx->self || !out || !ctx->rt->io) return AX_EINVAL;
     ax_listen_opts o;
-    if (listen_opts(opts, &o)) return AX_EINVAL;
+    if (sock_listen_opts(opts, &o)) return AX_EINVAL;
     struct sockaddr_storage sa;
     socklen_t len;
     int rc, fd = open_tcp(ctx, addr, &sa, &len);
@@ -801,79 +604,27 @@ int ax_tcp_listen(ax_ctx *ctx, const char *addr, const ax_listen_opts *opts, ax_
     }
     if (sa.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
     if (bind(fd, (struct sockaddr *)&sa, len) != 0 ||
-        listen(fd, o.backlog ? o.backlog : DEFAULT_BACKLOG) != 0) {
+        listen(fd, o.backlog ? o.backlog : SOCK_BACKLOG) != 0) {
         rc = -errno;
         close(fd);
         return rc;
     }
-    int port = bound_port(fd);
+    int port = sock_bound_port(fd);
     struct io_sock *s;
-    if ((rc = new_listener(ctx, fd, sa.ss_family, &o, &s)) != 0) return rc;
+    if ((rc = sock_new_listener(ctx, fd, sa.ss_family, &o, &s)) != 0) return rc;
     s->port = port;
-    *out = handle_of(s);
-    raise_req(ctx->rt, ctx->thr, s, REQ_READ);
-    return 0;
-}
-
-/* getaddrinfo's failure as an error code (docs: ax_tcp_connect). */
-static int resolve_error(int rc) {
-    switch (rc) {
-    case EAI_NONAME:
-#ifdef EAI_NODATA
-    case EAI_NODATA:
-#endif
-#ifdef EAI_ADDRFAMILY
-    case EAI_ADDRFAMILY:
-#endif
-        return AX_ENOENT;
-    case EAI_MEMORY:
-        return AX_ENOMEM;
-    case EAI_SYSTEM:
-        return errno ? -errno : -EHOSTUNREACH;
-    default: /* EAI_AGAIN, EAI_FAIL: the resolver failed or did not answer */
-        return -EHOSTUNREACH;
-    }
-}
-
-/* The pool's job for a connect by name: getaddrinfo, its IPv4 and IPv6 addresses kept in order. */
-static int64_t resolve_job(void *arg) {
-    struct io_resolve *r = arg;
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP,
-                             .ai_flags = AI_NUMERICSERV};
-    struct addrinfo *list;
-    int rc = getaddrinfo(r->host, r->port, &hints, &list);
-    if (rc) {
-        r->error = resolve_error(rc);
-        return 0;
-    }
-    for (struct addrinfo *ai = list; ai && r->count < RESOLVE_MAX; ai = ai->ai_next) {
-        if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-            ai->ai_addrlen > sizeof r->addrs[0])
-            continue;
-        memcpy(&r->addrs[r->count], ai->ai_addr, ai->ai_addrlen);
-        r->lens[r->count++] = ai->ai_addrlen;
-    }
-    freeaddrinfo(list);
-    if (!r->count) r->error = AX_ENOENT;
+    *out = sock_handle(s);
+    sock_raise(ctx->rt, ctx->thr, s, REQ_READ);
     return 0;
 }
 
 static void close_sock(ax_runtime *rt, struct sched_thread *thr, struct io_sock *s);
 
-/* On the pool thread, after resolve_job: the record cannot have been freed (the resolution
- * counts as in flight), and what the job wrote is published by the raise (release). */
-static void resolve_done(ax_runtime *rt, void *arg, int64_t result) {
-    (void)result;
-    raise_req(rt, NULL, ((struct io_resolve *)arg)->sock, REQ_RESOLVED);
-}
-
-/* The owner's half of a connect: a record for fd (or, with res, for a name still to resolve)
- * that connects to sa once its home serves it. */
-static int start_connect(ax_ctx *ctx, int fd, int family, const struct sockaddr_storage *sa,
-                         socklen_t len, int64_t timeout_ms, struct io_resolve *res,
-                         ax_socket *out) {
+int sock_start_connect(ax_ctx *ctx, int fd, int family, const struct sockaddr_storage *sa,
+                       socklen_t len, int64_t timeout_ms, struct io_resolve *res, ax_socket *out) {
     struct io_sock *s;
-    int rc = sock_new(ctx->rt, fd, KIND_STREAM, family, home_for(ctx), ctx->self->ref, NULL, &s);
+    int rc = sock_new(ctx->rt, fd, KIND_STREAM, family, sock_home_for(ctx), ctx->self->ref, NULL,
+                      &s);
     if (rc) {
         if (fd >= 0) close(fd);
         if (res) msg_release(ctx->rt, ctx->thr, res->self);
@@ -893,20 +644,12 @@ static int start_connect(ax_ctx *ctx, int fd, int family, const struct sockaddr_
             s->connect_deadline = now + timeout_ms * 1000000;
     }
     stats_add(&ctx->thr->stats, STAT_IO_OPENED, 1);
-    if (res) {
-        /* Home-only fields, written before the home first sees the record (the pool's raise or
-         * ours publishes them). */
-        res->sock = s;
-        s->res = res;
-        s->inflight = 1; /* the resolution: the record outlives a close until it ends */
-        if ((rc = blocking_run_internal(ctx->rt, resolve_job, resolve_done, res)) != 0) {
-            s->inflight = 0;
-            close_sock(ctx->rt, ctx->thr, s);
-            return rc;
-        }
+    if (res && (rc = sock_resolve_start(ctx->rt, s, res)) != 0) {
+        close_sock(ctx->rt, ctx->thr, s);
+        return rc;
     }
-    *out = handle_of(s);
-    raise_req(ctx->rt, ctx->thr, s, REQ_CONNECT);
+    *out = sock_handle(s);
+    sock_raise(ctx->rt, ctx->thr, s, REQ_CONNECT);
     return 0;
 }
 
@@ -914,89 +657,18 @@ int ax_tcp_connect(ax_ctx *ctx, const char *addr, int64_t timeout_ms, ax_socket 
     if (!ctx || !ctx->self || !out || !ctx->rt->io || timeout_ms < 0) return AX_EINVAL;
     struct sockaddr_storage sa;
     socklen_t len;
-    if (parse_addr(addr, false, &sa, &len) == 0) {
+    if (sock_parse_addr(addr, false, &sa, &len) == 0) {
         int fd = socket(sa.ss_family, SOCK_STREAM | sock_flags(ctx->rt), 0);
-        if (fd < 0) return socket_error();
+        if (fd < 0) return sock_open_error();
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        return start_connect(ctx, fd, sa.ss_family, &sa, len, timeout_ms, NULL, out);
+        return sock_start_connect(ctx, fd, sa.ss_family, &sa, len, timeout_ms, NULL, out);
     }
     /* A host name: resolved on the blocking pool, into a pooled request. */
-    char host[RESOLVE_HOST_MAX + 2];
-    int port;
-    if (split_addr(addr, host, sizeof host, &port) != 0 || !host_name_ok(host)) return AX_EINVAL;
-    struct msg *m = msg_new(ctx->thr, sizeof(struct io_resolve));
-    if (!m) return AX_ENOMEM;
-    struct io_resolve *r = (struct io_resolve *)(void *)m->pub.data;
-    memset(r, 0, offsetof(struct io_resolve, lens));
-    r->self = m;
-    strcpy(r->host, host);
-    snprintf(r->port, sizeof r->port, "%d", port);
-    return start_connect(ctx, -1, AF_UNSPEC, NULL, 0, timeout_ms, r, out);
-}
-
-/* ---- Unix domain stream sockets -------------------------------------------------------- */
-
-/* bind(2) on a Unix path; a socket file nobody listens on (a connect is refused) is removed and
- * the bind tried once more. */
-static int bind_unix(int fd, const struct sockaddr_storage *sa, socklen_t len) {
-    if (bind(fd, (const struct sockaddr *)sa, len) == 0) return 0;
-    int err = -errno;
-    const char *path = ((const struct sockaddr_un *)sa)->sun_path;
-    if (err != -EADDRINUSE || path[0] == 0) return err; /* the abstract namespace has no file */
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) return err;
-    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (probe < 0) return err;
-    bool stale = connect(probe, (const struct sockaddr *)sa, len) != 0 && errno == ECONNREFUSED;
-    close(probe);
-    if (!stale || unlink(path) != 0) return err;
-    return bind(fd, (const struct sockaddr *)sa, len) == 0 ? 0 : -errno;
-}
-
-int ax_unix_listen(ax_ctx *ctx, const char *path, const ax_listen_opts *opts, ax_socket *out) {
-    if (!ctx || !ctx->self || !out || !ctx->rt->io) return AX_EINVAL;
-    ax_listen_opts o;
-    if (listen_opts(opts, &o) || o.reuseport) return AX_EINVAL;
-    struct sockaddr_storage sa;
-    socklen_t len;
-    int rc = unix_addr(path, &sa, &len);
+    struct io_resolve *r;
+    int rc = sock_resolve_new(ctx, addr, &r);
     if (rc) return rc;
-    int fd = socket(AF_UNIX, SOCK_STREAM | sock_flags(ctx->rt), 0);
-    if (fd < 0) return socket_error();
-    if ((rc = bind_unix(fd, &sa, len)) != 0 ||
-        (listen(fd, o.backlog ? o.backlog : DEFAULT_BACKLOG) != 0 && (rc = -errno) != 0)) {
-        close(fd);
-        return rc;
-    }
-    struct stat st = {0};
-    const char *file = ((struct sockaddr_un *)&sa)->sun_path;
-    bool named = file[0] != 0 && stat(file, &st) == 0;
-    struct io_sock *s;
-    if ((rc = new_listener(ctx, fd, AF_UNIX, &o, &s)) != 0) {
-        if (named) unlink(file);
-        return rc;
-    }
-    s->addr = sa; /* its path, for the unlink at close */
-    s->addrlen = len;
-    if (named) {
-        s->unix_dev = (uint64_t)st.st_dev;
-        s->unix_ino = (uint64_t)st.st_ino;
-    }
-    *out = handle_of(s);
-    raise_req(ctx->rt, ctx->thr, s, REQ_READ);
-    return 0;
-}
-
-int ax_unix_connect(ax_ctx *ctx, const char *path, int64_t timeout_ms, ax_socket *out) {
-    if (!ctx || !ctx->self || !out || !ctx->rt->io || timeout_ms < 0) return AX_EINVAL;
-    struct sockaddr_storage sa;
-    socklen_t len;
-    int rc = unix_addr(path, &sa, &len);
-    if (rc) return rc;
-    int fd = socket(AF_UNIX, SOCK_STREAM | sock_flags(ctx->rt), 0);
-    if (fd < 0) return socket_error();
-    return start_connect(ctx, fd, AF_UNIX, &sa, len, timeout_ms, NULL, out);
+    return sock_start_connect(ctx, -1, AF_UNSPEC, NULL, 0, timeout_ms, r, out);
 }
 
 /* Where sends are refused: past the high watermark they are still taken (returning 1), because
@@ -1005,11 +677,9 @@ int ax_unix_connect(ax_ctx *ctx, const char *path, int64_t timeout_ms, ax_socket
 enum { HARD_SLACK = 8 << 20 };
 static uint64_t hard_limit(const struct io_sock *s) { return 2 * s->high + HARD_SLACK; }
 
-/* Queues len bytes (data copied, or payload owned) on s: 0, 1 past the high watermark. A
- * datagram (to not NULL: its destination, tolen bytes) is copied after the record, then its
- * bytes. */
-static int enqueue(ax_ctx *ctx, struct io_sock *s, const void *data, size_t len,
-                   struct msg *payload, const struct sockaddr *to, socklen_t tolen) {
+/* A datagram's destination is copied after the record, then its bytes. */
+int sock_enqueue(ax_ctx *ctx, struct io_sock *s, const void *data, size_t len, struct msg *payload,
+                 const struct sockaddr *to, socklen_t tolen) {
     int err = atomic_load_explicit(&s->error, memory_order_relaxed);
     if (err) return err;
     if (s->kind != (to ? KIND_DGRAM : KIND_STREAM)) return AX_EINVAL;
@@ -1050,7 +720,7 @@ static int enqueue(ax_ctx *ctx, struct io_sock *s, const void *data, size_t len,
 
 int ax_socket_send(ax_ctx *ctx, ax_socket h, const void *data, size_t size) {
     struct io_sock *s;
-    int rc = owned(ctx, h, &s);
+    int rc = sock_owned(ctx, h, &s);
     if (rc) return rc;
     if (!data && size) return AX_EINVAL;
     if (size == 0) return 0;
@@ -1060,35 +730,35 @@ int ax_socket_send(ax_ctx *ctx, ax_socket h, const void *data, size_t size) {
     int full = 0;
     for (size_t off = 0; off < size;) {
         size_t piece = size - off > AX_MSG_MAX ? AX_MSG_MAX : size - off;
-        rc = enqueue(ctx, s, (const char *)data + off, piece, NULL, NULL, 0);
+        rc = sock_enqueue(ctx, s, (const char *)data + off, piece, NULL, NULL, 0);
         if (rc < 0 && off == 0) return rc;
         if (rc < 0) break;
         full |= rc;
         off += piece;
     }
-    raise_req(ctx->rt, ctx->thr, s, REQ_WRITE);
+    sock_raise(ctx->rt, ctx->thr, s, REQ_WRITE);
     return rc < 0 ? rc : full;
 }
 
 int ax_socket_send_msg(ax_ctx *ctx, ax_socket h, ax_msg *msg) {
     struct io_sock *s;
     if (!msg) return AX_EINVAL;
-    int rc = owned(ctx, h, &s);
+    int rc = sock_owned(ctx, h, &s);
     if (rc) return rc;
     if (msg->size > AX_MSG_MAX) return AX_EMSGSIZE;
     if (msg->size > s->high) return AX_EMSGSIZE;
-    if ((rc = enqueue(ctx, s, NULL, msg->size, msg_of(msg), NULL, 0)) < 0) return rc;
-    raise_req(ctx->rt, ctx->thr, s, REQ_WRITE);
+    if ((rc = sock_enqueue(ctx, s, NULL, msg->size, msg_of(msg), NULL, 0)) < 0) return rc;
+    sock_raise(ctx->rt, ctx->thr, s, REQ_WRITE);
     return rc;
 }
 
 int ax_socket_shutdown(ax_ctx *ctx, ax_socket h) {
     struct io_sock *s;
-    int rc = owned(ctx, h, &s);
+    int rc = sock_owned(ctx, h, &s);
     if (rc) return rc;
     if (s->kind != KIND_STREAM) return AX_EINVAL;
     atomic_store_explicit(&s->shut_requested, 1, memory_order_relaxed);
-    raise_req(ctx->rt, ctx->thr, s, REQ_SHUT_WR);
+    sock_raise(ctx->rt, ctx->thr, s, REQ_SHUT_WR);
     return 0;
 }
 
@@ -1096,16 +766,15 @@ int ax_socket_shutdown(ax_ctx *ctx, ax_socket h) {
 static void close_sock(ax_runtime *rt, struct sched_thread *thr, struct io_sock *s) {
     struct io_sockets *t = socks_of(rt);
     pthread_mutex_lock(&t->lock);
-    chain_remove(t, s);
-    t->count--;
+    io_owners_remove(&t->owners, &s->owned);
     pthread_mutex_unlock(&t->lock);
     atomic_store_explicit(&s->closed, 1, memory_order_relaxed);
-    raise_req(rt, thr, s, REQ_CLOSE);
+    sock_raise(rt, thr, s, REQ_CLOSE);
 }
 
 int ax_socket_close(ax_ctx *ctx, ax_socket h) {
     struct io_sock *s;
-    int rc = owned(ctx, h, &s);
+    int rc = sock_owned(ctx, h, &s);
     if (rc) return rc;
     close_sock(ctx->rt, ctx->thr, s);
     return 0;
@@ -1113,7 +782,7 @@ int ax_socket_close(ax_ctx *ctx, ax_socket h) {
 
 int ax_socket_handover(ax_ctx *ctx, ax_socket h, ax_ref to) {
     struct io_sock *s;
-    int rc = owned(ctx, h, &s);
+    int rc = sock_owned(ctx, h, &s);
     if (rc) return rc;
     ax_runtime *rt = ctx->rt;
     struct io_sockets *t = socks_of(rt);
@@ -1122,29 +791,29 @@ int ax_socket_handover(ax_ctx *ctx, ax_socket h, ax_ref to) {
         pthread_mutex_unlock(&t->lock);
         return AX_ENOACTOR;
     }
-    chain_remove(t, s);
+    io_owners_remove(&t->owners, &s->owned);
     /* release: the home's acquire load of owner, in notify, sees the new owner's ref; messages
      * it sent before go to the old one. */
     atomic_store_explicit(&s->owner, to, memory_order_release);
-    chain_add(t, s);
+    io_owners_add(&t->owners, &s->owned);
     pthread_mutex_unlock(&t->lock);
     atomic_store_explicit(&s->read_wanted, true, memory_order_relaxed);
-    raise_req(rt, ctx->thr, s, REQ_READ);
+    sock_raise(rt, ctx->thr, s, REQ_READ);
     return 0;
 }
 
 int ax_socket_read(ax_ctx *ctx, ax_socket h, int on) {
     struct io_sock *s;
-    int rc = owned(ctx, h, &s);
+    int rc = sock_owned(ctx, h, &s);
     if (rc) return rc;
     atomic_store_explicit(&s->read_wanted, on != 0, memory_order_relaxed);
-    raise_req(ctx->rt, ctx->thr, s, on ? REQ_READ : REQ_PAUSE);
+    sock_raise(ctx->rt, ctx->thr, s, on ? REQ_READ : REQ_PAUSE);
     return 0;
 }
 
 int ax_socket_set_watermarks(ax_ctx *ctx, ax_socket h, size_t low, size_t high) {
     struct io_sock *s;
-    int rc = owned(ctx, h, &s);
+    int rc = sock_owned(ctx, h, &s);
     if (rc) return rc;
     if (low > high || high == 0 || high > (size_t)1 << 40) return AX_EINVAL;
     s->low = low;
@@ -1155,165 +824,11 @@ int ax_socket_set_watermarks(ax_ctx *ctx, ax_socket h, size_t low, size_t high) 
 int ax_socket_port(ax_ctx *ctx, ax_socket h, int *port) {
     struct io_sock *s;
     if (!port) return AX_EINVAL;
-    int rc = owned(ctx, h, &s);
+    int rc = sock_owned(ctx, h, &s);
     if (rc) return rc;
     if ((s->kind != KIND_LISTENER && s->kind != KIND_DGRAM) || s->family == AF_UNIX)
         return AX_EINVAL;
     *port = s->port;
-    return 0;
-}
-
-/* ---- UDP ------------------------------------------------------------------------------- */
-
-int ax_udp_bind(ax_ctx *ctx, const char *addr, ax_socket *out) {
-    if (!ctx || !ctx->self || !out || !ctx->rt->io) return AX_EINVAL;
-    struct sockaddr_storage sa;
-    socklen_t len;
-    int rc = parse_addr(addr, true, &sa, &len);
-    if (rc) return rc;
-    int home = home_for(ctx);
-    struct io_home *h = &ctx->rt->io->pollers[home]->home;
-    if (!atomic_load_explicit(&h->dgram, memory_order_acquire)) {
-        unsigned char *buf = mem_calloc(1, AX_DATAGRAM_MAX), *none = NULL;
-        if (!buf) return AX_ENOMEM;
-        /* acq_rel: pairs with the home's acquire load in sock_read_datagrams; the loser frees. */
-        if (!atomic_compare_exchange_strong_explicit(&h->dgram, &none, buf, memory_order_acq_rel,
-                                                     memory_order_acquire))
-            free(buf);
-    }
-    int fd = socket(sa.ss_family, SOCK_DGRAM | sock_flags(ctx->rt), 0);
-    if (fd < 0) return socket_error();
-    int zero = 0;
-    if (sa.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-    if (bind(fd, (struct sockaddr *)&sa, len) != 0) {
-        rc = -errno;
-        close(fd);
-        return rc;
-    }
-    int port = bound_port(fd);
-    struct io_sock *s;
-    if ((rc = sock_new(ctx->rt, fd, KIND_DGRAM, sa.ss_family, home, ctx->self->ref, NULL, &s))) {
-        close(fd);
-        return rc;
-    }
-    s->port = port;
-    stats_add(&ctx->thr->stats, STAT_IO_OPENED, 1);
-    atomic_store_explicit(&s->read_wanted, true, memory_order_relaxed);
-    *out = handle_of(s);
-    raise_req(ctx->rt, ctx->thr, s, REQ_READ); /* its owner is the one who bound it */
-    return 0;
-}
-
-int ax_udp_send_to(ax_ctx *ctx, ax_socket h, const ax_addr *to, const void *data, size_t size) {
-    struct io_sock *s;
-    int rc = owned(ctx, h, &s);
-    if (rc) return rc;
-    if (!to || to->reserved || (!data && size) || s->kind != KIND_DGRAM) return AX_EINVAL;
-    const struct sockaddr *sa = (const struct sockaddr *)(const void *)to->storage;
-    socklen_t tolen;
-    size_t max;
-    if (sa->sa_family == AF_INET && to->len >= sizeof(struct sockaddr_in) &&
-        to->len <= sizeof to->storage) {
-        tolen = sizeof(struct sockaddr_in);
-        max = UDP4_MAX;
-    } else if (sa->sa_family == AF_INET6 && s->family == AF_INET6 &&
-               to->len >= sizeof(struct sockaddr_in6) && to->len <= sizeof to->storage) {
-        tolen = sizeof(struct sockaddr_in6);
-        max = UDP6_MAX;
-    } else {
-        return AX_EINVAL; /* an IPv4 socket sends to IPv4 only */
-    }
-    if (size > max || size > s->high) return AX_EMSGSIZE;
-    if ((rc = enqueue(ctx, s, data, size, NULL, sa, tolen)) < 0) return rc;
-    raise_req(ctx->rt, ctx->thr, s, REQ_WRITE);
-    return rc;
-}
-
-/* Home: sends the owner a received datagram (n of its length bytes kept) and its sender. */
-static void deliver_datagram(struct io_poller *p, struct io_sock *s, const unsigned char *buf,
-                             size_t n, size_t length, const struct sockaddr_storage *from,
-                             socklen_t fromlen) {
-    ax_runtime *rt = p->home.rt;
-    struct sched_thread *thr = p->home.thr;
-    stats_add(&thr->stats, STAT_IO_BYTES_IN, n);
-    struct msg *m = msg_new(thr, sizeof(ax_datagram) + n);
-    if (!m) {
-        atomic_fetch_add_explicit(&rt->dead_letters, 1, memory_order_relaxed);
-        return;
-    }
-    ax_datagram *d = (ax_datagram *)(void *)m->pub.data;
-    memset(d, 0, sizeof *d);
-    d->sock = handle_of(s);
-    d->size = (uint32_t)n;
-    d->length = (uint32_t)length;
-    if (fromlen > sizeof d->from.storage) fromlen = sizeof d->from.storage;
-    memcpy(d->from.storage, from, fromlen);
-    d->from.len = fromlen;
-    if (n) memcpy(d->data, buf, n);
-    m->pub.sender = AX_REF_NONE;
-    m->pub.type = AX_MSG_SOCK_DATAGRAM;
-    m->pub.size = (uint32_t)(sizeof(ax_datagram) + n);
-    ax_ref owner = atomic_load_explicit(&s->owner, memory_order_acquire);
-    if (actor_deliver(rt, thr, owner, m, true) != 0)
-        deadletter_post(rt, thr, owner, m, AX_DEAD_STOPPED);
-}
-
-bool sock_read_datagrams(struct io_poller *p, struct io_sock *s, int rounds) {
-    /* acquire: pairs with the CAS in ax_udp_bind that installed it. */
-    unsigned char *buf = atomic_load_explicit(&p->home.dgram, memory_order_acquire);
-    for (int i = 0; i < rounds; i++) {
-        if (!s->reading || s->closing) return false;
-        struct sockaddr_storage from;
-        struct iovec iov = {buf, AX_DATAGRAM_MAX};
-        struct msghdr mh = {.msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov,
-                            .msg_iovlen = 1};
-        /* MSG_TRUNC: the datagram's real length, also when it did not fit. */
-        ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT | MSG_TRUNC);
-        if (n >= 0) {
-            size_t kept = (size_t)n < AX_DATAGRAM_MAX ? (size_t)n : AX_DATAGRAM_MAX;
-            deliver_datagram(p, s, buf, kept, (size_t)n, &from, mh.msg_namelen);
-            continue;
-        }
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            notify(p, s, AX_MSG_SOCK_ERROR, handle_of(s), AX_SOCKET_NONE, -errno, NULL, 0);
-        return false;
-    }
-    return true;
-}
-
-/* ---- addresses -------------------------------------------------------------------------- */
-
-int ax_addr_parse(const char *text, ax_addr *out) {
-    if (!out) return AX_EINVAL;
-    struct sockaddr_storage sa;
-    socklen_t len;
-    int rc = parse_addr(text, true, &sa, &len);
-    if (rc) return rc;
-    memset(out, 0, sizeof *out);
-    memcpy(out->storage, &sa, len);
-    out->len = len;
-    return 0;
-}
-
-int ax_addr_format(const ax_addr *addr, char *buf, size_t cap) {
-    if (!addr || !buf) return AX_EINVAL;
-    const struct sockaddr *sa = (const struct sockaddr *)(const void *)addr->storage;
-    char host[INET6_ADDRSTRLEN], text[AX_ADDR_STRLEN];
-    int n;
-    if (sa->sa_family == AF_INET && addr->len >= sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *v4 = (const struct sockaddr_in *)(const void *)sa;
-        inet_ntop(AF_INET, &v4->sin_addr, host, sizeof host);
-        n = snprintf(text, sizeof text, "%s:%u", host, (unsigned)ntohs(v4->sin_port));
-    } else if (sa->sa_family == AF_INET6 && addr->len >= sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)(const void *)sa;
-        inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof host);
-        n = snprintf(text, sizeof text, "[%s]:%u", host, (unsigned)ntohs(v6->sin6_port));
-    } else {
-        return AX_EINVAL;
-    }
-    if (n < 0 || (size_t)n >= cap) return AX_EINVAL;
-    memcpy(buf, text, (size_t)n + 1);
     return 0;
 }
 
@@ -1323,22 +838,19 @@ void io_sockets_release_owner(ax_runtime *rt, struct sched_thread *thr, ax_ref r
     struct io_sockets *t = socks_of(rt);
     for (;;) {
         pthread_mutex_lock(&t->lock);
-        struct io_sock *s = t->buckets[bucket_of(t, ref)];
-        while (s && !ax_ref_eq(atomic_load(&s->owner), ref)) s = s->owned_next;
+        struct io_owned *n = io_owners_first(&t->owners, ref);
         pthread_mutex_unlock(&t->lock);
-        if (!s) return;
-        close_sock(rt, thr, s);
+        if (!n) return;
+        close_sock(rt, thr, IO_OWNED_RECORD(n, struct io_sock, owned));
     }
 }
 
 int io_sockets_create(ax_runtime *rt) {
     struct io_sockets *t = mem_calloc(1, sizeof *t);
     if (!t) return AX_ENOMEM;
-    t->nbuckets = 64;
-    t->buckets = mem_calloc(t->nbuckets, sizeof *t->buckets);
-    if (!t->buckets ||
+    if (io_owners_init(&t->owners, owner_of) != 0 ||
         slots_init(&t->table, sizeof(struct io_sock), offsetof(struct io_sock, index)) != 0) {
-        free(t->buckets);
+        io_owners_destroy(&t->owners);
         free(t);
         return AX_ENOMEM;
     }
@@ -1367,7 +879,7 @@ void io_sockets_destroy(ax_runtime *rt) {
     }
     slots_destroy(&t->table);
     pthread_mutex_destroy(&t->lock);
-    free(t->buckets);
+    io_owners_destroy(&t->owners);
     free(t);
     rt->io->sockets = NULL;
 }

@@ -11,6 +11,7 @@
 
 #include "actor/runtime.h"
 #include "core/mpsc.h"
+#include "io/owners.h"
 
 struct io_poller;
 
@@ -82,7 +83,7 @@ struct io_sock {
     uint64_t listener;        /* a connection's listener's handle (it counts its connections) */
     int conns;                /* a listener's live connections (under the table's lock) */
     int max_conns;            /* a listener's limit, 0: none */
-    struct io_sock *owned_next, *owned_prev; /* the owner's list (socket.c, under its lock) */
+    struct io_owned owned;    /* in the table's owners (socket.c, under its lock) */
     /* ---- home only ---- */
     struct io_wbuf *whead, *wtail; /* taken from wq, in order */
     uint32_t woff;                 /* bytes of whead already written */
