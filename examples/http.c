@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* http.c: an HTTP/1.1 server: GET / answers "Hello, World!", GET /json a JSON object, 404 else.
- * Build: make; run: build/release/examples/example_http [port [workers [header_ms [idle_ms]]]]. */
+ * Build: make; run: build/release/examples/example_http [port [workers]] [--spin-us N]
+ * [--header-timeout-ms N] [--idle-timeout-ms N] (defaults: 8080, one worker per CPU, axon's). */
 #define _POSIX_C_SOURCE 200809L /* sigwait, pthread_sigmask */
 #include <axon.h>
 #include <pthread.h>
@@ -29,11 +30,23 @@ static int hello(ax_ctx *ctx, const ax_http_request *req, ax_http_response *res,
 }
 
 int main(int argc, char **argv) {
+    const char *port_arg = "8080";
+    ax_config cfg = {0};
+    ax_http_opts opts = {0};
+    for (int i = 1, pos = 0; i < argc; i++) {
+        if (i + 1 < argc && strcmp(argv[i], "--spin-us") == 0)
+            cfg.spin_us = atoi(argv[++i]);
+        else if (i + 1 < argc && strcmp(argv[i], "--header-timeout-ms") == 0)
+            opts.header_timeout_ms = atoll(argv[++i]);
+        else if (i + 1 < argc && strcmp(argv[i], "--idle-timeout-ms") == 0)
+            opts.idle_timeout_ms = atoll(argv[++i]);
+        else if (pos++ == 0)
+            port_arg = argv[i];
+        else
+            cfg.workers = atoi(argv[i]);
+    }
     char addr[32];
-    snprintf(addr, sizeof addr, ":%s", argc > 1 ? argv[1] : "8080");
-    ax_config cfg = {.workers = argc > 2 ? atoi(argv[2]) : 0};
-    ax_http_opts opts = {.header_timeout_ms = argc > 3 ? atoll(argv[3]) : 0,
-                         .idle_timeout_ms = argc > 4 ? atoll(argv[4]) : 0};
+    snprintf(addr, sizeof addr, ":%s", port_arg);
     struct rlimit fds; /* a connection is a descriptor: take all the kernel allows */
     if (getrlimit(RLIMIT_NOFILE, &fds) == 0 && fds.rlim_cur < fds.rlim_max) {
         fds.rlim_cur = fds.rlim_max;

@@ -60,7 +60,9 @@ enum ax_error {
 };
 
 /* A static string naming the code ("AX_ENOACTOR: no such actor ..."), "AX_OK: success" for 0,
- * "unknown axon error code" for any other value; never NULL, never to be freed. Any thread. */
+ * the C library's description for another negated errno that calls pass on from the kernel
+ * (-EADDRINUSE: "Address already in use"), "unknown axon error code" for any other value;
+ * never NULL, never to be freed. Any thread. */
 AX_API const char *ax_strerror(int code);
 
 /* ------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 /* test_misuse.c: every misuse of the public API returns its exact documented code from axon.h.
  * "No crash on misuse" is a principle: stale and random refs, sends after shutdown, bad sizes,
  * NULL pointers, blocking calls from handlers and full bounded mailboxes are all errors. */
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -83,7 +84,11 @@ static void test_strerror(void) {
             CHECK(strcmp(s, ax_strerror(codes[j].code)) != 0);
         }
     }
-    CHECK(ax_strerror(12345) != NULL);
+    /* A kernel error passed on (negated errno): its description. */
+    CHECK(strcmp(ax_strerror(-EADDRINUSE), "Address already in use") == 0);
+    CHECK(strcmp(ax_strerror(-ECONNRESET), "Connection reset by peer") == 0);
+    CHECK(strcmp(ax_strerror(-4095), "unknown axon error code") == 0);
+    CHECK(strcmp(ax_strerror(12345), "unknown axon error code") == 0);
     CHECK(ax_strerror(-99999) != NULL);
     CHECK(ax_strerror(-1000000000) != NULL);
     CHECK(ax_strerror(1) != NULL);
