@@ -92,5 +92,10 @@ void bench_supervise(ax_runtime *rt, const bench_params *p, bench_result *r);
 /* workloads_io.c: echo over loopback TCP, 1 connection (latency) and 64 (round trips/s) */
 void bench_echo(ax_runtime *rt, const bench_params *p, bench_result *r);
 void bench_echo_conns(ax_runtime *rt, const bench_params *p, bench_result *r);
+/* workloads_par.c: fork-join */
+void bench_fib(ax_runtime *rt, const bench_params *p, bench_result *r);
+void bench_treesum(ax_runtime *rt, const bench_params *p, bench_result *r);
+void bench_treesum_small(ax_runtime *rt, const bench_params *p, bench_result *r);
+void bench_sum(ax_runtime *rt, const bench_params *p, bench_result *r);
 
 #endif

@@ -145,6 +145,10 @@ static const struct workload {
     {"supervise", bench_supervise},
     {"echo", bench_echo},
     {"echo_conns", bench_echo_conns},
+    {"fib", bench_fib},
+    {"treesum", bench_treesum},
+    {"treesum_small", bench_treesum_small},
+    {"sum", bench_sum},
 };
 #define WORKLOAD_COUNT (sizeof workloads / sizeof workloads[0])
 

@@ -39,10 +39,10 @@ extern "C" {
     X(AX_ENOACTOR, -ESRCH, "no such actor (the ref was never valid or the actor stopped)")    \
     X(AX_ESHUTDOWN, -ESHUTDOWN, "the runtime is shutting down or has shut down")              \
     X(AX_EMSGSIZE, -EMSGSIZE, "payload larger than AX_MSG_MAX")                               \
-    X(AX_EFULL, -EAGAIN, "the receiver's bounded mailbox is full")                           \
+    X(AX_EFULL, -EAGAIN, "full, try again (a bounded mailbox, a queue, a channel; or an empty channel)") \
     X(AX_EEXIST, -EEXIST, "the name is taken, or the actor already has a name")              \
     X(AX_ENOENT, -ENOENT, "no such name, monitor or timer (or it already fired)")              \
-    X(AX_ENAMETOOLONG, -ENAMETOOLONG, "name longer than AX_NAME_MAX or empty")                \
+    X(AX_ENAMETOOLONG, -ENAMETOOLONG, "a name longer than AX_NAME_MAX or empty, or a path too long")   \
     X(AX_ETIMEDOUT, -ETIMEDOUT, "the deadline passed")                                         \
     X(AX_ENOMEM, -ENOMEM, "out of memory")                                                    \
     X(AX_ECONTEXT, -EPERM, "not allowed here (a blocking call in a handler, a socket call by an actor that does not own it)") \
@@ -50,7 +50,7 @@ extern "C" {
     X(AX_EBUSY, -EBUSY, "the runtime is still running (shutdown did not complete)")        \
     X(AX_ENOTSUP, -EOPNOTSUPP, "not supported here (e.g. io_uring asked for and refused)")    \
     X(AX_ENOSOCK, -EBADF, "no such socket or file (closed, or never valid)")                 \
-    X(AX_EPIPE, -EPIPE, "the socket's write side was shut down")
+    X(AX_EPIPE, -EPIPE, "closed for writing (a socket's write side shut down, a channel closed)")
 
 enum ax_error {
     AX_OK = 0,
@@ -979,6 +979,140 @@ AX_API int ax_http_respond(ax_http_response *res, int status, const char *conten
  * AX_ESHUTDOWN, AX_ENOMEM, or the kernel's (-EADDRINUSE...). */
 AX_API int ax_http_listen(ax_runtime *rt, const char *addr, const ax_http_opts *opts,
                           ax_http_handler handler, void *arg, ax_ref *server, int *port);
+
+/* ------------------------------------------------------------------------------------------
+ * Parallel work: fork-join on the workers that run actors, scheduled by heartbeat. A join
+ * records its second branch on the worker's own stack (no atomic, no allocation); every 100 us
+ * a worker's heartbeat lets its next join make the oldest such branch stealable, so a join
+ * costs almost nothing when no worker is idle and spreads when one is. Call it from a handler
+ * (the worker helps only with fork-join work while it waits: a handler is never re-entered),
+ * from a branch, or through ax_par_run from a thread outside the runtime. While a handler
+ * joins, its actor is busy, as in any long handler; other actors run on the other workers.
+ * ---------------------------------------------------------------------------------------- */
+
+/* A branch of a join, or a root: returns 0 or an error of the caller's choosing (a non-zero
+ * result is the join's result, and a handler may return it to fail). */
+typedef int (*ax_par_fn)(void *arg);
+
+/* Runs a(arg_a) and b(arg_b), perhaps in parallel: the caller runs a, then b unless another
+ * worker took b, in which case it waits for b while helping with other fork-join work. Returns
+ * a's result if non-zero, else b's (both always run). On a worker only: in a handler, a
+ * branch, or a root of ax_par_run. Errors: AX_EINVAL (a or b NULL), AX_ECONTEXT (not on a
+ * worker: an outside thread uses ax_par_run). */
+AX_API int ax_join(ax_par_fn a, void *arg_a, ax_par_fn b, void *arg_b);
+
+/* From a thread outside the runtime: runs fn(arg) on a worker as a fork-join root and waits for
+ * it; returns fn's result. Errors: AX_EINVAL (rt or fn NULL), AX_ECONTEXT (on a worker, which
+ * must not block: call fn there), AX_ESHUTDOWN (shutdown began, or the runtime was destroyed
+ * before the root ran). */
+AX_API int ax_par_run(ax_runtime *rt, ax_par_fn fn, void *arg);
+
+/* A loop body: handles the indices [lo, hi); 0 or an error that ends the loop. */
+typedef int (*ax_par_range_fn)(int64_t lo, int64_t hi, void *arg);
+
+/* Runs body over [lo, hi) in sub-ranges, split in halves at heartbeats (no grain size to
+ * choose); returns 0 or the first error a body returned (sub-ranges not yet started then do not
+ * run). Where ax_join may be called. Errors: AX_EINVAL (body NULL, lo > hi), AX_ECONTEXT. */
+AX_API int ax_parallel_for(int64_t lo, int64_t hi, ax_par_range_fn body, void *arg);
+
+/* The largest accumulator of ax_parallel_reduce, in bytes. */
+#define AX_REDUCE_ACC_MAX 256
+
+/* A reduction: accumulators of acc_size bytes (16-byte aligned), an identity, a fold of a
+ * sub-range into an accumulator, and combine(acc, other), where other covers the indices right
+ * after acc's (so an order-sensitive combine stays right). */
+typedef struct ax_reduce {
+    size_t acc_size;
+    void (*init)(void *acc, void *arg);
+    int (*body)(int64_t lo, int64_t hi, void *acc, void *arg);
+    void (*combine)(void *acc, const void *other, void *arg);
+    void *arg;
+} ax_reduce;
+
+/* Sets *acc to init's identity, then folds [lo, hi) into it, split at heartbeats like
+ * ax_parallel_for. Returns 0 or the first error a body returned (acc is then partial). Errors:
+ * AX_EINVAL (r, acc or a hook NULL, acc_size 0 or above AX_REDUCE_ACC_MAX, lo > hi),
+ * AX_ECONTEXT. */
+AX_API int ax_parallel_reduce(int64_t lo, int64_t hi, const ax_reduce *r, void *acc);
+
+/* ------------------------------------------------------------------------------------------
+ * Channels: a bounded multi-producer multi-consumer queue of fixed-size items, the bridge
+ * between actors and code that is not written as actors. Any thread sends and receives; each
+ * item is a byte copy of item_size bytes (chosen at creation), taken by exactly one receiver, in
+ * the order the sends claimed their places. The non-blocking calls (and the blocking ones with
+ * timeout_ms 0) take no lock and allocate nothing; the blocking ones sleep on a futex. A handler
+ * may use the non-blocking calls only (timeout_ms 0): a wait would block its worker. AX_EFULL
+ * (-EAGAIN) means "not now": no room to send, or nothing to receive. AX_EPIPE means closed: a
+ * send after ax_chan_close, or a receive once the channel is closed and empty. A channel belongs
+ * to a runtime (subscriptions deliver through it); shutdown does not close channels (outside
+ * threads may go on passing items through them); destroy them before ax_runtime_destroy.
+ * ---------------------------------------------------------------------------------------- */
+
+/* A channel. Opaque. */
+typedef struct ax_chan ax_chan;
+
+/* Creates a channel of capacity items of item_size bytes each (1 to AX_MSG_MAX), on rt, and
+ * stores it in *out. Its memory (capacity x item_size, rounded up to 8, plus 8 per slot) is
+ * allocated here, once. Any thread. Errors: AX_EINVAL (rt or out NULL, item_size or capacity 0),
+ * AX_EMSGSIZE (item_size above AX_MSG_MAX), AX_ENOMEM (also when the ring's size overflows). */
+AX_API int ax_chan_create(ax_runtime *rt, size_t item_size, size_t capacity, ax_chan **out);
+
+/* Closes the channel (see ax_chan_close), then frees it. Only once no other thread uses it or
+ * can still call it (wake the waiters with ax_chan_close and let them return first); items left
+ * in it are dropped. Any thread. Errors: AX_EINVAL (chan NULL). */
+AX_API int ax_chan_destroy(ax_chan *chan);
+
+/* Closes the channel: every later send fails with AX_EPIPE; receivers take the items still
+ * queued (every send that returned 0 before the close is received), then get AX_EPIPE. Every
+ * thread waiting in ax_chan_send or ax_chan_recv wakes: senders with AX_EPIPE, receivers with an
+ * item or AX_EPIPE. A subscription keeps forwarding what is left. Closing twice is allowed. Any
+ * thread. Errors: AX_EINVAL (chan NULL). */
+AX_API int ax_chan_close(ax_chan *chan);
+
+/* Sends a copy of item[0..size); size must be the channel's item_size. Never blocks; lock-free
+ * and without allocation (unless the channel has a subscriber: see ax_chan_subscribe). Any
+ * thread, handlers included. Errors: AX_EINVAL (chan or item NULL, size not the item size),
+ * AX_EFULL (no room now), AX_EPIPE (closed). */
+AX_API int ax_chan_try_send(ax_chan *chan, const void *item, size_t size);
+
+/* Takes the oldest item into out[0..size); size must be the item size. Never blocks. Any thread,
+ * handlers included. Errors: AX_EINVAL (chan or out NULL, size not the item size), AX_EFULL
+ * (nothing to take now), AX_EPIPE (closed and empty). */
+AX_API int ax_chan_try_recv(ax_chan *chan, void *out, size_t size);
+
+/* As ax_chan_try_send, waiting up to timeout_ms for room: 0 does not wait (as try_send), a
+ * negative value or INT64_MAX waits without a deadline. A thread outside the runtime (a job of
+ * the blocking pool too); from a handler only with timeout_ms 0. Errors: AX_EINVAL (as
+ * try_send), AX_ECONTEXT (a handler with timeout_ms not 0), AX_EFULL (timeout_ms 0 and no room),
+ * AX_ETIMEDOUT (no room before the deadline), AX_EPIPE (closed, also while waiting). */
+AX_API int ax_chan_send(ax_chan *chan, const void *item, size_t size, int64_t timeout_ms);
+
+/* As ax_chan_try_recv, waiting up to timeout_ms (as ax_chan_send's) for an item. Errors:
+ * AX_EINVAL (as try_recv), AX_ECONTEXT (a handler with timeout_ms not 0), AX_EFULL (timeout_ms
+ * 0 and nothing to take), AX_ETIMEDOUT (nothing came before the deadline), AX_EPIPE (closed and
+ * empty, also while waiting). */
+AX_API int ax_chan_recv(ax_chan *chan, void *out, size_t size, int64_t timeout_ms);
+
+/* Makes the live actor ref the channel's subscriber: the items queued now and every later one
+ * are delivered to it as messages of `type` (sender AX_REF_NONE, payload the item), in channel
+ * order, by the thread whose send published them (or by this call, for those queued already);
+ * such a send takes the channel's subscription lock and allocates the message. At most one
+ * subscriber. Direct receivers still compete: each item goes to one of them or to the
+ * subscriber. When the subscriber has stopped, the subscription ends at the next item (items
+ * stay queued for receivers); an item for a subscriber that is stopping, or whose bounded
+ * mailbox is full, is a dead letter. If memory runs out, items stay queued until the next send.
+ * Any thread. Errors: AX_EINVAL (chan NULL, type >= AX_MSG_RESERVED), AX_ENOACTOR (ref not
+ * alive), AX_EEXIST (the channel has a subscriber already), AX_ENOMEM (no thread record). */
+AX_API int ax_chan_subscribe(ax_chan *chan, ax_ref ref, uint32_t type);
+
+/* Ends the subscription: no item is forwarded after the call returns (one being forwarded
+ * during it arrives); items stay queued for receivers. Any thread. Errors: AX_EINVAL (chan
+ * NULL), AX_ENOENT (no subscriber: none was set, or it stopped and the subscription ended). */
+AX_API int ax_chan_unsubscribe(ax_chan *chan);
+
+/* The number of items queued (sends claimed, receives not yet claimed): a hint while threads
+ * use the channel, exact when they are quiet. 0 if chan is NULL. Any thread. */
+AX_API size_t ax_chan_len(const ax_chan *chan);
 
 /* ------------------------------------------------------------------------------------------
  * Registry: names for actors. One name per actor; a name is released when its actor stops.

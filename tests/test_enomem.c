@@ -185,5 +185,36 @@ static void test_blocking_queue(void) {
     fixture_destroy(rt);
 }
 
+/* ---- a channel's subscription from a thread that cannot get a record -------------------- */
+
+struct chan_no_record {
+    ax_chan *c;
+    ax_ref a;
+    int rc[2];
+};
+
+static void *chan_no_record_main(void *arg) {
+    struct chan_no_record *x = arg;
+    mem_fault_on = 1; /* this thread's record cannot be allocated */
+    x->rc[0] = ax_chan_subscribe(x->c, x->a, 1);
+    mem_fault_on = 0;
+    x->rc[1] = ax_chan_subscribe(x->c, x->a, 1);
+    return NULL;
+}
+
+static void test_chan_no_record(void) {
+    ax_runtime *rt = fixture_runtime(1);
+    struct chan_no_record x = {NULL, AX_REF_NONE, {0}};
+    CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &x.a));
+    CHECK_OK(ax_chan_create(rt, 8, 4, &x.c));
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, chan_no_record_main, &x) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK_RC_OF(ax_chan_subscribe, x.rc[0], AX_ENOMEM);
+    CHECK_OK(x.rc[1]);
+    CHECK_OK(ax_chan_destroy(x.c));
+    fixture_destroy(rt);
+}
+
 TEST_MAIN(TEST_CASE(test_in_handler), TEST_CASE(test_outside), TEST_CASE(test_no_record),
-          TEST_CASE(test_blocking_queue))
+          TEST_CASE(test_blocking_queue), TEST_CASE(test_chan_no_record))

@@ -17,6 +17,7 @@ struct registry;
 struct ask_waiters;
 struct io;
 struct blocking_pool;
+struct par;
 
 struct ax_runtime {
     struct sched sched; /* first: the hottest fields */
@@ -31,6 +32,7 @@ struct ax_runtime {
     struct ask_waiters *waiters; /* threads blocked in ax_ask_wait */
     ax_ref ask_sink;             /* the actor their replies go to */
     struct io *io;               /* the I/O layer (io/io.h): a poller per worker */
+    struct par *par;             /* the fork-join layer (par/par.h): its heartbeat */
     struct blocking_pool *blocking; /* ax_run_blocking's threads and queue (io/blocking.c) */
     /* Hooks the layers above install at creation (src/runtime), so that this one calls up
      * without including them. An ask's timeout is a timer (time/timer.c): armed for asker and

@@ -16,6 +16,7 @@
 #include "io/io.h"
 #include "io/socket.h"
 #include "mem/fault.h"
+#include "par/par.h"
 #include "supervise/supervisor.h"
 #include "time/timer.h"
 
@@ -57,7 +58,7 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     rt->release_io = io_release_owner;
     if (timer_init(rt) != 0) goto fail_timers;
     if ((rc = io_create(rt, c.io)) != 0) goto fail_io;
-    if (blocking_create(rt, c.blocking_threads, c.blocking_queue) != 0) {
+    if (blocking_create(rt, c.blocking_threads, c.blocking_queue) != 0 || par_create(rt) != 0) {
         rc = AX_ENOMEM;
         goto fail_io;
     }
@@ -73,6 +74,7 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     *out = rt;
     return 0;
 fail_io: /* the scheduler first: it releases leftover timers into the timer table */
+    par_destroy(rt);
     sched_destroy(&rt->sched);
     blocking_destroy(rt);
     io_destroy(rt);
@@ -183,6 +185,7 @@ int ax_runtime_destroy(ax_runtime *rt) {
         return AX_EBUSY;
     io_sockets_destroy(rt); /* sockets left open: their queued writes go back to the pools */
     io_files_destroy(rt);
+    par_destroy(rt); /* the workers stopped: no root runs; its thread reads their flags */
     sched_destroy(&rt->sched);
     blocking_destroy(rt);
     io_destroy(rt);

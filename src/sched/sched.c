@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* sched.c: creating and destroying a scheduler: worker records, deques, the inject queue, the
- * epoch domain, and the table of thread records through which message pools are found. */
+/* sched.c: creating and destroying a scheduler: worker records, deques, steal orders, the
+ * inject queue, the epoch domain, and the table of thread records through which message pools
+ * are found. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,28 @@ int sched_register_thread(struct sched *s, struct sched_thread *t) {
     return 0;
 }
 
+/* Every worker's steal order. Pinned, worker i runs on CPU i mod ncpu, so the machine's
+ * topology says which victims are near; unpinned, the OS moves threads, so all are alike. */
+static int steal_orders_init(struct sched *s) {
+    int n = s->nworkers;
+    s->victims = mem_malloc(sizeof(uint16_t) * (size_t)(n > 1 ? n * (n - 1) : 1));
+    if (!s->victims) return -ENOMEM;
+    struct topology *t = NULL;
+    if (s->cfg.pin && n > 1) {
+        t = mem_malloc(sizeof *t);
+        if (!t) return -ENOMEM;
+        topology_load(t);
+    }
+    for (int i = 0; i < n; i++) {
+        struct sched_worker *w = &s->workers[i];
+        uint16_t *v = s->victims + (size_t)i * (size_t)(n - 1);
+        topology_steal_order(t, n, i, v, w->victim_end);
+        w->victims = v;
+    }
+    free(t);
+    return 0;
+}
+
 int sched_init(struct sched *s, const struct sched_config *cfg) {
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
@@ -48,12 +71,27 @@ int sched_init(struct sched *s, const struct sched_config *cfg) {
         w->driver = &w->timers.base;
         w->index = (unsigned)i;
         w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
-        if (deque_init(&w->dq, 10) != 0 || sched_register_thread(s, &w->thr) != 0) {
-            for (int j = 0; j <= i; j++) deque_destroy(&s->workers[j].dq);
+        if (deque_init(&w->dq, 10) != 0 || deque_init(&w->jq, 6) != 0 ||
+            sched_register_thread(s, &w->thr) != 0) {
+            for (int j = 0; j <= i; j++) {
+                deque_destroy(&s->workers[j].dq);
+                deque_destroy(&s->workers[j].jq);
+            }
             free(s->workers);
             s->workers = NULL;
             return -ENOMEM;
         }
+    }
+    if (steal_orders_init(s) != 0) {
+        for (int i = 0; i < s->nworkers; i++) {
+            deque_destroy(&s->workers[i].dq);
+            deque_destroy(&s->workers[i].jq);
+        }
+        free(s->victims);
+        s->victims = NULL;
+        free(s->workers);
+        s->workers = NULL;
+        return -ENOMEM;
     }
     return 0;
 }
@@ -88,7 +126,12 @@ void sched_destroy(struct sched *s) {
         struct sched_thread *t = atomic_load(&s->threads[i]);
         if (!t->worker) free(t);
     }
-    for (int i = 0; i < s->nworkers; i++) deque_destroy(&s->workers[i].dq);
+    for (int i = 0; i < s->nworkers; i++) {
+        deque_destroy(&s->workers[i].dq);
+        deque_destroy(&s->workers[i].jq);
+    }
+    free(s->victims);
+    s->victims = NULL;
     free(s->workers);
     s->workers = NULL;
     pthread_mutex_destroy(&s->register_lock);

@@ -15,6 +15,7 @@
 #include "sched/driver.h"
 #include "sched/task.h"
 #include "sched/timer_driver.h"
+#include "sched/topology.h"
 #include "stats/stats.h"
 
 #define SCHED_MAX_THREADS EPOCH_MAX_RECORDS
@@ -49,9 +50,20 @@ struct sched_worker {
     unsigned index;
     uint64_t tick;
     uint64_t rng;
+    /* The steal order, built at init (topology.c): the other workers, nearest first when
+     * pinned; victim_end[c] ends class c in victims. Each class is tried from a random start. */
+    const uint16_t *victims;
+    uint16_t victim_end[TOPO_CLASSES];
     bool searching;
     pthread_t tid;
     struct sched_driver *driver;       /* the top of its driver stack: the loop calls only it */
+    /* Fork-join (src/par/join.c): the join frames this worker promoted, stolen before any other
+     * work by idle workers and by workers waiting for a join; the heartbeat flag, set by the
+     * par layer's heartbeat thread; the top of the frame stack, which only the par layer reads. */
+    struct deque jq;
+    AX_ALIGNED_LINE _Atomic uint32_t beat;
+    void *join_top;
+    bool join_root; /* a root's accounting is under way (its first join has no frame below) */
     struct sched_timer_driver timers;  /* the first driver: this worker's timing wheel */
     struct sched_park_driver park;     /* sleeps for the wheel unless an I/O driver does */
     AX_ALIGNED_LINE _Atomic uint32_t sleep; /* 1 parked, 0 awake (claimed by a notifier) */
@@ -66,6 +78,7 @@ struct sched {
     struct sched_config cfg;
     struct sched_worker *workers;
     int nworkers;
+    uint16_t *victims;  /* the workers' steal orders, nworkers - 1 entries each */
     uint64_t uid; /* unique per process: outside threads' caches key on it */
     /* Fires an expired timer entry (self NULL at destroy: release it without firing). */
     void (*timer_fire)(struct sched *s, struct wheel_entry *e, struct sched_thread *self);
@@ -125,6 +138,10 @@ static inline void sched_wake_local(struct sched_thread *self, struct sched_task
 void sched_yield_task(struct sched_thread *self, struct sched_task *t);
 /* From any thread: through the inject queue. */
 void sched_inject(struct sched *s, struct sched_task *t);
+
+/* From worker w: a promoted join frame's task, taken from another worker's join deque (the
+ * oldest first; victims in w's steal order), or NULL. */
+struct sched_task *sched_steal_join(struct sched_worker *w);
 
 /* Any thread, after making work available: wakes one parked worker unless one is searching. */
 void sched_notify(struct sched *s);

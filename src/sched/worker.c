@@ -5,7 +5,9 @@
  *
  * Look order: every 61st task the inject queue and the oldest task of the own deque first
  * (fairness); then the LIFO slot (at most lifo_cap times in a row), the own deque's bottom,
- * the inject queue, and stealing from random victims. Parking follows Tokio's protocol: an
+ * the inject queue, and stealing: join deques, then task deques, each in the worker's steal
+ * order (nearest victims first when pinned, see topology.h; each class from a random start),
+ * then the inject queue again. Parking follows Tokio's protocol: an
  * idle worker first searches (counted in s->searching) for spin_ns, then parks in its driver.
  * Whoever makes work available wakes one parked worker only if nobody is searching; a
  * searcher that finds work and was the last searcher wakes another. Lost wakeups are excluded
@@ -108,20 +110,40 @@ static struct sched_task *inject_pop(struct sched *s) {
 
 /* ---- finding work ------------------------------------------------------------------------ */
 
-static struct sched_task *steal_some(struct sched_worker *w) {
-    struct sched *s = w->thr.s;
-    int n = s->nworkers;
-    if (n > 1) {
-        unsigned start = (unsigned)(rng_next(&w->rng) % (uint64_t)n);
-        for (int i = 0; i < n; i++) {
-            struct sched_worker *v = &s->workers[(start + (unsigned)i) % (unsigned)n];
-            if (v == w || deque_size(&v->dq) == 0) continue;
-            struct sched_task *t = deque_steal(&v->dq);
+/* One pass over w's victims in its steal order (sched_init, topology.c): class by class, nearest
+ * first, each class from a random start, taking from the join deques (join) or the task deques.
+ * Unpinned there is one class, every other worker: a random start over all, as ever. */
+static inline struct sched_task *steal_pass(struct sched_worker *w, bool join) {
+    struct sched_worker *all = w->thr.s->workers;
+    unsigned lo = 0;
+    for (int c = 0; c < TOPO_CLASSES; c++) {
+        unsigned hi = w->victim_end[c], len = hi - lo;
+        unsigned k = len > 1 ? (unsigned)(rng_next(&w->rng) % len) : 0;
+        for (unsigned j = 0; j < len; j++) {
+            struct sched_worker *v = &all[w->victims[lo + k]];
+            if (++k == len) k = 0;
+            struct deque *q = join ? &v->jq : &v->dq;
+            if (deque_size(q) == 0) continue;
+            struct sched_task *t = deque_steal(q);
             if (t) {
                 stats_add(&w->thr.stats, STAT_STEALS, 1);
                 return t;
             }
         }
+        lo = hi;
+    }
+    return NULL;
+}
+
+struct sched_task *sched_steal_join(struct sched_worker *w) { return steal_pass(w, true); }
+
+static struct sched_task *steal_some(struct sched_worker *w) {
+    struct sched *s = w->thr.s;
+    if (s->nworkers > 1) {
+        /* Promoted join frames first: a split computation waits on them. */
+        struct sched_task *t = steal_pass(w, true);
+        if (t) return t;
+        if ((t = steal_pass(w, false)) != NULL) return t;
     }
     return inject_pop(s);
 }
@@ -190,7 +212,7 @@ static void found_work(struct sched_worker *w) {
 static bool work_visible(struct sched *s) {
     if (!mpsc_looks_empty(&s->inject)) return true;
     for (int i = 0; i < s->nworkers; i++)
-        if (deque_size(&s->workers[i].dq) > 0) return true;
+        if (deque_size(&s->workers[i].dq) > 0 || deque_size(&s->workers[i].jq) > 0) return true;
     return false;
 }
 

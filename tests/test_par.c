@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/* test_par.c: fork-join (src/par): results and exactly-once execution of every branch, from
+ * outside threads and from handlers of many actors at once, parallel_for visiting every index
+ * once, parallel_reduce, errors from branches, misuse. Run again with every join promoted
+ * (AX_TEST_HEARTBEAT_ALWAYS), so that stolen and taken-back frames are exercised on purpose. */
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "fixture.h"
+#include "runner.h"
+
+/* ---- fib by joins, every call counted --------------------------------------------------- */
+
+static _Atomic uint64_t calls;
+
+struct fib {
+    int n;
+    uint64_t result;
+};
+
+static int fib_join(void *p) {
+    struct fib *f = p;
+    atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed);
+    if (f->n < 2) {
+        f->result = (uint64_t)f->n;
+        return 0;
+    }
+    struct fib a = {f->n - 1, 0}, b = {f->n - 2, 0};
+    int rc = ax_join(fib_join, &a, fib_join, &b);
+    f->result = a.result + b.result;
+    return rc;
+}
+
+static uint64_t fib_seq(int n) { return n < 2 ? (uint64_t)n : fib_seq(n - 1) + fib_seq(n - 2); }
+
+/* fib(n) makes 2 fib(n+1) - 1 calls. */
+static uint64_t fib_calls(int n) { return 2 * fib_seq(n + 1) - 1; }
+
+static void test_fib_outside(void) {
+    ax_runtime *rt = fixture_runtime(2);
+    for (int round = 0; round < 5; round++) {
+        atomic_store(&calls, 0);
+        struct fib f = {24, 0};
+        CHECK_OK(ax_par_run(rt, fib_join, &f));
+        CHECK_EQ(f.result, fib_seq(24));
+        CHECK_EQ(atomic_load(&calls), fib_calls(24)); /* every branch ran exactly once */
+    }
+    /* Every join promoted: the other worker must have stolen some (the stolen-frame path ran). */
+    if (getenv("AX_TEST_HEARTBEAT_ALWAYS")) CHECK(fixture_stats(rt).steals > 0);
+    fixture_destroy(rt);
+}
+
+/* ---- from handlers, 8 actors at once ------------------------------------------------------- */
+
+static _Atomic int answered;
+
+static int joiner(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    (void)ctx;
+    (void)state;
+    int n;
+    memcpy(&n, msg->data, sizeof n);
+    struct fib f = {n, 0};
+    HCHECK(ax_join(fib_join, &f, fib_join, &(struct fib){n - 1, 0}) == 0);
+    HCHECK(f.result == fib_seq(n));
+    HCHECK(ax_par_run(ax_ctx_runtime(ctx), fib_join, &f) == AX_ECONTEXT); /* would block */
+    atomic_fetch_add(&answered, 1);
+    return 0;
+}
+static const ax_behavior joiner_b = {"joiner", 0, NULL, joiner, NULL};
+
+static void test_join_in_handlers(void) {
+    ax_runtime *rt = fixture_runtime(2);
+    ax_ref a[8];
+    atomic_store(&answered, 0);
+    atomic_store(&calls, 0);
+    for (int i = 0; i < 8; i++) CHECK_OK(ax_spawn(rt, &joiner_b, NULL, NULL, &a[i]));
+    for (int round = 0; round < 4; round++)
+        for (int i = 0; i < 8; i++) {
+            int n = 18 + i % 3;
+            CHECK_OK(ax_send(rt, a[i], 1, &n, sizeof n));
+        }
+    WAIT_ATOMIC(answered, 32);
+    uint64_t want = 0;
+    for (int round = 0; round < 4; round++)
+        for (int i = 0; i < 8; i++) want += fib_calls(18 + i % 3) + fib_calls(17 + i % 3);
+    CHECK_EQ(atomic_load(&calls), want);
+    fixture_destroy(rt);
+    CHECK_NO_HANDLER_FAILURES();
+}
+
+/* ---- errors and misuse ------------------------------------------------------------------- */
+
+static int fail_at_zero(void *p) {
+    struct fib *f = p;
+    if (f->n == 0) return AX_REASON_USER + 7;
+    struct fib a = {f->n - 1, 0}, b = {f->n / 2, 0};
+    return ax_join(fail_at_zero, &a, fail_at_zero, &b);
+}
+
+static int nothing(void *p) {
+    (void)p;
+    return 0;
+}
+
+static void test_errors_and_misuse(void) {
+    CHECK_RC(ax_join(nothing, NULL, nothing, NULL), AX_ECONTEXT); /* not on a worker */
+    CHECK_RC(ax_parallel_for(0, 10, (ax_par_range_fn)NULL, NULL), AX_EINVAL);
+    ax_runtime *rt = fixture_runtime(2);
+    CHECK_RC(ax_par_run(NULL, nothing, NULL), AX_EINVAL);
+    CHECK_RC(ax_par_run(rt, NULL, NULL), AX_EINVAL);
+    struct fib f = {12, 0};
+    CHECK_RC(ax_par_run(rt, fail_at_zero, &f), AX_REASON_USER + 7); /* a branch's error */
+    fixture_shutdown(rt);
+    CHECK_RC(ax_par_run(rt, nothing, NULL), AX_ESHUTDOWN);
+    fixture_destroy(rt);
+}
+
+static int join_nulls(void *p) {
+    (void)p;
+    HCHECK(ax_join(NULL, NULL, nothing, NULL) == AX_EINVAL);
+    HCHECK(ax_join(nothing, NULL, NULL, NULL) == AX_EINVAL);
+    return 0;
+}
+
+static void test_join_nulls(void) {
+    ax_runtime *rt = fixture_runtime(1);
+    CHECK_OK(ax_par_run(rt, join_nulls, NULL));
+    fixture_destroy(rt);
+    CHECK_NO_HANDLER_FAILURES();
+}
+
+/* ---- parallel_for and parallel_reduce --------------------------------------------------- */
+
+#define N 1000000
+static _Atomic unsigned char seen[N];
+
+static int mark(int64_t lo, int64_t hi, void *arg) {
+    (void)arg;
+    for (int64_t i = lo; i < hi; i++) atomic_fetch_add_explicit(&seen[i], 1, memory_order_relaxed);
+    return 0;
+}
+
+static int stop_at(int64_t lo, int64_t hi, void *arg) {
+    return lo <= *(int64_t *)arg && *(int64_t *)arg < hi ? -1 : 0;
+}
+
+struct loops {
+    int rc_for, rc_empty, rc_one, rc_bad, rc_stop;
+};
+
+static int run_loops(void *p) {
+    struct loops *l = p;
+    l->rc_for = ax_parallel_for(0, N, mark, NULL);
+    l->rc_empty = ax_parallel_for(5, 5, mark, NULL);
+    l->rc_one = ax_parallel_for(N - 1, N, mark, NULL); /* index N - 1 twice in all */
+    l->rc_bad = ax_parallel_for(6, 5, mark, NULL);
+    int64_t at = 777;
+    l->rc_stop = ax_parallel_for(0, N, stop_at, &at);
+    return 0;
+}
+
+static void test_parallel_for(void) {
+    ax_runtime *rt = fixture_runtime(2);
+    struct loops l;
+    CHECK_OK(ax_par_run(rt, run_loops, &l));
+    CHECK_OK(l.rc_for);
+    CHECK_OK(l.rc_empty);
+    CHECK_OK(l.rc_one);
+    CHECK_RC_OF(ax_parallel_for, l.rc_bad, AX_EINVAL);
+    CHECK_EQ(l.rc_stop, -1);
+    for (int64_t i = 0; i < N - 1; i++) CHECK_EQ(atomic_load(&seen[i]), 1);
+    CHECK_EQ(atomic_load(&seen[N - 1]), 2);
+    CHECK_RC(ax_parallel_for(0, 10, mark, NULL), AX_ECONTEXT); /* not on a worker */
+    fixture_destroy(rt);
+}
+
+static void sum_init(void *acc, void *arg) {
+    (void)arg;
+    *(uint64_t *)acc = 0;
+}
+static int sum_body(int64_t lo, int64_t hi, void *acc, void *arg) {
+    (void)arg;
+    uint64_t s = 0;
+    for (int64_t i = lo; i < hi; i++) s += (uint64_t)i;
+    *(uint64_t *)acc += s;
+    return 0;
+}
+static void sum_combine(void *acc, const void *other, void *arg) {
+    (void)arg;
+    *(uint64_t *)acc += *(const uint64_t *)other;
+}
+/* Concatenation keeps order: the first index of each piece, in order, must come out sorted. */
+struct order {
+    int64_t first, last;
+    uint64_t breaks;
+};
+static void order_init(void *acc, void *arg) {
+    (void)arg;
+    *(struct order *)acc = (struct order){-1, -1, 0};
+}
+static int order_body(int64_t lo, int64_t hi, void *acc, void *arg) {
+    (void)arg;
+    struct order *o = acc;
+    if (o->first < 0) o->first = lo;
+    else if (o->last != lo) o->breaks++;
+    o->last = hi;
+    return 0;
+}
+static void order_combine(void *acc, const void *other, void *arg) {
+    (void)arg;
+    struct order *a = acc;
+    const struct order *b = other;
+    if (b->first < 0) return;
+    if (a->first < 0) {
+        *a = *b;
+        return;
+    }
+    if (a->last != b->first) a->breaks++;
+    a->breaks += b->breaks;
+    a->last = b->last;
+}
+
+struct reduce_results {
+    uint64_t sum, empty;
+    struct order order;
+    int rc[4];
+};
+
+static int run_reduce(void *p) {
+    struct reduce_results *r = p;
+    ax_reduce sum = {sizeof(uint64_t), sum_init, sum_body, sum_combine, NULL};
+    ax_reduce ord = {sizeof(struct order), order_init, order_body, order_combine, NULL};
+    r->rc[0] = ax_parallel_reduce(0, N, &sum, &r->sum);
+    r->rc[1] = ax_parallel_reduce(3, 3, &sum, &r->empty);
+    r->rc[2] = ax_parallel_reduce(0, N, &ord, &r->order);
+    ax_reduce big = sum;
+    big.acc_size = AX_REDUCE_ACC_MAX + 1;
+    r->rc[3] = ax_parallel_reduce(0, N, &big, &r->sum);
+    return 0;
+}
+
+static void test_parallel_reduce(void) {
+    ax_runtime *rt = fixture_runtime(2);
+    struct reduce_results r;
+    CHECK_OK(ax_par_run(rt, run_reduce, &r));
+    CHECK_OK(r.rc[0]);
+    CHECK_EQ(r.sum, (uint64_t)N * (N - 1) / 2);
+    CHECK_OK(r.rc[1]);
+    CHECK_EQ(r.empty, 0);
+    CHECK_OK(r.rc[2]);
+    CHECK(r.order.first == 0 && r.order.last == N && r.order.breaks == 0);
+    CHECK_RC_OF(ax_parallel_reduce, r.rc[3], AX_EINVAL);
+    ax_reduce sum = {sizeof(uint64_t), sum_init, sum_body, sum_combine, NULL};
+    uint64_t acc;
+    CHECK_RC(ax_parallel_reduce(0, 10, &sum, &acc), AX_ECONTEXT);
+    CHECK_RC(ax_parallel_reduce(0, 10, NULL, &acc), AX_EINVAL);
+    fixture_destroy(rt);
+}
+
+TEST_MAIN(TEST_CASE(test_fib_outside), TEST_CASE(test_join_in_handlers),
+          TEST_CASE(test_errors_and_misuse), TEST_CASE(test_join_nulls),
+          TEST_CASE(test_parallel_for), TEST_CASE(test_parallel_reduce))
