@@ -3,6 +3,7 @@
  * outside threads and from handlers of many actors at once, parallel_for visiting every index
  * once, parallel_reduce, errors from branches, misuse. Run again with every join promoted
  * (AX_TEST_HEARTBEAT_ALWAYS), so that stolen and taken-back frames are exercised on purpose. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -260,6 +261,127 @@ static void test_parallel_reduce(void) {
     fixture_destroy(rt);
 }
 
+
+/* ---- shapes: nested loops, an unbalanced tree ------------------------------------------ */
+
+static _Atomic uint64_t inner_count;
+
+static int inner(int64_t lo, int64_t hi, void *arg) {
+    (void)arg;
+    atomic_fetch_add_explicit(&inner_count, (uint64_t)(hi - lo), memory_order_relaxed);
+    return 0;
+}
+
+static int outer(int64_t lo, int64_t hi, void *arg) {
+    (void)arg;
+    for (int64_t i = lo; i < hi; i++) {
+        int rc = ax_parallel_for(0, 10, inner, NULL); /* a loop in every iteration */
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int nested_root(void *p) { return ax_parallel_for(0, *(int64_t *)p, outer, NULL); }
+
+static void test_nested_loops(void) {
+    ax_runtime *rt = fixture_runtime(2);
+    int64_t n = 100000;
+    atomic_store(&inner_count, 0);
+    CHECK_OK(ax_par_run(rt, nested_root, &n));
+    CHECK_EQ(atomic_load(&inner_count), (uint64_t)n * 10); /* every inner index once */
+    fixture_destroy(rt);
+}
+
+/* A tree that is a vine of 5,000 nodes whose every node also has a bushy subtree of 15: joins
+ * 5,000 deep on one side, balanced on the other. */
+struct tnode {
+    uint64_t value;
+    struct tnode *left, *right;
+};
+
+struct tsum {
+    const struct tnode *t;
+    uint64_t r;
+};
+
+static int tsum(void *p) {
+    struct tsum *s = p;
+    if (!s->t) {
+        s->r = 0;
+        return 0;
+    }
+    atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed);
+    struct tsum a = {s->t->left, 0}, b = {s->t->right, 0};
+    int rc = ax_join(tsum, &a, tsum, &b);
+    s->r = s->t->value + a.r + b.r;
+    return rc;
+}
+
+static struct tnode *bush(struct tnode **next, int depth, uint64_t *v) {
+    if (depth == 0) return NULL;
+    struct tnode *t = (*next)++;
+    t->value = ++*v;
+    t->left = bush(next, depth - 1, v);
+    t->right = bush(next, depth - 1, v);
+    return t;
+}
+
+static void test_unbalanced_tree(void) {
+    enum { VINE = 5000, BUSH = 4 }; /* a bush of depth 4 has 15 nodes */
+    struct tnode *nodes = calloc((size_t)VINE * 16, sizeof *nodes), *next = nodes;
+    CHECK(nodes != NULL);
+    uint64_t v = 0;
+    struct tnode *root = NULL;
+    for (int i = 0; i < VINE; i++) { /* built bottom up: the vine goes left */
+        struct tnode *t = next++;
+        t->value = ++v;
+        t->left = root;
+        t->right = bush(&next, BUSH, &v);
+        root = t;
+    }
+    uint64_t nodes_made = (uint64_t)(next - nodes);
+    ax_runtime *rt = fixture_runtime(2);
+    for (int round = 0; round < 3; round++) {
+        atomic_store(&calls, 0);
+        struct tsum s = {root, 0};
+        CHECK_OK(ax_par_run(rt, tsum, &s));
+        CHECK_EQ(s.r, v * (v + 1) / 2); /* values 1..v, each counted once */
+        CHECK_EQ(atomic_load(&calls), nodes_made);
+    }
+    fixture_destroy(rt);
+    free(nodes);
+}
+
+/* ---- shutdown while a root runs ---------------------------------------------------------- */
+
+struct long_root {
+    ax_runtime *rt;
+    int rc;
+    struct fib f;
+};
+
+static void *run_long(void *p) {
+    struct long_root *l = p;
+    l->rc = ax_par_run(l->rt, fib_join, &l->f);
+    return NULL;
+}
+
+static void test_shutdown_waits_for_roots(void) {
+    ax_runtime *rt = fixture_runtime(2);
+    struct long_root l = {rt, -1, {31, 0}};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, run_long, &l) == 0);
+    check_sleep_us(2000); /* most likely running by now; either way the answer is checked */
+    fixture_shutdown(rt);
+    pthread_join(t, NULL);
+    if (l.rc == 0) CHECK_EQ(l.f.result, fib_seq(31)); /* ran whole: shutdown waited for it */
+    else CHECK_RC_OF(ax_par_run, l.rc, AX_ESHUTDOWN); /* or was refused as shutdown began */
+    CHECK_RC(ax_par_run(rt, nothing, NULL), AX_ESHUTDOWN);
+    fixture_destroy(rt);
+}
+
 TEST_MAIN(TEST_CASE(test_fib_outside), TEST_CASE(test_join_in_handlers),
           TEST_CASE(test_errors_and_misuse), TEST_CASE(test_join_nulls),
-          TEST_CASE(test_parallel_for), TEST_CASE(test_parallel_reduce))
+          TEST_CASE(test_parallel_for), TEST_CASE(test_parallel_reduce),
+          TEST_CASE(test_nested_loops), TEST_CASE(test_unbalanced_tree),
+          TEST_CASE(test_shutdown_waits_for_roots))
