@@ -71,7 +71,9 @@ static void wait_stolen(struct sched_worker *w, struct par_frame *f) {
 static int join_root(struct sched_worker *w, ax_par_fn a, void *arg_a, ax_par_fn b, void *arg_b) {
     struct par *p = rt_of_sched(w->thr.s)->par;
     par_root_enter(p);
-    if (p->always) atomic_store_explicit(&w->beat, 1, memory_order_relaxed);
+    /* A beat that came while this worker had no root is stale: a root's first promotion waits
+     * for a heartbeat of its own (a short root is never split). */
+    atomic_store_explicit(&w->beat, p->always, memory_order_relaxed);
     int rc = ax_join(a, arg_a, b, arg_b); /* now with a frame below: not a root again */
     par_root_leave(p);
     return rc;
@@ -120,8 +122,10 @@ struct root {
     ax_par_fn fn;
     void *arg;
     int result;
-    _Atomic uint32_t done;
+    _Atomic uint32_t state; /* ROOT_RUNNING, ROOT_DONE, or ROOT_SLEEPING (its caller waits) */
 };
+
+enum { ROOT_RUNNING, ROOT_DONE, ROOT_SLEEPING };
 
 static void root_run(struct sched_task *t, struct sched_thread *self) {
     struct root *r = (struct root *)(void *)((char *)t - offsetof(struct root, task));
@@ -132,9 +136,11 @@ static void root_run(struct sched_task *t, struct sched_thread *self) {
     } else {
         r->result = AX_ESHUTDOWN; /* discarded by a runtime being destroyed */
     }
-    /* release: pairs with the waiter's acquire load. */
-    atomic_store_explicit(&r->done, 1, memory_order_release);
-    core_futex_wake(&r->done, 1);
+    /* acq_rel: releases result to the caller's acquire load. After this exchange the caller may
+     * return and r be gone: only its address is used below (a futex wake of a word nobody
+     * waits on any more is harmless). */
+    if (atomic_exchange_explicit(&r->state, ROOT_DONE, memory_order_acq_rel) == ROOT_SLEEPING)
+        core_futex_wake(&r->state, 1);
 }
 
 int ax_par_run(ax_runtime *rt, ax_par_fn fn, void *arg) {
@@ -143,6 +149,20 @@ int ax_par_run(ax_runtime *rt, ax_par_fn fn, void *arg) {
     if (atomic_load_explicit(&rt->phase, memory_order_acquire) != RT_RUNNING) return AX_ESHUTDOWN;
     struct root r = {.task.run = root_run, .rt = rt, .fn = fn, .arg = arg};
     sched_inject(&rt->sched, &r.task);
-    while (!atomic_load_explicit(&r.done, memory_order_acquire)) core_futex_wait(&r.done, 0, -1);
+    /* A short root ends sooner than a futex round trip: spin as long as an idle worker would,
+     * then sleep (ROOT_SLEEPING tells root_run to wake us). */
+    int64_t until = core_now_ns() + rt->sched.cfg.spin_ns;
+    for (unsigned i = 0; atomic_load_explicit(&r.state, memory_order_acquire) == ROOT_RUNNING; i++) {
+        if ((i & 63) == 63 && core_now_ns() >= until) {
+            uint32_t running = ROOT_RUNNING;
+            if (atomic_compare_exchange_strong_explicit(&r.state, &running, ROOT_SLEEPING,
+                                                        memory_order_acquire,
+                                                        memory_order_acquire))
+                while (atomic_load_explicit(&r.state, memory_order_acquire) == ROOT_SLEEPING)
+                    core_futex_wait(&r.state, ROOT_SLEEPING, -1);
+            break;
+        }
+        core_cpu_relax();
+    }
     return r.result;
 }
