@@ -5,6 +5,7 @@
 #ifndef AX_TESTS_CHECK_H
 #define AX_TESTS_CHECK_H
 
+#include <dirent.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -74,6 +75,17 @@ static inline int64_t check_cpu_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Descriptors the process has open now (entries of /proc/self/fd, its own listing's included),
+ * -1 if it cannot tell: equal counts before and after show that nothing leaked. */
+static inline int check_count_fds(void) {
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return -1;
+    while (readdir(d)) n++;
+    closedir(d);
+    return n;
 }
 
 static inline void check_sleep_us(long us) {

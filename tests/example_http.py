@@ -4,7 +4,7 @@
 # chunked, 100-continue), pipelining, a request a byte at a time, a corpus of bad requests (each
 # gets its status, then a close), timeouts, half-close, slowloris, 10,000 idle connections.
 # Usage: example_http.py EXE [slowloris|idle]   (no second argument: the functional cases)
-import hashlib, os, random, resource, selectors, signal, socket, subprocess, sys, time
+import hashlib, os, random, resource, selectors, signal, socket, subprocess, sys, tempfile, time
 
 def free_port():
     s = socket.socket()
@@ -91,8 +91,8 @@ def functional(exe):
               "headers: %r" % hdrs)
         # Bodies: Content-Length, chunked, and 100-continue.
         data = bytes(random.Random(1).getrandbits(8) for _ in range(300000))
-        path = "body.bin"
-        with open(path, "wb") as f:
+        fd, path = tempfile.mkstemp(suffix=".bin")  # its own file: two runs may share a folder
+        with os.fdopen(fd, "wb") as f:
             f.write(data)
         digest = hashlib.sha256(data).digest()
         for extra in ([], ["-H", "Transfer-Encoding: chunked"], ["-H", "Expect: 100-continue"]):

@@ -67,15 +67,6 @@ static void scratch_remove(void) {
     rmdir(g_dir);
 }
 
-static int count_fds(void) {
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return -1;
-    while (readdir(d)) n++;
-    closedir(d);
-    return n;
-}
-
 /* The whole content of a file, read with plain calls (n: its size); NULL if it cannot be. */
 static unsigned char *slurp(const char *path, size_t *n) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -194,7 +185,7 @@ static const ax_behavior rw_b = {"rw", sizeof(rw_state), NULL, rw_receive, NULL}
 static void test_write_read_back(void) {
     scratch_dir();
     scratch_path(g_path, sizeof g_path, "rw");
-    int fds = count_fds();
+    int fds = check_count_fds();
     ax_runtime *rt = runtime(2);
     ax_ref r;
     CHECK_OK(ax_spawn(rt, &rw_b, NULL, NULL, &r));
@@ -211,7 +202,7 @@ static void test_write_read_back(void) {
     for (int i = 0; i < N_BLOCKS; i++) CHECK_EQ(g_seen[TAG_W + i] + g_seen[TAG_R + i], 2);
     CHECK_EQ(g_seen[TAG_PAST] + g_seen[TAG_STRADDLE] + g_seen[TAG_EMPTY] + g_seen[TAG_BIG_R], 4);
     fixture_destroy(rt);
-    CHECK_EQ(count_fds(), fds); /* the file, and the runtime's rings or epolls, are closed */
+    CHECK_EQ(check_count_fds(), fds); /* the file, and the runtime's rings or epolls, are closed */
     /* What reached the disk, read with plain calls. */
     size_t n = 0;
     unsigned char *all = slurp(g_path, &n);
@@ -284,7 +275,7 @@ static const ax_behavior many_b = {"many", sizeof(many_state), many_init, many_r
 
 static void test_many_actors(void) {
     scratch_dir();
-    int fds = count_fds();
+    int fds = check_count_fds();
     ax_runtime *rt = runtime(3);
     ax_ref r[ACTORS];
     for (int i = 0; i < ACTORS; i++) {
@@ -298,7 +289,7 @@ static void test_many_actors(void) {
     CHECK_EQ(atomic_load(&g_rounds), ACTORS * ROUNDS); /* once each */
     CHECK_EQ(fixture_stats(rt).dead_letters, 0);
     fixture_destroy(rt);
-    CHECK_EQ(count_fds(), fds);
+    CHECK_EQ(check_count_fds(), fds);
     scratch_remove();
 }
 
@@ -345,7 +336,7 @@ static void test_close_waits_for_writes(void) {
     scratch_dir();
     char path[PATH_MAX];
     scratch_path(path, sizeof path, "c");
-    int fds = count_fds();
+    int fds = check_count_fds();
     ax_runtime *rt = runtime(2);
     ax_ref r;
     CHECK_OK(ax_spawn(rt, &close_b, path, NULL, &r));
@@ -358,7 +349,7 @@ static void test_close_waits_for_writes(void) {
     CHECK(pattern_ok(all, n, 0, 2));
     free(all);
     fixture_destroy(rt);
-    CHECK_EQ(count_fds(), fds);
+    CHECK_EQ(check_count_fds(), fds);
     scratch_remove();
 }
 
@@ -397,14 +388,14 @@ static void test_close_before_opened(void) {
     scratch_dir();
     char path[PATH_MAX];
     scratch_path(path, sizeof path, "e");
-    int fds = count_fds();
+    int fds = check_count_fds();
     ax_runtime *rt = runtime(2);
     ax_ref r;
     for (int i = 0; i < 20; i++) CHECK_OK(ax_spawn(rt, &early_b, path, NULL, &r));
     WAIT_ATOMIC(g_early_closed, 20);
     CHECK_EQ(atomic_load(&g_early_opened), 20);
     fixture_destroy(rt);
-    CHECK_EQ(count_fds(), fds);
+    CHECK_EQ(check_count_fds(), fds);
     scratch_remove();
 }
 
@@ -451,13 +442,13 @@ static const ax_behavior holder_b = {"holder", sizeof(holder_state), holder_init
 static void test_owner_stop_closes(void) {
     scratch_dir();
     ax_runtime *rt = runtime(2);
-    int fds = count_fds();
+    int fds = check_count_fds();
     ax_ref h;
     CHECK_OK(ax_spawn(rt, &holder_b, NULL, NULL, &h));
     WAIT_ATOMIC(g_holder_open, 1);
-    CHECK_EQ(count_fds(), fds + K);
+    CHECK_EQ(check_count_fds(), fds + K);
     CHECK_OK(ax_send(rt, h, 1, NULL, 0));
-    WAIT_UNTIL(count_fds() == fds);
+    WAIT_UNTIL(check_count_fds() == fds);
     /* Every answer to the stopped owner is a dead letter, counted: none is lost. */
     WAIT_UNTIL(fixture_stats(rt).dead_letters == K * (WRITES + 1));
     for (int i = 0; i < K; i++) { /* the writes were done before the close */
@@ -490,13 +481,13 @@ static const ax_behavior shut_b = {"shut", sizeof(holder_state), holder_init, sh
 
 static void test_shutdown_closes(void) {
     scratch_dir();
-    int fds = count_fds();
+    int fds = check_count_fds();
     ax_runtime *rt = runtime(2);
     ax_ref h;
     for (int i = 0; i < 3; i++) CHECK_OK(ax_spawn(rt, &shut_b, NULL, NULL, &h));
     WAIT_ATOMIC(g_holder_open, 1);
     fixture_destroy(rt);
-    CHECK_EQ(count_fds(), fds);
+    CHECK_EQ(check_count_fds(), fds);
     scratch_remove();
 }
 
@@ -532,7 +523,7 @@ static void test_open_enoent(void) {
     scratch_dir();
     char path[PATH_MAX];
     scratch_path(path, sizeof path, "missing/file");
-    int fds = count_fds();
+    int fds = check_count_fds();
     ax_runtime *rt = runtime(2);
     ax_ref r;
     for (int i = 0; i < 10; i++) {
@@ -543,7 +534,7 @@ static void test_open_enoent(void) {
     check_sleep_us(20000);
     CHECK_EQ(atomic_load(&g_done), 10); /* one OPENED each, nothing after */
     fixture_destroy(rt);
-    CHECK_EQ(count_fds(), fds);
+    CHECK_EQ(check_count_fds(), fds);
     scratch_remove();
 }
 
@@ -645,7 +636,7 @@ static void test_misuse(void) {
     scratch_dir();
     char path[PATH_MAX];
     scratch_path(path, sizeof path, "m");
-    int fds = count_fds();
+    int fds = check_count_fds();
     ax_runtime *rt = runtime(2);
     ax_ref m, g;
     /* Outside a handler there is no owner. */
@@ -666,7 +657,7 @@ static void test_misuse(void) {
     WAIT_ATOMIC(g_foreign_done, 2);
     CHECK_NO_HANDLER_FAILURES();
     fixture_destroy(rt);
-    CHECK_EQ(count_fds(), fds);
+    CHECK_EQ(check_count_fds(), fds);
     scratch_remove();
 }
 
@@ -743,7 +734,7 @@ static const ax_behavior queue_b = {"queue", sizeof(queue_state), queue_init, qu
 
 static void test_pool_full(void) {
     scratch_dir();
-    int fds = count_fds();
+    int fds = check_count_fds();
     ax_runtime *rt = runtime_cfg(
         (ax_config){.workers = 1, .io = AX_IO_EPOLL, .blocking_threads = 1, .blocking_queue = 2});
     ax_ref q;
@@ -768,7 +759,7 @@ static void test_pool_full(void) {
     scratch_path(path, sizeof path, "qc");
     CHECK(access(path, F_OK) != 0); /* the refused open did nothing */
     fixture_destroy(rt);
-    CHECK_EQ(count_fds(), fds);
+    CHECK_EQ(check_count_fds(), fds);
     scratch_remove();
 }
 

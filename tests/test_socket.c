@@ -634,18 +634,9 @@ static void test_reset_reported(void) {
 
 /* ---- descriptors: an owner that stops closes; EMFILE pauses accepting; max_conns -------- */
 
-static int count_fds(void) {
-    int n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return -1;
-    while (readdir(d)) n++;
-    closedir(d);
-    return n;
-}
-
 static void test_owner_stop_closes(void) {
     ax_runtime *rt = fixture_runtime(2);
-    int before = count_fds();
+    int before = check_count_fds();
     ax_ref srv = start_server(rt, NULL);
     int fds[10];
     for (int i = 0; i < 10; i++) CHECK((fds[i] = dial(atomic_load(&g_port))) >= 0);
@@ -655,7 +646,7 @@ static void test_owner_stop_closes(void) {
     WAIT_UNTIL(fixture_stats(rt).sockets == 10);
     for (int i = 0; i < 10; i++) close(fds[i]); /* the handlers see EOF, answer, close */
     WAIT_UNTIL(fixture_stats(rt).sockets == 0);
-    WAIT_UNTIL(count_fds() == before);
+    WAIT_UNTIL(check_count_fds() == before);
     fixture_destroy(rt);
 }
 
@@ -673,7 +664,7 @@ static const ax_behavior keeper_b = {"keeper", sizeof(server_state), server_init
 
 static void test_owner_stop_closes_connections(void) {
     ax_runtime *rt = fixture_runtime(2);
-    int before = count_fds();
+    int before = check_count_fds();
     ax_ref k;
     CHECK_OK(ax_spawn(rt, &keeper_b, NULL, NULL, &k));
     int fds[5];
@@ -686,7 +677,7 @@ static void test_owner_stop_closes_connections(void) {
         close(fds[i]);
     }
     WAIT_UNTIL(fixture_stats(rt).sockets == 0);
-    WAIT_UNTIL(count_fds() == before);
+    WAIT_UNTIL(check_count_fds() == before);
     fixture_destroy(rt);
 }
 

@@ -92,4 +92,12 @@ static inline void actor_deliver_or_deadletter(ax_runtime *rt, struct sched_thre
         deadletter_post(rt, thr, to, m, AX_DEAD_FULL);
 }
 
+/* A runtime notice (type >= AX_MSG_RESERVED: a socket's or a file's event) to `to`: delivered
+ * whatever its mailbox's capacity, or a dead letter if `to` has stopped. The runtime owns m
+ * after. */
+static inline void actor_notify_or_deadletter(ax_runtime *rt, struct sched_thread *thr,
+                                              ax_ref to, struct msg *m) {
+    if (actor_deliver(rt, thr, to, m, true) != 0) deadletter_post(rt, thr, to, m, AX_DEAD_STOPPED);
+}
+
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "axon.h"
+#include "core/duration.h"
 #include "http/parser.h"
 #include "mem/fault.h"
 
@@ -108,7 +109,7 @@ static void arm(ax_ctx *ctx, struct conn *c, int64_t at, int64_t now) {
     if (!ax_timer_is_none(c->timer)) ax_timer_cancel(rt, c->timer); /* its tick, if sent, is stale */
     c->timer = AX_TIMER_NONE;
     uint64_t seq = ++c->timer_seq;
-    int64_t ms = at > now ? (at - now + 999999) / 1000000 : 0;
+    int64_t ms = at > now ? core_ns_to_ms_up(at - now) : 0; /* capped: a later deadline re-arms */
     if (ax_send_after(rt, ax_self(ctx), TICK, &seq, sizeof seq, ms, &c->timer) == 0)
         c->timer_at = at;
     else
@@ -199,7 +200,7 @@ static void linger(ax_ctx *ctx, struct conn *c, int64_t now) {
         c->phase = P_LINGER;
         return;
     }
-    set_deadline(ctx, c, P_LINGER, now + (int64_t)LINGER_MS * 1000000, now);
+    set_deadline(ctx, c, P_LINGER, now + core_ms_to_ns(LINGER_MS), now);
 }
 
 /* Refuses the request in progress with status (a parser's or a timeout's) and closes. */
@@ -509,8 +510,8 @@ int ax_http_listen(ax_runtime *rt, const char *addr, const ax_http_opts *opts,
     atomic_init(&conf->refs, 1);
     conf->handler = handler;
     conf->arg = arg;
-    conf->header_ns = (o.header_timeout_ms ? o.header_timeout_ms : DEFAULT_HEADER_MS) * 1000000;
-    conf->idle_ns = (o.idle_timeout_ms ? o.idle_timeout_ms : DEFAULT_IDLE_MS) * 1000000;
+    conf->header_ns = core_ms_to_ns(o.header_timeout_ms ? o.header_timeout_ms : DEFAULT_HEADER_MS);
+    conf->idle_ns = core_ms_to_ns(o.idle_timeout_ms ? o.idle_timeout_ms : DEFAULT_IDLE_MS);
     conf->max_head = o.max_head ? o.max_head : DEFAULT_MAX_HEAD;
     conf->max_body = o.max_body ? o.max_body : DEFAULT_MAX_BODY;
     conf->listen = o.listen;

@@ -109,9 +109,7 @@ static void deliver_datagram(struct io_poller *p, struct io_sock *s, const unsig
     m->pub.sender = AX_REF_NONE;
     m->pub.type = AX_MSG_SOCK_DATAGRAM;
     m->pub.size = (uint32_t)(sizeof(ax_datagram) + n);
-    ax_ref owner = atomic_load_explicit(&s->owner, memory_order_acquire);
-    if (actor_deliver(rt, thr, owner, m, true) != 0)
-        deadletter_post(rt, thr, owner, m, AX_DEAD_STOPPED);
+    actor_notify_or_deadletter(rt, thr, atomic_load_explicit(&s->owner, memory_order_acquire), m);
 }
 
 bool sock_read_datagrams(struct io_poller *p, struct io_sock *s, int rounds) {

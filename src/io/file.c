@@ -111,9 +111,7 @@ static void answer(ax_runtime *rt, struct sched_thread *thr, struct io_file *f, 
         msg_release(rt, NULL, m);
         return;
     }
-    ax_ref owner = atomic_load_explicit(&f->owner, memory_order_relaxed);
-    if (actor_deliver(rt, thr, owner, m, true) != 0)
-        deadletter_post(rt, thr, owner, m, AX_DEAD_STOPPED);
+    actor_notify_or_deadletter(rt, thr, atomic_load_explicit(&f->owner, memory_order_relaxed), m);
 }
 
 /* The record goes back to the table; its handle is stale for good (reuse moves the generation

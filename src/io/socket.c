@@ -20,6 +20,7 @@
 
 #include "actor/actor.h"
 #include "actor/deliver.h"
+#include "core/duration.h"
 #include "core/platform.h"
 #include "core/zero.h"
 #include "io/io.h"
@@ -198,9 +199,7 @@ void sock_notify(struct io_poller *p, struct io_sock *s, uint32_t type, ax_socke
     m->pub.sender = AX_REF_NONE;
     m->pub.type = type;
     m->pub.size = (uint32_t)(sizeof(ax_sock_msg) + n);
-    ax_ref owner = atomic_load_explicit(&s->owner, memory_order_acquire);
-    if (actor_deliver(rt, thr, owner, m, true) != 0)
-        deadletter_post(rt, thr, owner, m, AX_DEAD_STOPPED);
+    actor_notify_or_deadletter(rt, thr, atomic_load_explicit(&s->owner, memory_order_acquire), m);
 }
 
 void sock_data(struct io_poller *p, struct io_sock *s, const void *buf, size_t n) {
@@ -637,12 +636,7 @@ int sock_start_connect(ax_ctx *ctx, int fd, int family, const struct sockaddr_st
     s->connecting = true;
     s->reading = true; /* from the connect on: its owner is the one who asked */
     atomic_store_explicit(&s->read_wanted, true, memory_order_relaxed);
-    s->connect_deadline = INT64_MAX;
-    if (timeout_ms > 0) {
-        int64_t now = core_now_ns();
-        if (timeout_ms <= (INT64_MAX - now) / 1000000)
-            s->connect_deadline = now + timeout_ms * 1000000;
-    }
+    s->connect_deadline = timeout_ms > 0 ? core_deadline_ms(core_now_ns(), timeout_ms) : INT64_MAX;
     stats_add(&ctx->thr->stats, STAT_IO_OPENED, 1);
     if (res && (rc = sock_resolve_start(ctx->rt, s, res)) != 0) {
         close_sock(ctx->rt, ctx->thr, s);

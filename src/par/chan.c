@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "actor/deliver.h"
+#include "core/duration.h"
 #include "core/platform.h"
 #include "mem/fault.h"
 
@@ -197,9 +198,7 @@ static int chan_pop(ax_chan *c, void *out) {
 /* The monotonic deadline of a wait of timeout_ms (> 0, or negative / INT64_MAX: none). */
 static int64_t deadline_of(int64_t timeout_ms) {
     if (timeout_ms < 0 || timeout_ms == INT64_MAX) return INT64_MAX;
-    int64_t now = core_now_ns();
-    if (timeout_ms > (INT64_MAX - now) / 1000000) return INT64_MAX;
-    return now + timeout_ms * 1000000;
+    return core_deadline_ms(core_now_ns(), timeout_ms);
 }
 
 /* The slow path of a send (item) or a receive (out): sleep until it succeeds, the channel is

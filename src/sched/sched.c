@@ -49,6 +49,19 @@ static int steal_orders_init(struct sched *s) {
     return 0;
 }
 
+/* The worker records, their deques and steal orders (a deque never initialized is zeroed, and
+ * destroying it frees nothing). */
+static void free_workers(struct sched *s) {
+    for (int i = 0; i < s->nworkers; i++) {
+        deque_destroy(&s->workers[i].dq);
+        deque_destroy(&s->workers[i].jq);
+    }
+    free(s->victims);
+    s->victims = NULL;
+    free(s->workers);
+    s->workers = NULL;
+}
+
 int sched_init(struct sched *s, const struct sched_config *cfg) {
     memset(s, 0, sizeof *s);
     s->cfg = *cfg;
@@ -73,24 +86,12 @@ int sched_init(struct sched *s, const struct sched_config *cfg) {
         w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
         if (deque_init(&w->dq, 10) != 0 || deque_init(&w->jq, 6) != 0 ||
             sched_register_thread(s, &w->thr) != 0) {
-            for (int j = 0; j <= i; j++) {
-                deque_destroy(&s->workers[j].dq);
-                deque_destroy(&s->workers[j].jq);
-            }
-            free(s->workers);
-            s->workers = NULL;
+            free_workers(s);
             return -ENOMEM;
         }
     }
     if (steal_orders_init(s) != 0) {
-        for (int i = 0; i < s->nworkers; i++) {
-            deque_destroy(&s->workers[i].dq);
-            deque_destroy(&s->workers[i].jq);
-        }
-        free(s->victims);
-        s->victims = NULL;
-        free(s->workers);
-        s->workers = NULL;
+        free_workers(s);
         return -ENOMEM;
     }
     return 0;
@@ -126,14 +127,7 @@ void sched_destroy(struct sched *s) {
         struct sched_thread *t = atomic_load(&s->threads[i]);
         if (!t->worker) free(t);
     }
-    for (int i = 0; i < s->nworkers; i++) {
-        deque_destroy(&s->workers[i].dq);
-        deque_destroy(&s->workers[i].jq);
-    }
-    free(s->victims);
-    s->victims = NULL;
-    free(s->workers);
-    s->workers = NULL;
+    free_workers(s);
     pthread_mutex_destroy(&s->register_lock);
 }
 
