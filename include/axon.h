@@ -994,12 +994,67 @@ AX_API int ax_http_listen(ax_runtime *rt, const char *addr, const ax_http_opts *
  * result is the join's result, and a handler may return it to fail). */
 typedef int (*ax_par_fn)(void *arg);
 
+/* Not part of the API (names that end in an underscore may change in any release): what the
+ * inline fast path of ax_join needs. A join's frame, on its caller's stack; a worker's frame
+ * stack and heartbeat flag; the calling thread's state (off a worker, one whose flag is always
+ * up); the out-of-line join, taken when the flag is up (a heartbeat, no root yet, not a worker,
+ * misuse); and the end of a promoted frame's join. */
+typedef struct ax_join_frame_ {
+    ax_par_fn fn;
+    void *arg;
+    struct ax_join_frame_ *below;
+    int promoted;
+    void *runtime_[4]; /* the runtime's, once promoted: the frame's task, the thief's result */
+} ax_join_frame_;
+
+typedef struct ax_join_state_ {
+    ax_join_frame_ *top;
+    unsigned beat; /* raised by the heartbeat thread, and whenever top is NULL (no root) */
+    int root;      /* a root's first join is under way (its frame stack is still empty) */
+} ax_join_state_;
+
+AX_API extern __thread ax_join_state_ *ax_join_state_tls_; /* see ax_join_frame_ */
+AX_API int ax_join_slow_(ax_par_fn a, void *arg_a, ax_par_fn b, void *arg_b); /* see above */
+AX_API int ax_join_promoted_(ax_join_frame_ *f, int result_a); /* see ax_join_frame_ */
+
+/* Pushes frame f for branch b on the worker's frame stack (see ax_join_frame_). */
+static inline void ax_join_push_(ax_join_state_ *js, ax_join_frame_ *f, ax_join_frame_ *below,
+                                 ax_par_fn b, void *arg) {
+    f->fn = b;
+    f->arg = arg;
+    f->below = below;
+    f->promoted = 0;
+    js->top = f;
+}
+
+/* Pops f (below is its f->below, passed in a register: reloading it from f would put a store-
+ * to-load forwarding on every join's critical path) once its first branch returned result_a,
+ * and runs b unless f was promoted (see ax_join_frame_). */
+static inline int ax_join_finish_(ax_join_state_ *js, ax_join_frame_ *f, ax_join_frame_ *below,
+                                  int result_a, ax_par_fn b, void *arg) {
+    js->top = below; /* every join the first branch made has returned: f is the top again */
+    if (__builtin_expect(f->promoted, 0)) return ax_join_promoted_(f, result_a);
+    int rb = b(arg);
+    return result_a ? result_a : rb;
+}
+
 /* Runs a(arg_a) and b(arg_b), perhaps in parallel: the caller runs a, then b unless another
  * worker took b, in which case it waits for b while helping with other fork-join work. Returns
  * a's result if non-zero, else b's (both always run). On a worker only: in a handler, a
  * branch, or a root of ax_par_run. Errors: AX_EINVAL (a or b NULL), AX_ECONTEXT (not on a
- * worker: an outside thread uses ax_par_run). */
-AX_API int ax_join(ax_par_fn a, void *arg_a, ax_par_fn b, void *arg_b);
+ * worker: an outside thread uses ax_par_run). Inline: with no heartbeat due, a join is a frame
+ * pushed and popped on the caller's stack, and a compiler that sees a and b calls them
+ * directly. */
+static inline int ax_join(ax_par_fn a, void *arg_a, ax_par_fn b, void *arg_b) {
+    ax_join_state_ *js = ax_join_state_tls_; /* never NULL: off a worker, its beat is up */
+    if (__builtin_expect(!a || !b || __atomic_load_n(&js->beat, __ATOMIC_RELAXED), 0))
+        return ax_join_slow_(a, arg_a, b, arg_b);
+    ax_join_frame_ *below = js->top;
+    ax_join_frame_ f;
+    ax_join_push_(js, &f, below, b, arg_b);
+    int ra = a(arg_a);
+    return ax_join_finish_(js, &f, below, ra, b, arg_b);
+}
 
 /* From a thread outside the runtime: runs fn(arg) on a worker as a fork-join root and waits for
  * it; returns fn's result. Errors: AX_EINVAL (rt or fn NULL), AX_ECONTEXT (on a worker, which

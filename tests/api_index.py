@@ -10,6 +10,8 @@ Public names, read from the header:
     constants   every enum constant (rows of an X-macro used inside an enum included, such as
                 AX_ERROR_LIST's) and every `#define AX_...`, except the include guard and
                 macros whose name ends in an underscore (internal helpers)
+    internal    any name that ends in an underscore (macros, and the types, objects and
+                functions an inline fast path needs): declared, never public
 Checks:
     (a) every public function has a doc comment in the header: a /* ... */ block that ends on
         the line right above its declaration, or a comment after the declaration on its last
@@ -102,6 +104,9 @@ class Header:
         self._enums()
 
     def add(self, name, kind, pos):
+        if name.endswith("_"):  # the machinery of an inline fast path: not part of the API
+            self.internal.add(name)
+            return
         self.names.setdefault(name, (kind, line_of(self.code, pos)))
 
     def _defines(self):

@@ -40,7 +40,7 @@ static void *heart_main(void *arg) {
         }
         nanosleep(&ts, NULL);
         for (int i = 0; i < s->nworkers; i++)
-            atomic_store_explicit(&s->workers[i].beat, 1, memory_order_relaxed);
+            __atomic_store_n(&s->workers[i].join.beat, 1, __ATOMIC_RELAXED); /* see join.c */
     }
     return NULL;
 }

@@ -8,53 +8,61 @@
 #include "par/par.h"
 #include "sched/sched.h"
 
-/* A join's second branch. Lives in ax_join's stack frame, which returns only once the branch
- * ran here or its thief said it is done. The worker's frames form a stack (join_top, below);
- * promoted frames are always its bottom part, so the oldest unpromoted one is found by walking
- * down from the top at a heartbeat, and a join keeps no other bookkeeping. */
-struct par_frame {
-    struct sched_task task;  /* pushed to the worker's join deque when promoted */
-    ax_par_fn fn;
-    void *arg;
-    struct par_frame *below;
-    bool promoted;
-    int result;              /* the thief's, once done */
+/* A join's second branch lives in its frame (axon.h: ax_join_frame_), in ax_join's stack frame,
+ * which returns only once the branch ran here or its thief said it is done. The worker's frames
+ * form a stack (join.top, below); promoted frames are always its bottom part, so the oldest
+ * unpromoted one is found by walking down from the top at a heartbeat, and a join keeps no other
+ * bookkeeping. A promoted frame's runtime_ words hold what a thief needs: */
+struct promoted {
+    struct sched_task task; /* pushed to the worker's join deque */
+    int result;             /* the thief's, once done */
     _Atomic uint32_t done;
 };
+_Static_assert(sizeof(struct promoted) <= sizeof(((ax_join_frame_ *)0)->runtime_),
+               "ax_join_frame_.runtime_ holds a promoted frame's state");
 
-static struct par_frame *frame_of(struct sched_task *t) {
-    return (struct par_frame *)(void *)((char *)t - offsetof(struct par_frame, task));
+/* The heartbeat flag is a plain word in the public ax_join_state_ (the inline fast path reads
+ * it): the heartbeat thread, promote and the loops access it with relaxed __atomic builtins. */
+
+static struct promoted *promoted_of(ax_join_frame_ *f) {
+    return (struct promoted *)(void *)f->runtime_;
+}
+
+static ax_join_frame_ *frame_of(struct sched_task *t) {
+    return (ax_join_frame_ *)(void *)((char *)t - offsetof(ax_join_frame_, runtime_));
 }
 
 /* A thief runs a promoted frame. Its last access is done: after it the frame may be gone. */
 static void frame_run(struct sched_task *t, struct sched_thread *self) {
     (void)self; /* never discarded: its owner waits for it, so the workers cannot stop first */
-    struct par_frame *f = frame_of(t);
-    f->result = f->fn(f->arg);
+    ax_join_frame_ *f = frame_of(t);
+    struct promoted *p = promoted_of(f);
+    p->result = f->fn(f->arg);
     /* release: the owner's acquire load in wait_stolen sees result. */
-    atomic_store_explicit(&f->done, 1, memory_order_release);
+    atomic_store_explicit(&p->done, 1, memory_order_release);
 }
 
 /* The heartbeat came: the oldest unpromoted frame becomes a task others may steal. (In the
  * test mode that promotes at every join the flag stays up.) */
 static void promote(struct sched_worker *w, const struct par *p) {
-    if (!p->always) atomic_store_explicit(&w->beat, 0, memory_order_relaxed);
-    struct par_frame *f = NULL;
-    for (struct par_frame *g = w->join_top; g && !g->promoted; g = g->below) f = g;
+    if (!p->always) __atomic_store_n(&w->join.beat, 0, __ATOMIC_RELAXED);
+    ax_join_frame_ *f = NULL;
+    for (ax_join_frame_ *g = w->join.top; g && !g->promoted; g = g->below) f = g;
     if (!f) return;
-    f->task.run = frame_run;
-    atomic_init(&f->done, 0);
-    if (deque_push_owner(&w->jq, &f->task) != 0) return; /* no memory: it stays local */
-    f->promoted = true;
+    struct promoted *pr = promoted_of(f);
+    pr->task.run = frame_run;
+    atomic_init(&pr->done, 0);
+    if (deque_push_owner(&w->jq, &pr->task) != 0) return; /* no memory: it stays local */
+    f->promoted = 1;
     sched_notify(w->thr.s);
 }
 
 /* The frame was stolen: help with other fork-join work (never an actor's messages, so a
  * handler that joins is never re-entered) until its thief is done. */
-static void wait_stolen(struct sched_worker *w, struct par_frame *f) {
+static void wait_stolen(struct sched_worker *w, struct promoted *p) {
     unsigned idle = 0;
     /* acquire: pairs with the release store in frame_run. */
-    while (!atomic_load_explicit(&f->done, memory_order_acquire)) {
+    while (!atomic_load_explicit(&p->done, memory_order_acquire)) {
         struct sched_task *t = sched_steal_join(w);
         if (t) {
             t->run(t, &w->thr);
@@ -73,45 +81,41 @@ static int join_root(struct sched_worker *w, ax_par_fn a, void *arg_a, ax_par_fn
     par_root_enter(p);
     /* A beat that came while this worker had no root is stale: a root's first promotion waits
      * for a heartbeat of its own (a short root is never split). */
-    atomic_store_explicit(&w->beat, p->always, memory_order_relaxed);
-    int rc = ax_join(a, arg_a, b, arg_b); /* now with a frame below: not a root again */
+    __atomic_store_n(&w->join.beat, p->always, __ATOMIC_RELAXED);
+    w->join.root = 1;
+    int rc = ax_join_slow_(a, arg_a, b, arg_b); /* now a root's join: not a new root again */
+    w->join.root = 0;
+    __atomic_store_n(&w->join.beat, 1, __ATOMIC_RELAXED); /* no frame: the next join is a root */
     par_root_leave(p);
     return rc;
 }
 
-int ax_join(ax_par_fn a, void *arg_a, ax_par_fn b, void *arg_b) {
+/* ax_join's out-of-line part (axon.h has its fast path): misuse, a root's first join, and a join
+ * that finds its heartbeat flag up. */
+int ax_join_slow_(ax_par_fn a, void *arg_a, ax_par_fn b, void *arg_b) {
     if (ax_unlikely(!a || !b)) return AX_EINVAL;
     struct sched_worker *w = sched_tls_worker;
     if (ax_unlikely(!w)) return AX_ECONTEXT;
-    struct par_frame *below = w->join_top;
-    if (ax_unlikely(!below && !w->join_root)) {
-        w->join_root = true;
-        int rc = join_root(w, a, arg_a, b, arg_b);
-        w->join_root = false;
-        return rc;
-    }
-    /* The fast path: no atomic read-modify-write, no allocation, no deque. Fields a thief
-     * needs (task, done) are set by promote only. */
-    struct par_frame f;
-    f.fn = b;
-    f.arg = arg_b;
-    f.below = below;
-    f.promoted = false;
-    w->join_top = &f;
-    if (ax_unlikely(atomic_load_explicit(&w->beat, memory_order_relaxed)))
+    if (!w->join.top && !w->join.root) return join_root(w, a, arg_a, b, arg_b);
+    ax_join_frame_ f, *below = w->join.top;
+    ax_join_push_(&w->join, &f, below, b, arg_b);
+    if (__atomic_load_n(&w->join.beat, __ATOMIC_RELAXED))
         promote(w, rt_of_sched(w->thr.s)->par);
     int ra = a(arg_a);
-    w->join_top = below; /* f is the top again: every join a made has returned */
+    return ax_join_finish_(&w->join, &f, below, ra, b, arg_b);
+}
+
+/* A promoted frame's join, after a returned: b runs here unless a thief took it. */
+int ax_join_promoted_(ax_join_frame_ *f, int result_a) {
+    struct sched_worker *w = sched_tls_worker;
     int rb;
-    if (ax_likely(!f.promoted)) {
-        rb = b(arg_b);
-    } else if (deque_pop_owner(&w->jq) == &f.task) {
-        rb = b(arg_b); /* promoted, not stolen: ours again (frames and the deque pop alike) */
+    if (deque_pop_owner(&w->jq) == &promoted_of(f)->task) {
+        rb = f->fn(f->arg); /* promoted, not stolen: ours again (frames and the deque pop alike) */
     } else {
-        wait_stolen(w, &f); /* stolen, and every older promoted frame with it */
-        rb = f.result;
+        wait_stolen(w, promoted_of(f)); /* stolen, and every older promoted frame with it */
+        rb = promoted_of(f)->result;
     }
-    return ra ? ra : rb;
+    return result_a ? result_a : rb;
 }
 
 /* ---- roots from outside threads ---------------------------------------------------------- */

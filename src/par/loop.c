@@ -10,8 +10,7 @@
 #define CHUNK_MAX 4096 /* iterations between two looks at the heartbeat, at most */
 
 static bool beat_up(void) {
-    struct sched_worker *w = sched_tls_worker;
-    return atomic_load_explicit(&w->beat, memory_order_relaxed) != 0;
+    return __atomic_load_n(&ax_join_state_tls_->beat, __ATOMIC_RELAXED) != 0; /* see join.c */
 }
 
 struct range {

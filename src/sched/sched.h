@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "axon.h"
+
 #include "core/mpsc.h"
 #include "mem/epoch.h"
 #include "mem/pool.h"
@@ -58,12 +60,10 @@ struct sched_worker {
     pthread_t tid;
     struct sched_driver *driver;       /* the top of its driver stack: the loop calls only it */
     /* Fork-join (src/par/join.c): the join frames this worker promoted, stolen before any other
-     * work by idle workers and by workers waiting for a join; the heartbeat flag, set by the
-     * par layer's heartbeat thread; the top of the frame stack, which only the par layer reads. */
+     * work by idle workers and by workers waiting for a join; its frame stack and heartbeat flag
+     * (axon.h: ax_join's inline fast path reads them through ax_join_state_tls_). */
     struct deque jq;
-    AX_ALIGNED_LINE _Atomic uint32_t beat;
-    void *join_top;
-    bool join_root; /* a root's accounting is under way (its first join has no frame below) */
+    AX_ALIGNED_LINE ax_join_state_ join;
     struct sched_timer_driver timers;  /* the first driver: this worker's timing wheel */
     struct sched_park_driver park;     /* sleeps for the wheel unless an I/O driver does */
     AX_ALIGNED_LINE _Atomic uint32_t sleep; /* 1 parked, 0 awake (claimed by a notifier) */

@@ -21,6 +21,10 @@
 #include "sched/sched.h"
 
 _Thread_local struct sched_worker *sched_tls_worker;
+/* Off a worker, ax_join's fast path sees a raised heartbeat flag and goes out of line, which
+ * refuses it: one test on the fast path covers "no root yet" and "not a worker" too. */
+static ax_join_state_ no_worker_join = {.top = NULL, .beat = 1, .root = 0};
+__thread ax_join_state_ *ax_join_state_tls_ = &no_worker_join;
 
 /* The driver and reclamation are looked at every MAINTAIN_INTERVAL tasks: often enough that a
  * busy worker's timers are late by at most a few batches, rarely enough to cost ~1 ns per task. */
@@ -305,6 +309,7 @@ static void *worker_main(void *arg) {
     struct sched_worker *w = arg;
     struct sched *s = w->thr.s;
     sched_tls_worker = w;
+    ax_join_state_tls_ = &w->join;
     if (s->cfg.pin) pin_to_cpu(w->index);
     epoch_enter(&s->epoch, &w->thr.epoch);
     while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
@@ -322,6 +327,7 @@ static void *worker_main(void *arg) {
     }
     epoch_leave(&w->thr.epoch);
     sched_tls_worker = NULL;
+    ax_join_state_tls_ = &no_worker_join;
     return NULL;
 }
 
