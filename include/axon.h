@@ -181,7 +181,10 @@ typedef struct ax_config {
                              as jobs arrive; default 4, at most 64 (larger means that) */
     int blocking_queue;   /* jobs it queues before ax_run_blocking refuses (AX_EFULL);
                              default 1024, at most 2^20 (larger means that) */
-    int reserved[8];  /* zero (see above): 64 bytes in all */
+    int stack_kb;     /* each worker thread's stack, in KiB (address space: pages are used as
+                         touched); nested fork-join lives there; default 65536 (64 MiB);
+                         at least 1024 and at most 4194304 (4 GiB): beyond, the bound */
+    int reserved[7];  /* zero (see above): 64 bytes in all */
 } ax_config;
 
 /* I/O backends. AX_IO_AUTO takes the environment variable AX_IO ("uring" or "epoll") if set,
@@ -195,8 +198,8 @@ typedef struct ax_config {
 
 /* Creates a runtime and starts its workers. cfg may be NULL (defaults); it is copied. Any
  * thread. Errors: AX_EINVAL (out NULL, negative workers/batch/lifo_cap/blocking_threads/
- * blocking_queue, workers > 256, a reserved field not zero, an unknown io value, or AX_IO set to another word than "uring",
- * "io_uring", "epoll" or "auto"), AX_ENOTSUP (AX_IO_URING asked for, by cfg->io or AX_IO, where
+ * blocking_queue/stack_kb, workers > 256, a reserved field not zero, an unknown io value, or
+ * AX_IO set to another word than "uring", "io_uring", "epoll" or "auto"), AX_ENOTSUP (AX_IO_URING asked for, by cfg->io or AX_IO, where
  * io_uring is unavailable), AX_ENOMEM (also when a worker thread cannot be started). */
 AX_API int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
 
@@ -996,34 +999,39 @@ typedef int (*ax_par_fn)(void *arg);
 
 /* Not part of the API (names that end in an underscore may change in any release): what the
  * inline fast path of ax_join needs. A join's frame, on its caller's stack; a worker's frame
- * stack and heartbeat flag; the calling thread's state (off a worker, one whose flag is always
- * up); the out-of-line join, taken when the flag is up (a heartbeat, no root yet, not a worker,
- * misuse); and the end of a promoted frame's join. */
+ * stack, on a base frame that counts as promoted, and its heartbeat flag; the calling thread's
+ * state (off a worker, one whose flag is always up); the out-of-line join, taken when the flag
+ * is up (a heartbeat, no root yet, not a worker, misuse); and the end of a promoted frame's
+ * join. */
 typedef struct ax_join_frame_ {
     ax_par_fn fn;
     void *arg;
     struct ax_join_frame_ *below;
+    struct ax_join_frame_ *above; /* the frame pushed on this one last */
     int promoted;
     void *runtime_[4]; /* the runtime's, once promoted: the frame's task, the thief's result */
 } ax_join_frame_;
 
 typedef struct ax_join_state_ {
-    ax_join_frame_ *top;
-    unsigned beat; /* raised by the heartbeat thread, and whenever top is NULL (no root) */
-    int root;      /* a root's first join is under way (its frame stack is still empty) */
+    ax_join_frame_ *top; /* the newest frame; &base when no root runs */
+    unsigned beat;       /* raised by the heartbeat thread, and whenever no root runs */
+    int root;            /* a root's first join is under way (top is still &base) */
+    ax_join_frame_ *promoted; /* the newest promoted frame: the ones below are promoted too */
+    ax_join_frame_ base;
 } ax_join_state_;
 
 AX_API extern __thread ax_join_state_ *ax_join_state_tls_; /* see ax_join_frame_ */
 AX_API int ax_join_slow_(ax_par_fn a, void *arg_a, ax_par_fn b, void *arg_b); /* see above */
 AX_API int ax_join_promoted_(ax_join_frame_ *f, int result_a); /* see ax_join_frame_ */
 
-/* Pushes frame f for branch b on the worker's frame stack (see ax_join_frame_). */
+/* Pushes frame f for branch b on the worker's frame stack, on below (see ax_join_frame_). */
 static inline void ax_join_push_(ax_join_state_ *js, ax_join_frame_ *f, ax_join_frame_ *below,
                                  ax_par_fn b, void *arg) {
     f->fn = b;
     f->arg = arg;
     f->below = below;
     f->promoted = 0;
+    below->above = f; /* a heartbeat finds the oldest unpromoted frame as promoted->above */
     js->top = f;
 }
 

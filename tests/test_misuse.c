@@ -3,6 +3,7 @@
  * "No crash on misuse" is a principle: stale and random refs, sends after shutdown, bad sizes,
  * NULL pointers, blocking calls from handlers and full bounded mailboxes are all errors. */
 #include <errno.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -181,6 +182,9 @@ static void test_config_errors(void) {
     c = (ax_config){0};
     c.lifo_cap = -3;
     CHECK_RC(ax_runtime_create(&c, &rt), AX_EINVAL);
+    c = (ax_config){0};
+    c.stack_kb = INT_MIN;
+    CHECK_RC(ax_runtime_create(&c, &rt), AX_EINVAL);
     /* A reserved field set (a field of a later version): refused, whichever it is. */
     for (size_t i = 0; i < sizeof c.reserved / sizeof c.reserved[0]; i += 5) {
         c = (ax_config){0};
@@ -201,6 +205,13 @@ static void test_config_errors(void) {
     CHECK_OK(ax_runtime_create(&c, &rt));
     CHECK_EQ(ax_runtime_workers(rt), 1);
     CHECK_OK(ax_runtime_destroy(rt));
+    /* Stack sizes beyond the bounds take the bound: 1 KiB means 1 MiB, INT_MAX 4 GiB (address
+     * space only: pages are used as touched). */
+    for (int kb = 1; kb != 0; kb = kb == 1 ? INT_MAX : 0) {
+        c = (ax_config){.workers = 1, .stack_kb = kb};
+        CHECK_OK(ax_runtime_create(&c, &rt));
+        CHECK_OK(ax_runtime_destroy(rt));
+    }
 }
 
 /* ---- NULL for every pointer parameter -------------------------------------------------- */

@@ -52,6 +52,7 @@ int par_create(ax_runtime *rt) {
     p->interval_ns = 100000;
     p->always = getenv("AX_TEST_HEARTBEAT_ALWAYS") != NULL;
     rt->par = p;
+    for (int i = 0; i < rt->sched.nworkers; i++) join_state_init(&rt->sched.workers[i].join);
     return 0;
 }
 

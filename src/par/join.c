@@ -3,6 +3,7 @@
  * branch in a frame on the worker's own stack, with no atomic and no deque push; when the
  * worker's heartbeat flag is up, the oldest unpromoted frame becomes a stealable task. */
 #include <stddef.h>
+#include <string.h>
 
 #include "core/platform.h"
 #include "par/par.h"
@@ -10,9 +11,10 @@
 
 /* A join's second branch lives in its frame (axon.h: ax_join_frame_), in ax_join's stack frame,
  * which returns only once the branch ran here or its thief said it is done. The worker's frames
- * form a stack (join.top, below); promoted frames are always its bottom part, so the oldest
- * unpromoted one is found by walking down from the top at a heartbeat, and a join keeps no other
- * bookkeeping. A promoted frame's runtime_ words hold what a thief needs: */
+ * form a stack (join.top, below) on a base frame that counts as promoted. Promoted frames are
+ * always its bottom part, so the oldest unpromoted one is the newest promoted one's above, found
+ * at a heartbeat in one step at any depth. A promoted frame's runtime_ words hold what a thief
+ * needs: */
 struct promoted {
     struct sched_task task; /* pushed to the worker's join deque */
     int result;             /* the thief's, once done */
@@ -22,7 +24,15 @@ _Static_assert(sizeof(struct promoted) <= sizeof(((ax_join_frame_ *)0)->runtime_
                "ax_join_frame_.runtime_ holds a promoted frame's state");
 
 /* The heartbeat flag is a plain word in the public ax_join_state_ (the inline fast path reads
- * it): the heartbeat thread, promote and the loops access it with relaxed __atomic builtins. */
+ * it): the heartbeat thread, promote and the loops access it with relaxed __atomic builtins. It
+ * is up whenever no root runs (top is the base), so the fast path's one test sends a root's
+ * first join here. */
+void join_state_init(ax_join_state_ *js) {
+    memset(js, 0, sizeof *js);
+    js->top = js->promoted = &js->base;
+    js->base.promoted = 1;
+    js->beat = 1;
+}
 
 static struct promoted *promoted_of(ax_join_frame_ *f) {
     return (struct promoted *)(void *)f->runtime_;
@@ -45,15 +55,16 @@ static void frame_run(struct sched_task *t, struct sched_thread *self) {
 /* The heartbeat came: the oldest unpromoted frame becomes a task others may steal. (In the
  * test mode that promotes at every join the flag stays up.) */
 static void promote(struct sched_worker *w, const struct par *p) {
-    if (!p->always) __atomic_store_n(&w->join.beat, 0, __ATOMIC_RELAXED);
-    ax_join_frame_ *f = NULL;
-    for (ax_join_frame_ *g = w->join.top; g && !g->promoted; g = g->below) f = g;
-    if (!f) return;
+    ax_join_state_ *js = &w->join;
+    if (!p->always) __atomic_store_n(&js->beat, 0, __ATOMIC_RELAXED);
+    if (js->promoted == js->top) return; /* every frame is promoted */
+    ax_join_frame_ *f = js->promoted->above;
     struct promoted *pr = promoted_of(f);
     pr->task.run = frame_run;
     atomic_init(&pr->done, 0);
     if (deque_push_owner(&w->jq, &pr->task) != 0) return; /* no memory: it stays local */
     f->promoted = 1;
+    js->promoted = f;
     sched_notify(w->thr.s);
 }
 
@@ -75,7 +86,7 @@ static void wait_stolen(struct sched_worker *w, struct promoted *p) {
     }
 }
 
-/* A join with no frame below it starts a root: the heartbeat runs while it does. */
+/* A join on an empty frame stack starts a root: the heartbeat runs while it does. */
 static int join_root(struct sched_worker *w, ax_par_fn a, void *arg_a, ax_par_fn b, void *arg_b) {
     struct par *p = rt_of_sched(w->thr.s)->par;
     par_root_enter(p);
@@ -96,8 +107,8 @@ int ax_join_slow_(ax_par_fn a, void *arg_a, ax_par_fn b, void *arg_b) {
     if (ax_unlikely(!a || !b)) return AX_EINVAL;
     struct sched_worker *w = sched_tls_worker;
     if (ax_unlikely(!w)) return AX_ECONTEXT;
-    if (!w->join.top && !w->join.root) return join_root(w, a, arg_a, b, arg_b);
     ax_join_frame_ f, *below = w->join.top;
+    if (below == &w->join.base && !w->join.root) return join_root(w, a, arg_a, b, arg_b);
     ax_join_push_(&w->join, &f, below, b, arg_b);
     if (__atomic_load_n(&w->join.beat, __ATOMIC_RELAXED))
         promote(w, rt_of_sched(w->thr.s)->par);
@@ -105,9 +116,11 @@ int ax_join_slow_(ax_par_fn a, void *arg_a, ax_par_fn b, void *arg_b) {
     return ax_join_finish_(&w->join, &f, below, ra, b, arg_b);
 }
 
-/* A promoted frame's join, after a returned: b runs here unless a thief took it. */
+/* A promoted frame's join, after a returned: b runs here unless a thief took it. f is the
+ * newest promoted frame (every frame above it is gone), so the one below it is now. */
 int ax_join_promoted_(ax_join_frame_ *f, int result_a) {
     struct sched_worker *w = sched_tls_worker;
+    w->join.promoted = f->below;
     int rb;
     if (deque_pop_owner(&w->jq) == &promoted_of(f)->task) {
         rb = f->fn(f->arg); /* promoted, not stolen: ours again (frames and the deque pop alike) */

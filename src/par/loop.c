@@ -9,6 +9,17 @@
 
 #define CHUNK_MAX 4096 /* iterations between two looks at the heartbeat, at most */
 
+/* A loop refuses to start (AX_ENOMEM) with less stack than this left on its worker: nested
+ * loops end in an error code, not in a fault, and the body has room to run. */
+#define STACK_RESERVE (128u << 10)
+
+/* On a worker with room for a loop: 0, AX_ECONTEXT or AX_ENOMEM. */
+static int loop_can_start(void) {
+    struct sched_worker *w = sched_tls_worker;
+    if (!w) return AX_ECONTEXT;
+    return sched_stack_left(w) < STACK_RESERVE ? AX_ENOMEM : 0;
+}
+
 static bool beat_up(void) {
     return __atomic_load_n(&ax_join_state_tls_->beat, __ATOMIC_RELAXED) != 0; /* see join.c */
 }
@@ -48,7 +59,8 @@ static int nothing(void *p) {
 
 int ax_parallel_for(int64_t lo, int64_t hi, ax_par_range_fn body, void *arg) {
     if (!body || lo > hi) return AX_EINVAL;
-    if (!sched_tls_worker) return AX_ECONTEXT;
+    int rc = loop_can_start();
+    if (rc) return rc;
     struct range r = {lo, hi, body, arg};
     /* Inside a join, so that a loop called straight from a handler is a root: the heartbeat
      * runs while it does. */
@@ -93,7 +105,8 @@ int ax_parallel_reduce(int64_t lo, int64_t hi, const ax_reduce *r, void *acc) {
     if (!r || !acc || !r->init || !r->body || !r->combine || lo > hi || r->acc_size == 0 ||
         r->acc_size > AX_REDUCE_ACC_MAX)
         return AX_EINVAL;
-    if (!sched_tls_worker) return AX_ECONTEXT;
+    int rc = loop_can_start();
+    if (rc) return rc;
     r->init(acc, r->arg);
     struct fold f = {lo, hi, r, acc};
     return ax_join(fold_range, &f, nothing, NULL);

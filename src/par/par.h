@@ -25,6 +25,9 @@ struct par {
 /* Runtime creation and destruction (the workers stopped: no root runs). */
 int par_create(ax_runtime *rt);
 void par_destroy(ax_runtime *rt);
+/* A worker's join state before it starts: no frame but the base, its beat up (join.c). */
+void join_state_init(ax_join_state_ *js);
+
 /* A root starts or ends on a worker (a top-level join, a root of ax_par_run): the heartbeat
  * runs while any does. The first start launches the thread. */
 void par_root_enter(struct par *p);

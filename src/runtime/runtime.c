@@ -25,7 +25,10 @@ enum {
     DEFAULT_LIFO_CAP = 32,
     DEFAULT_SPIN_US = 50,
     MAX_SPIN_US = 1000000, /* searching longer than a second before parking only burns CPU */
-    MAX_WORKERS = 256
+    MAX_WORKERS = 256,
+    DEFAULT_STACK_KB = 64 << 10, /* 100,000 nested parallel loops fit (test_par) */
+    MIN_STACK_KB = 1024,
+    MAX_STACK_KB = 4 << 20
 };
 static const int64_t DEFAULT_SHUTDOWN_MS = 10000;
 
@@ -33,7 +36,7 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     if (!out) return AX_EINVAL;
     ax_config c = cfg ? *cfg : (ax_config){0};
     if (c.workers < 0 || c.workers > MAX_WORKERS || c.batch < 0 || c.lifo_cap < 0 ||
-        c.blocking_threads < 0 || c.blocking_queue < 0 ||
+        c.blocking_threads < 0 || c.blocking_queue < 0 || c.stack_kb < 0 ||
         !core_all_zero(c.reserved, sizeof c.reserved))
         return AX_EINVAL;
     int spin_us = c.spin_us == 0 ? DEFAULT_SPIN_US : c.spin_us < 0 ? 0 : c.spin_us;
@@ -43,6 +46,11 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
         .batch = c.batch ? c.batch : DEFAULT_BATCH,
         .lifo_cap = c.lifo_cap ? c.lifo_cap : DEFAULT_LIFO_CAP,
         .spin_ns = (spin_us > MAX_SPIN_US ? MAX_SPIN_US : spin_us) * 1000ll,
+        .stack_bytes = (size_t)(c.stack_kb == 0             ? DEFAULT_STACK_KB
+                                : c.stack_kb < MIN_STACK_KB ? MIN_STACK_KB
+                                : c.stack_kb > MAX_STACK_KB ? MAX_STACK_KB
+                                                            : c.stack_kb)
+                       << 10,
     };
     if (sc.workers > MAX_WORKERS) sc.workers = MAX_WORKERS;
     ax_runtime *rt = mem_aligned_alloc(AX_CACHE_LINE, sizeof *rt);

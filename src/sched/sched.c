@@ -84,7 +84,6 @@ int sched_init(struct sched *s, const struct sched_config *cfg) {
         w->driver = &w->timers.base;
         w->index = (unsigned)i;
         w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
-        w->join.beat = 1; /* no frame stack: a join starts a root (par/join.c) */
         if (deque_init(&w->dq, 10) != 0 || deque_init(&w->jq, 6) != 0 ||
             sched_register_thread(s, &w->thr) != 0) {
             free_workers(s);

@@ -64,6 +64,7 @@ struct sched_worker {
      * (axon.h: ax_join's inline fast path reads them through ax_join_state_tls_). */
     struct deque jq;
     AX_ALIGNED_LINE ax_join_state_ join;
+    uintptr_t stack_low; /* the lowest address of its thread's stack (0: unknown) */
     struct sched_timer_driver timers;  /* the first driver: this worker's timing wheel */
     struct sched_park_driver park;     /* sleeps for the wheel unless an I/O driver does */
     AX_ALIGNED_LINE _Atomic uint32_t sleep; /* 1 parked, 0 awake (claimed by a notifier) */
@@ -72,6 +73,7 @@ struct sched_worker {
 struct sched_config {
     int workers, pin, batch, lifo_cap;
     int64_t spin_ns;
+    size_t stack_bytes; /* each worker's stack */
 };
 
 struct sched {
@@ -113,6 +115,13 @@ void sched_destroy(struct sched *s);
 
 /* The calling thread's worker, if it is one (of any scheduler). */
 extern _Thread_local struct sched_worker *sched_tls_worker;
+
+/* Bytes of stack left below the caller's frame, on worker w (SIZE_MAX when unknown). */
+static inline size_t sched_stack_left(const struct sched_worker *w) {
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    if (!w->stack_low) return SIZE_MAX;
+    return here > w->stack_low ? here - w->stack_low : 0;
+}
 
 /* The calling thread's record if it is a worker of s, else NULL. The hot-path test. */
 static inline struct sched_thread *sched_worker_self(const struct sched *s) {

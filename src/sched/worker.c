@@ -23,7 +23,8 @@
 _Thread_local struct sched_worker *sched_tls_worker;
 /* Off a worker, ax_join's fast path sees a raised heartbeat flag and goes out of line, which
  * refuses it: one test on the fast path covers "no root yet" and "not a worker" too. */
-static ax_join_state_ no_worker_join = {.top = NULL, .beat = 1, .root = 0};
+static ax_join_state_ no_worker_join = {
+    .top = &no_worker_join.base, .beat = 1, .promoted = &no_worker_join.base};
 __thread ax_join_state_ *ax_join_state_tls_ = &no_worker_join;
 
 /* The driver and reclamation are looked at every MAINTAIN_INTERVAL tasks: often enough that a
@@ -305,11 +306,23 @@ static void pin_to_cpu(unsigned index) {
     pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
+/* The lowest address of the calling thread's stack (0 if unknown: then no guard works). */
+static uintptr_t stack_low_end(void) {
+    pthread_attr_t attr;
+    void *addr = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return 0;
+    pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    return (uintptr_t)addr;
+}
+
 static void *worker_main(void *arg) {
     struct sched_worker *w = arg;
     struct sched *s = w->thr.s;
     sched_tls_worker = w;
     ax_join_state_tls_ = &w->join;
+    w->stack_low = stack_low_end();
     if (s->cfg.pin) pin_to_cpu(w->index);
     epoch_enter(&s->epoch, &w->thr.epoch);
     while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
@@ -334,8 +347,12 @@ static void *worker_main(void *arg) {
 /* ---- lifecycle --------------------------------------------------------------------------- */
 
 int sched_start(struct sched *s) {
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0) return -ENOMEM;
+    if (s->cfg.stack_bytes) pthread_attr_setstacksize(&attr, s->cfg.stack_bytes);
     for (int i = 0; i < s->nworkers; i++) {
-        if (pthread_create(&s->workers[i].tid, NULL, worker_main, &s->workers[i]) != 0) {
+        if (pthread_create(&s->workers[i].tid, &attr, worker_main, &s->workers[i]) != 0) {
+            pthread_attr_destroy(&attr);
             atomic_store(&s->stop, 1);
             for (int j = 0; j < i; j++) {
                 atomic_store(&s->workers[j].sleep, 0);
@@ -345,6 +362,7 @@ int sched_start(struct sched *s) {
             return -EAGAIN;
         }
     }
+    pthread_attr_destroy(&attr);
     return 0;
 }
 
