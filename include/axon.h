@@ -1075,7 +1075,9 @@ typedef int (*ax_par_range_fn)(int64_t lo, int64_t hi, void *arg);
 
 /* Runs body over [lo, hi) in sub-ranges, split in halves at heartbeats (no grain size to
  * choose); returns 0 or the first error a body returned (sub-ranges not yet started then do not
- * run). Where ax_join may be called. Errors: AX_EINVAL (body NULL, lo > hi), AX_ECONTEXT. */
+ * run). Where ax_join may be called. Errors: AX_EINVAL (body NULL, lo > hi), AX_ECONTEXT,
+ * AX_ENOMEM (less than 128 KiB of the worker's stack left: loops nested too deep for
+ * ax_config.stack_kb; a loop takes about 400 bytes). */
 AX_API int ax_parallel_for(int64_t lo, int64_t hi, ax_par_range_fn body, void *arg);
 
 /* The largest accumulator of ax_parallel_reduce, in bytes. */
@@ -1095,7 +1097,7 @@ typedef struct ax_reduce {
 /* Sets *acc to init's identity, then folds [lo, hi) into it, split at heartbeats like
  * ax_parallel_for. Returns 0 or the first error a body returned (acc is then partial). Errors:
  * AX_EINVAL (r, acc or a hook NULL, acc_size 0 or above AX_REDUCE_ACC_MAX, lo > hi),
- * AX_ECONTEXT. */
+ * AX_ECONTEXT, AX_ENOMEM (as ax_parallel_for). */
 AX_API int ax_parallel_reduce(int64_t lo, int64_t hi, const ax_reduce *r, void *acc);
 
 /* ------------------------------------------------------------------------------------------
