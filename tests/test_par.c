@@ -325,6 +325,45 @@ static int deep_body(int64_t lo, int64_t hi, void *arg) {
 
 static int deep_root(void *p) { return ax_parallel_for(0, 2, deep_body, p); }
 
+static void deep_init(void *acc, void *arg) {
+    (void)arg;
+    *(uint64_t *)acc = 0;
+}
+
+static void deep_combine(void *acc, const void *other, void *arg) {
+    (void)arg;
+    *(uint64_t *)acc += *(const uint64_t *)other;
+}
+
+static int deep_fold(int64_t lo, int64_t hi, void *acc, void *arg);
+
+static int deep_reduce_at(int64_t *level, uint64_t *acc) {
+    ax_reduce r = {sizeof(uint64_t), deep_init, deep_fold, deep_combine, level};
+    return ax_parallel_reduce(0, 2, &r, acc);
+}
+
+/* deep_body as a fold: every level's indices are counted into its accumulator too. */
+static int deep_fold(int64_t lo, int64_t hi, void *acc, void *arg) {
+    int64_t level = *(int64_t *)arg;
+    for (int64_t i = lo; i < hi; i++) {
+        atomic_fetch_add_explicit(&deep_visits, 1, memory_order_relaxed);
+        *(uint64_t *)acc += 1;
+        if (i == 0 && level < DEEP) {
+            uint64_t inner = 0;
+            int rc = deep_reduce_at(&deep_levels[level + 1], &inner);
+            if (rc) return rc;
+            *(uint64_t *)acc += inner;
+        }
+    }
+    return 0;
+}
+
+static int deep_reduce_root(void *p) {
+    uint64_t total = 0;
+    int rc = deep_reduce_at(p, &total);
+    return rc ? rc : total == (uint64_t)DEEP * 2 ? 0 : AX_EINVAL;
+}
+
 static void test_deep_nesting(void) {
     for (int64_t d = 0; d <= DEEP; d++) deep_levels[d] = d;
     int stack_kb = getenv("AX_TEST_HEARTBEAT_ALWAYS") ? 256 << 10 : DEEP_STACK_KB;
@@ -336,13 +375,26 @@ static void test_deep_nesting(void) {
         CHECK_EQ(atomic_load(&deep_visits), (uint64_t)DEEP * 2); /* every index of every level */
     }
     fixture_destroy(rt);
+    /* A reduction level takes more (the accumulator for a split): 1 GiB stacks, 100,000 deep. */
+    CHECK_OK(ax_runtime_create(&(ax_config){.workers = 2, .stack_kb = 1 << 20}, &rt));
+    atomic_store(&deep_visits, 0);
+    CHECK_OK(ax_par_run(rt, deep_reduce_root, &deep_levels[1])); /* its sum checked inside */
+    CHECK_EQ(atomic_load(&deep_visits), (uint64_t)DEEP * 2);
+    fixture_destroy(rt);
     /* On 1 MiB stacks the nesting runs out of room: a loop then refuses to start, and the error
      * comes back up through every level, with no fault. */
     ax_runtime *small = NULL;
     CHECK_OK(ax_runtime_create(&(ax_config){.workers = 2, .stack_kb = 1024}, &small));
     atomic_store(&deep_visits, 0);
-    CHECK_RC(ax_par_run(small, deep_root, &deep_levels[1]), AX_ENOMEM);
+    int rc = ax_par_run(small, deep_root, &deep_levels[1]); /* the loops' error, passed up */
+    CHECK_RC_OF(ax_parallel_for, rc, AX_ENOMEM);
     uint64_t visits = atomic_load(&deep_visits);
+    CHECK(visits > 100 && visits < (uint64_t)DEEP * 2);
+    /* Reductions nested in reductions' bodies: the same. */
+    atomic_store(&deep_visits, 0);
+    rc = ax_par_run(small, deep_reduce_root, &deep_levels[1]);
+    CHECK_RC_OF(ax_parallel_reduce, rc, AX_ENOMEM);
+    visits = atomic_load(&deep_visits);
     CHECK(visits > 100 && visits < (uint64_t)DEEP * 2);
     fixture_destroy(small);
 }
