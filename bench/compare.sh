@@ -68,6 +68,6 @@ END {
         k = order[r]
         if (ns["base", k] == "" || ns["new", k] == "") { printf "%-22s %12s\n", k, "(one side only)"; continue }
         b = median(ns["base", k]); n = median(ns["new", k])
-        printf "%-22s %12.1f %12.1f %9.2f\n", k, b, n, b > 0 ? n / b : 0
+        printf "%-22s %12.1f %12.1f %9.2f\n", k, b, n, (b > 0 ? n / b : 0)
     }
 }' "$out/runs"
