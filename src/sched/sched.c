@@ -83,6 +83,7 @@ int sched_init(struct sched *s, const struct sched_config *cfg) {
         sched_timer_driver_init(&w->timers, s, &w->park.base);
         w->driver = &w->timers.base;
         w->index = (unsigned)i;
+        w->spin_ns = s->cfg.spin_ns;
         w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
         if (deque_init(&w->dq, 10) != 0 || deque_init(&w->jq, 6) != 0 ||
             sched_register_thread(s, &w->thr) != 0) {

@@ -57,6 +57,8 @@ struct sched_worker {
     const uint16_t *victims;
     uint16_t victim_end[TOPO_CLASSES];
     bool searching;
+    int64_t spin_ns;   /* this worker's search budget before it parks (worker.c: adaptive) */
+    int64_t parked_ns; /* how long its last park lasted, until it finds work (0: judged) */
     pthread_t tid;
     struct sched_driver *driver;       /* the top of its driver stack: the loop calls only it */
     /* Fork-join (src/par/join.c): the join frames this worker promoted, stolen before any other

@@ -206,8 +206,43 @@ static void run_task(struct sched_worker *w, struct sched_task *t) {
     if (w->tick % MAINTAIN_INTERVAL == 0) maintain(w, false);
 }
 
+/* The spin adapts (as an adaptive mutex does): a search that spun its whole budget in vain
+ * halves the next one, down to SPIN_MIN_NS; one that found work doubles it, and a park that work
+ * ended sooner than spin_us makes it cover twice that wait; never above spin_us. So a worker
+ * spins about as long as work takes to come, and on a machine with more threads than cores, a worker woken for work that another
+ * took meanwhile (a heartbeat's frame, taken back by its owner) stops taking a core from the
+ * threads that have work after a few wasted spins instead of after each. */
+#define SPIN_MIN_NS 2000
+
+/* Returns t: the search found work (t, or work of the driver's in the worker's own queues). */
+static struct sched_task *spin_paid(struct sched_worker *w, struct sched_task *t) {
+    int64_t max = w->thr.s->cfg.spin_ns;
+    w->spin_ns = w->spin_ns >= max / 2 ? max : w->spin_ns * 2;
+    return t;
+}
+
+/* Work came after a park of parked_ns: the next spin covers twice that wait if spin_us allows
+ * (doubling alone would be undone by the next wasted spin, and a budget shorter than the gap
+ * between requests never pays). */
+static void spin_after_park(struct sched_worker *w, int64_t parked_ns) {
+    int64_t max = w->thr.s->cfg.spin_ns;
+    if (parked_ns >= max) return;
+    int64_t want = parked_ns * 2 > max ? max : parked_ns * 2;
+    if (want > w->spin_ns) w->spin_ns = want;
+}
+
+static void spin_wasted(struct sched_worker *w) {
+    w->parked_ns = 0; /* woken for nothing: that park says nothing about the wait for work */
+    int64_t min = w->thr.s->cfg.spin_ns < SPIN_MIN_NS ? w->thr.s->cfg.spin_ns : SPIN_MIN_NS;
+    w->spin_ns = w->spin_ns / 2 <= min ? min : w->spin_ns / 2;
+}
+
 /* Leaves the searching state after finding work; the last searcher hands the search on. */
 static void found_work(struct sched_worker *w) {
+    if (w->parked_ns) {
+        spin_after_park(w, w->parked_ns);
+        w->parked_ns = 0;
+    }
     if (!w->searching) return;
     w->searching = false;
     if (atomic_fetch_sub_explicit(&w->thr.s->searching, 1, memory_order_seq_cst) == 1)
@@ -251,12 +286,14 @@ static void park(struct sched_worker *w) {
     if (!claimed) {
         stats_add(&w->thr.stats, STAT_PARKS, 1);
         epoch_leave(&w->thr.epoch);
+        int64_t parked_at = core_now_ns();
         /* Until claimed, or an event of the driver is due (a timer, a completion). */
         while (atomic_load_explicit(&w->sleep, memory_order_acquire) == 1) {
             if (deadline != INT64_MAX && core_now_ns() >= deadline) break;
             d->ops->park(d, deadline);
             deadline = d->ops->pending(d);
         }
+        w->parked_ns = core_now_ns() - parked_at; /* judged when the worker finds work */
         epoch_enter(&s->epoch, &w->thr.epoch);
         uint32_t one = 1;
         if (atomic_compare_exchange_strong_explicit(&w->sleep, &one, 0, memory_order_acq_rel,
@@ -276,7 +313,7 @@ static struct sched_task *search(struct sched_worker *w) {
         w->searching = true;
         atomic_fetch_add_explicit(&s->searching, 1, memory_order_seq_cst);
     }
-    int64_t until = s->cfg.spin_ns > 0 ? core_now_ns() + s->cfg.spin_ns : 0;
+    int64_t until = w->spin_ns > 0 ? core_now_ns() + w->spin_ns : 0;
     /* The driver first: it submits what the tasks just run queued (a socket's reply) and
      * reaps what came meanwhile; then again every few steal rounds (a round with its pauses is
      * a few hundred ns), so that I/O finished while spinning is not left waiting. */
@@ -284,17 +321,18 @@ static struct sched_task *search(struct sched_worker *w) {
     if (w->lifo || deque_size(&w->dq) > 0) return NULL;
     for (unsigned i = 0;; i++) {
         struct sched_task *t = steal_some(w);
-        if (t) return t;
+        if (t) return spin_paid(w, t);
         if (atomic_load_explicit(&s->stop, memory_order_relaxed)) return NULL;
         if ((i & 7) == 7 || until == 0) {
             if (until == 0 || core_now_ns() >= until) break;
             maintain(w, true);
-            if (w->lifo || deque_size(&w->dq) > 0) return NULL;
+            if (w->lifo || deque_size(&w->dq) > 0) return spin_paid(w, NULL);
         }
         for (int k = 0; k < 8; k++) core_cpu_relax();
     }
     maintain(w, true);
     if (w->lifo || deque_size(&w->dq) > 0) return NULL; /* the driver or reclaim made work */
+    spin_wasted(w);
     park(w);
     return NULL;
 }
