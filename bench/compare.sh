@@ -35,9 +35,11 @@ i=0
 while [ "$i" -lt "$rounds" ]; do
     for args in "$@"; do
         # shellcheck disable=SC2086 # args is a list of words
-        "$base_dir/build/bench/axon-bench" $args 2>/dev/null | grep '^{' | sed 's/^/base /' >>"$out/runs"
+        "$base_dir/build/bench/axon-bench" $args 2>/dev/null | grep '^{' |
+            sed 's/^/base /' >>"$out/runs"
         # shellcheck disable=SC2086
-        "$top/build/release/bench/axon-bench" $args 2>/dev/null | grep '^{' | sed 's/^/new /' >>"$out/runs"
+        "$top/build/release/bench/axon-bench" $args 2>/dev/null | grep '^{' |
+            sed 's/^/new /' >>"$out/runs"
     done
     i=$((i + 1))
 done
@@ -54,7 +56,10 @@ function field(line, key,    pat, i, s) {
 }
 function median(list,    n, a, i, j, t) {
     n = split(list, a, " ")
-    for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+    for (i = 2; i <= n; i++)  # insertion sort: a handful of values
+        for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+            t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+        }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
 {
@@ -63,10 +68,14 @@ function median(list,    n, a, i, j, t) {
     ns[$1, key] = ns[$1, key] " " field($0, "ns_per_op")
 }
 END {
-    printf "%-22s %12s %12s %9s   (medians of ns/op; base = %s)\n", "bench", "base", "new", "new/base", rev
+    printf "%-22s %12s %12s %9s   (medians of ns/op; base = %s)\n",
+        "bench", "base", "new", "new/base", rev
     for (r = 1; r <= rows; r++) {
         k = order[r]
-        if (ns["base", k] == "" || ns["new", k] == "") { printf "%-22s %12s\n", k, "(one side only)"; continue }
+        if (ns["base", k] == "" || ns["new", k] == "") {
+            printf "%-22s %12s\n", k, "(one side only)"
+            continue
+        }
         b = median(ns["base", k]); n = median(ns["new", k])
         printf "%-22s %12.1f %12.1f %9.2f\n", k, b, n, (b > 0 ? n / b : 0)
     }

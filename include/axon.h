@@ -200,8 +200,9 @@ typedef struct ax_config {
 /* Creates a runtime and starts its workers. cfg may be NULL (defaults); it is copied. Any
  * thread. Errors: AX_EINVAL (out NULL, negative workers/batch/lifo_cap/blocking_threads/
  * blocking_queue/stack_kb, workers > 256, a reserved field not zero, an unknown io value, or
- * AX_IO set to another word than "uring", "io_uring", "epoll" or "auto"), AX_ENOTSUP (AX_IO_URING asked for, by cfg->io or AX_IO, where
- * io_uring is unavailable), AX_ENOMEM (also when a worker thread cannot be started). */
+ * AX_IO set to another word than "uring", "io_uring", "epoll" or "auto"), AX_ENOTSUP
+ * (AX_IO_URING asked for, by cfg->io or AX_IO, where io_uring is unavailable), AX_ENOMEM (also
+ * when a worker thread cannot be started, as with a stack_kb the system cannot map). */
 AX_API int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
 
 /* Shuts the runtime down, from a thread outside it (not a handler, not a job of its blocking

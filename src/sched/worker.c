@@ -209,9 +209,10 @@ static void run_task(struct sched_worker *w, struct sched_task *t) {
 /* The spin adapts (as an adaptive mutex does): a search that spun its whole budget in vain
  * halves the next one, down to SPIN_MIN_NS; one that found work doubles it, and a park that work
  * ended sooner than spin_us makes it cover twice that wait; never above spin_us. So a worker
- * spins about as long as work takes to come, and on a machine with more threads than cores, a worker woken for work that another
- * took meanwhile (a heartbeat's frame, taken back by its owner) stops taking a core from the
- * threads that have work after a few wasted spins instead of after each. */
+ * spins about as long as work takes to come, and on a machine with more threads than cores, a
+ * worker woken for work that another took meanwhile (a heartbeat's frame, taken back by its
+ * owner) stops taking a core from the threads that have work after a few wasted spins instead
+ * of after each. docs/design.md, "The spin adapts", has the figures. */
 #define SPIN_MIN_NS 2000
 
 /* Returns t: the search found work (t, or work of the driver's in the worker's own queues). */
