@@ -1017,7 +1017,6 @@ typedef struct ax_join_frame_ {
 typedef struct ax_join_state_ {
     ax_join_frame_ *top; /* the newest frame; &base when no root runs */
     unsigned beat;       /* raised by the heartbeat thread, and whenever no root runs */
-    int root;            /* a root's first join is under way (top is still &base) */
     ax_join_frame_ *promoted; /* the newest promoted frame: the ones below are promoted too */
     ax_join_frame_ base;
 } ax_join_state_;

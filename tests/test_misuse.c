@@ -207,8 +207,9 @@ static void test_config_errors(void) {
     CHECK_OK(ax_runtime_destroy(rt));
     /* Stack sizes beyond the bounds take the bound: 1 KiB means 1 MiB, INT_MAX 4 GiB (address
      * space only: pages are used as touched). */
-    for (int kb = 1; kb != 0; kb = kb == 1 ? INT_MAX : 0) {
-        c = (ax_config){.workers = 1, .stack_kb = kb};
+    static const int beyond[] = {1, INT_MAX};
+    for (size_t i = 0; i < sizeof beyond / sizeof beyond[0]; i++) {
+        c = (ax_config){.workers = 1, .stack_kb = beyond[i]};
         CHECK_OK(ax_runtime_create(&c, &rt));
         CHECK_OK(ax_runtime_destroy(rt));
     }

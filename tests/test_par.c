@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -310,9 +311,12 @@ enum { DEEP_STACK_KB = 0 }; /* the default */
 #endif
 static int64_t deep_levels[DEEP + 1];
 static _Atomic uint64_t deep_visits;
+static _Atomic uintptr_t deep_top, deep_bottom; /* frames of level 1 and level DEEP, index 0 */
 
 static int deep_body(int64_t lo, int64_t hi, void *arg) {
     int64_t level = *(int64_t *)arg;
+    if (lo == 0 && (level == 1 || level == DEEP)) /* both on the worker that runs index 0 */
+        atomic_store(level == 1 ? &deep_top : &deep_bottom, (uintptr_t)__builtin_frame_address(0));
     for (int64_t i = lo; i < hi; i++) {
         atomic_fetch_add_explicit(&deep_visits, 1, memory_order_relaxed);
         if (i == 0 && level < DEEP) {
@@ -374,6 +378,8 @@ static void test_deep_nesting(void) {
         CHECK_OK(ax_par_run(rt, deep_root, &deep_levels[1]));
         CHECK_EQ(atomic_load(&deep_visits), (uint64_t)DEEP * 2); /* every index of every level */
     }
+    printf("    stack per nesting level: %.0f bytes\n",
+           (double)(atomic_load(&deep_top) - atomic_load(&deep_bottom)) / (DEEP - 1));
     fixture_destroy(rt);
     /* A reduction level takes more (the accumulator for a split): 1 GiB stacks, 100,000 deep. */
     CHECK_OK(ax_runtime_create(&(ax_config){.workers = 2, .stack_kb = 1 << 20}, &rt));

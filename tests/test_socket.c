@@ -366,18 +366,26 @@ static int aclient_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
 static const ax_behavior aclient_b = {"aclient", sizeof(aclient_state), NULL, aclient_receive,
                                       NULL};
 
+/* Spawns an aclient and tells it to go, with the seed of its byte pattern. */
+static void start_aclient(ax_runtime *rt, int seed) {
+    ax_ref c;
+    CHECK_OK(ax_spawn(rt, &aclient_b, NULL, NULL, &c));
+    CHECK_OK(ax_send(rt, c, T_GO, &seed, sizeof seed));
+}
+
+/* n aclients against the echo server, each to the end: every byte echoed, and "bye". */
+static void run_aclients(ax_runtime *rt, int n) {
+    for (int i = 0; i < n; i++) start_aclient(rt, i);
+    WAIT_ATOMIC(g_client_done, n);
+    CHECK_EQ(atomic_load(&g_client_bytes), (long)n * (ACLIENT_TOTAL + 3)); /* echo + "bye" */
+    CHECK_EQ(atomic_load(&g_bytes), (long)n * ACLIENT_TOTAL);
+}
+
 static void test_echo_axon_clients(void) {
     ax_runtime *rt = fixture_runtime(2);
     start_server(rt, NULL);
     enum { N = 16 };
-    for (int i = 0; i < N; i++) {
-        ax_ref c;
-        CHECK_OK(ax_spawn(rt, &aclient_b, NULL, NULL, &c));
-        CHECK_OK(ax_send(rt, c, T_GO, &i, sizeof i));
-    }
-    WAIT_ATOMIC(g_client_done, N);
-    CHECK_EQ(atomic_load(&g_client_bytes), (long)N * (ACLIENT_TOTAL + 3)); /* echo + "bye" */
-    CHECK_EQ(atomic_load(&g_bytes), (long)N * ACLIENT_TOTAL);
+    run_aclients(rt, N);
     WAIT_ATOMIC(g_closed_conns, N);
     fixture_destroy(rt);
 }
@@ -431,10 +439,7 @@ static void test_connect_refused(void) {
     close(bind_loopback(&a));
     atomic_store(&g_port, ntohs(a.sin_port));
     atomic_store(&g_connect_result, 1);
-    ax_ref c;
-    CHECK_OK(ax_spawn(rt, &aclient_b, NULL, NULL, &c));
-    int seed = 0;
-    CHECK_OK(ax_send(rt, c, T_GO, &seed, sizeof seed));
+    start_aclient(rt, 0);
     WAIT_UNTIL(atomic_load(&g_connect_result) != 1);
     CHECK_EQ(atomic_load(&g_connect_result), -ECONNREFUSED);
     CHECK_EQ(atomic_load(&g_connected), 0);
@@ -457,12 +462,9 @@ static void test_connect_timeout(void) {
     check_sleep_us(50000);
     atomic_store(&g_port, ntohs(a.sin_port));
     atomic_store(&g_connect_result, 1);
-    ax_ref c;
-    CHECK_OK(ax_spawn(rt, &aclient_b, NULL, NULL, &c));
-    int seed = 0;
     int64_t t0 = check_now_ms();
     /* aclient connects with a 5 s timeout. */
-    CHECK_OK(ax_send(rt, c, T_GO, &seed, sizeof seed));
+    start_aclient(rt, 0);
     WAIT_UNTIL(atomic_load(&g_connect_result) != 1);
     int r = atomic_load(&g_connect_result);
     if (r == 0) { /* the kernel accepted it after all (a larger queue than asked): no test */
@@ -976,16 +978,8 @@ static void test_connect_by_name(void) {
     ax_runtime *rt = fixture_runtime(2);
     start_server(rt, NULL);
     snprintf(g_target, sizeof g_target, "localhost");
-    enum { N = 4 };
-    for (int i = 0; i < N; i++) {
-        ax_ref c;
-        CHECK_OK(ax_spawn(rt, &aclient_b, NULL, NULL, &c));
-        CHECK_OK(ax_send(rt, c, T_GO, &i, sizeof i));
-    }
-    WAIT_ATOMIC(g_client_done, N);
+    run_aclients(rt, 4);
     CHECK_EQ(atomic_load(&g_connect_result), 0);
-    CHECK_EQ(atomic_load(&g_client_bytes), (long)N * (ACLIENT_TOTAL + 3));
-    CHECK_EQ(atomic_load(&g_bytes), (long)N * ACLIENT_TOTAL);
     WAIT_UNTIL(fixture_stats(rt).sockets == 1);
     fixture_destroy(rt);
 }
@@ -997,10 +991,7 @@ static void test_connect_unresolved(void) {
     snprintf(g_target, sizeof g_target, "no-such-host.invalid");
     atomic_store(&g_port, 80);
     atomic_store(&g_connect_result, 1);
-    ax_ref c;
-    CHECK_OK(ax_spawn(rt, &aclient_b, NULL, NULL, &c));
-    int seed = 0;
-    CHECK_OK(ax_send(rt, c, T_GO, &seed, sizeof seed));
+    start_aclient(rt, 0);
     WAIT_UNTIL(atomic_load(&g_connect_result) != 1);
     int r = atomic_load(&g_connect_result);
     if (r != -EHOSTUNREACH) CHECK_EQ(r, AX_ENOENT);
@@ -1085,12 +1076,7 @@ static void unix_echo(const char *path) {
         cs[i] = (struct client){.path = path, .seed = i, .total = 150000 + 7919 * (size_t)i};
         CHECK(pthread_create(&t[i], NULL, client_main, &cs[i]) == 0);
     }
-    for (int i = 0; i < N; i++) {
-        ax_ref c;
-        int seed = 100 + i;
-        CHECK_OK(ax_spawn(rt, &aclient_b, NULL, NULL, &c));
-        CHECK_OK(ax_send(rt, c, T_GO, &seed, sizeof seed));
-    }
+    for (int i = 0; i < N; i++) start_aclient(rt, 100 + i);
     long want = (long)N * ACLIENT_TOTAL;
     for (int i = 0; i < N; i++) {
         pthread_join(t[i], NULL);

@@ -86,6 +86,17 @@ static void wait_stolen(struct sched_worker *w, struct promoted *p) {
     }
 }
 
+/* A join with its frame on the worker's stack: promotes the oldest frame if the flag is up. */
+static int join_framed(struct sched_worker *w, ax_par_fn a, void *arg_a, ax_par_fn b,
+                       void *arg_b) {
+    ax_join_frame_ f, *below = w->join.top;
+    ax_join_push_(&w->join, &f, below, b, arg_b);
+    if (__atomic_load_n(&w->join.beat, __ATOMIC_RELAXED))
+        promote(w, rt_of_sched(w->thr.s)->par);
+    int ra = a(arg_a);
+    return ax_join_finish_(&w->join, &f, below, ra, b, arg_b);
+}
+
 /* A join on an empty frame stack starts a root: the heartbeat runs while it does. */
 static int join_root(struct sched_worker *w, ax_par_fn a, void *arg_a, ax_par_fn b, void *arg_b) {
     struct par *p = rt_of_sched(w->thr.s)->par;
@@ -93,9 +104,7 @@ static int join_root(struct sched_worker *w, ax_par_fn a, void *arg_a, ax_par_fn
     /* A beat that came while this worker had no root is stale: a root's first promotion waits
      * for a heartbeat of its own (a short root is never split). */
     __atomic_store_n(&w->join.beat, p->always, __ATOMIC_RELAXED);
-    w->join.root = 1;
-    int rc = ax_join_slow_(a, arg_a, b, arg_b); /* now a root's join: not a new root again */
-    w->join.root = 0;
+    int rc = join_framed(w, a, arg_a, b, arg_b);
     __atomic_store_n(&w->join.beat, 1, __ATOMIC_RELAXED); /* no frame: the next join is a root */
     par_root_leave(p);
     return rc;
@@ -107,13 +116,8 @@ int ax_join_slow_(ax_par_fn a, void *arg_a, ax_par_fn b, void *arg_b) {
     if (ax_unlikely(!a || !b)) return AX_EINVAL;
     struct sched_worker *w = sched_tls_worker;
     if (ax_unlikely(!w)) return AX_ECONTEXT;
-    ax_join_frame_ f, *below = w->join.top;
-    if (below == &w->join.base && !w->join.root) return join_root(w, a, arg_a, b, arg_b);
-    ax_join_push_(&w->join, &f, below, b, arg_b);
-    if (__atomic_load_n(&w->join.beat, __ATOMIC_RELAXED))
-        promote(w, rt_of_sched(w->thr.s)->par);
-    int ra = a(arg_a);
-    return ax_join_finish_(&w->join, &f, below, ra, b, arg_b);
+    if (w->join.top == &w->join.base) return join_root(w, a, arg_a, b, arg_b);
+    return join_framed(w, a, arg_a, b, arg_b);
 }
 
 /* A promoted frame's join, after a returned: b runs here unless a thief took it. f is the
