@@ -80,6 +80,7 @@ void bench_send_u64(ax_runtime *rt, ax_ref to, uint32_t type, uint64_t value);
 typedef void (*bench_workload_fn)(ax_runtime *rt, const bench_params *p, bench_result *r);
 
 void bench_pingpong(ax_runtime *rt, const bench_params *p, bench_result *r);
+void bench_pairs(ax_runtime *rt, const bench_params *p, bench_result *r);
 void bench_counting(ax_runtime *rt, const bench_params *p, bench_result *r);
 void bench_fanin(ax_runtime *rt, const bench_params *p, bench_result *r);
 void bench_ring(ax_runtime *rt, const bench_params *p, bench_result *r);

@@ -135,6 +135,7 @@ static const struct workload {
     bench_workload_fn fn;
 } workloads[] = {
     {"pingpong", bench_pingpong},
+    {"pairs", bench_pairs},
     {"counting", bench_counting},
     {"fanin", bench_fanin},
     {"ring", bench_ring},

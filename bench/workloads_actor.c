@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* workloads_actor.c: the actor workloads of shared/bench/WORKLOADS.md (pingpong, counting,
- * fanin, ring, fjthroughput, spawn, big) written as plain axon actors with uint64_t payloads;
- * each sets its actors up, times the messaging, and dies unless its count or checksum is right. */
+/* workloads_actor.c: the actor workloads of shared/bench/WORKLOADS.md (pingpong, pairs, counting,
+ * fanin, ring, fjthroughput, spawn, big) as plain axon actors with uint64_t payloads; each sets
+ * its actors up, times the messaging, and dies unless its count or checksum is right. */
 #include <malloc.h>
 #include <string.h>
 
@@ -55,13 +55,18 @@ static int unexpected(bench_done *d, const char *who, const ax_msg *m) {
     return -1;
 }
 
-/* ================================================================ pingpong
+/* ================================================================ pingpong and pairs
  * ping sends i to pong, pong replies with it (ax_reply), ping checks it and sends i+1;
- * n round trips, then ping signals main. checksum = sum of the echoed integers. */
+ * n round trips, then ping reports its sum and the last pair to finish signals main.
+ * pingpong runs one pair, pairs runs PAIRS at once. checksum = sum of the echoed integers. */
+
+#define PAIRS 64u
 
 typedef struct pp_shared {
     bench_done done;
-    uint64_t sum;
+    uint32_t pairs;
+    _Atomic uint32_t finished;
+    _Atomic uint64_t sum;
 } pp_shared;
 
 typedef struct pp_init {
@@ -94,23 +99,23 @@ static int ping_init(ax_ctx *ctx, void *state, const void *arg) {
 
 static int ping_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
     ping_state *s = state;
+    pp_shared *sh = s->sh;
     if (m->type == M_PONG) {
         uint64_t v = msg_u64(m);
         if (v != s->count) {
-            bench_done_fail(&s->sh->done, "ping: got %llu back, expected %llu",
+            bench_done_fail(&sh->done, "ping: got %llu back, expected %llu",
                             (unsigned long long)v, (unsigned long long)s->count);
             return -1;
         }
         s->sum += v;
-        if (++s->count == s->n) {
-            s->sh->sum = s->sum;
-            bench_done_signal(&s->sh->done);
-            return 0;
-        }
-        return send_u64(ctx, s->pong, M_PING, s->count, &s->sh->done);
+        if (++s->count < s->n) return send_u64(ctx, s->pong, M_PING, s->count, &sh->done);
+        atomic_fetch_add_explicit(&sh->sum, s->sum, memory_order_relaxed);
+        if (atomic_fetch_add_explicit(&sh->finished, 1, memory_order_acq_rel) + 1 == sh->pairs)
+            bench_done_signal(&sh->done);
+        return 0;
     }
-    if (m->type == M_START) return send_u64(ctx, s->pong, M_PING, 0, &s->sh->done);
-    return unexpected(&s->sh->done, "ping", m);
+    if (m->type == M_START) return send_u64(ctx, s->pong, M_PING, 0, &sh->done);
+    return unexpected(&sh->done, "ping", m);
 }
 
 static int pong_init(ax_ctx *ctx, void *state, const void *arg) {
@@ -129,25 +134,42 @@ static int pong_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
 static const ax_behavior ping_behavior = {"ping", sizeof(ping_state), ping_init, ping_receive, NULL};
 static const ax_behavior pong_behavior = {"pong", sizeof(pong_state), pong_init, pong_receive, NULL};
 
-void bench_pingpong(ax_runtime *rt, const bench_params *p, bench_result *r) {
-    uint64_t n = bench_scaled(1000000, p->scale);
+/* Spawns `pairs` ping-pong pairs of n round trips each, starts them all and waits. */
+static void run_pairs(ax_runtime *rt, const char *name, uint32_t pairs, uint64_t n,
+                      bench_result *r) {
     memset(&pp, 0, sizeof pp);
     bench_done_init(&pp.done);
-    pp_init in = {.sh = &pp, .pong = AX_REF_NONE, .n = n};
-    in.pong = bench_spawn(rt, &pong_behavior, &in);
-    ax_ref ping = bench_spawn(rt, &ping_behavior, &in);
+    pp.pairs = pairs;
+    atomic_init(&pp.finished, 0);
+    atomic_init(&pp.sum, 0);
+    ax_ref pings[PAIRS];
+    for (uint32_t i = 0; i < pairs; i++) {
+        pp_init in = {.sh = &pp, .pong = AX_REF_NONE, .n = n};
+        in.pong = bench_spawn(rt, &pong_behavior, &in);
+        pings[i] = bench_spawn(rt, &ping_behavior, &in);
+    }
 
     bench_measure_begin(r);
-    bench_send_u64(rt, ping, M_START, 0);
-    bench_done_wait(&pp.done, "pingpong");
+    for (uint32_t i = 0; i < pairs; i++) bench_send_u64(rt, pings[i], M_START, 0);
+    bench_done_wait(&pp.done, name);
     bench_measure_end(r);
 
-    uint64_t want = n * (n - 1) / 2;
-    if (pp.sum != want)
-        bench_die("pingpong: checksum %llu, expected %llu", (unsigned long long)pp.sum,
+    uint64_t want = pairs * (n * (n - 1) / 2);
+    uint64_t sum = atomic_load(&pp.sum);
+    if (atomic_load(&pp.finished) != pairs || sum != want)
+        bench_die("%s: %u pairs finished, checksum %llu, expected %u and %llu", name,
+                  (unsigned)atomic_load(&pp.finished), (unsigned long long)sum, (unsigned)pairs,
                   (unsigned long long)want);
-    r->n = n;
-    r->checksum = pp.sum;
+    r->n = pairs * n;
+    r->checksum = sum;
+}
+
+void bench_pingpong(ax_runtime *rt, const bench_params *p, bench_result *r) {
+    run_pairs(rt, "pingpong", 1, bench_scaled(1000000, p->scale), r);
+}
+
+void bench_pairs(ax_runtime *rt, const bench_params *p, bench_result *r) {
+    run_pairs(rt, "pairs", PAIRS, bench_scaled(100000, p->scale), r);
 }
 
 /* ================================================================ counting and fanin

@@ -54,10 +54,10 @@ static inline struct msg *msg_new(struct sched_thread *thr, size_t size) {
 }
 
 /* Gives m back to the pool it came from (any thread; thr may be NULL). */
-void msg_release_slow(ax_runtime *rt, struct msg *m);
+void msg_release_slow(ax_runtime *rt, struct sched_thread *thr, struct msg *m);
 static inline void msg_release(ax_runtime *rt, struct sched_thread *thr, struct msg *m) {
     if (ax_likely(thr && m->owner == thr->id)) pool_free_local(&thr->pool, m->cls, m);
-    else msg_release_slow(rt, m);
+    else msg_release_slow(rt, thr, m);
 }
 
 #endif

@@ -25,14 +25,17 @@ struct msg *msg_new_slow(struct sched_thread *thr, size_t size) {
     return m;
 }
 
-void msg_release_slow(ax_runtime *rt, struct msg *m) {
+/* A worker gathers its frees into other pools (pool_remote_batch; search() flushes before the
+ * worker idles); an outside thread, which may not come back, frees at once. */
+void msg_release_slow(ax_runtime *rt, struct sched_thread *thr, struct msg *m) {
     if (m->owner == MSG_OWNER_MALLOC) {
         free(m);
         return;
     }
     struct sched_thread *owner =
         atomic_load_explicit(&rt->sched.threads[m->owner], memory_order_acquire);
-    pool_free_remote(&owner->pool, m->cls, m);
+    if (thr && thr->worker) pool_free_remote_batched(&thr->remote_frees, &owner->pool, m->cls, m);
+    else pool_free_remote(&owner->pool, m->cls, m);
 }
 
 struct sched_thread *rt_enter(ax_runtime *rt, bool *outside) {

@@ -82,6 +82,14 @@ void pool_free_remote(struct pool *p, unsigned cls, void *block) {
     free(block);
 }
 
+void pool_free_remote_batched(struct pool_remote_batch *b, struct pool *p, unsigned cls,
+                              void *block) {
+    (void)b;
+    pool_free_remote(p, cls, block);
+}
+
+void pool_remote_flush(struct pool_remote_batch *b) { (void)b; }
+
 #else
 
 void pool_destroy(struct pool *p) {
@@ -143,17 +151,42 @@ POOL_NOINLINE_COLD void *pool_alloc_slow(struct pool *p, unsigned cls) {
     return pool_carve(p, cls);
 }
 
-void pool_free_remote(struct pool *p, unsigned cls, void *block) {
+/* Pushes the chain first..last (linked through next) onto cls's remote list. */
+static void push_remote_chain(struct pool *p, unsigned cls, struct pool_free_block *first,
+                              struct pool_free_block *last) {
     _Atomic(struct pool_free_block *) *head = &p->remote[cls].head;
-    struct pool_free_block *b = block;
     struct pool_free_block *old = atomic_load_explicit(head, memory_order_relaxed);
     do {
-        atomic_store_explicit(&b->next, old, memory_order_relaxed);
+        atomic_store_explicit(&last->next, old, memory_order_relaxed);
         /* Release on success: pairs with the owner's acquire exchange in pool_alloc_slow, so
-         * b->next and our writes to the block are visible to it. A failed CAS only reloads
-         * old, which we merely store into b->next: relaxed. */
-    } while (!atomic_compare_exchange_weak_explicit(head, &old, b, memory_order_release,
+         * the links and our writes to the blocks are visible to it. A failed CAS only reloads
+         * old, which we merely store into last->next: relaxed. */
+    } while (!atomic_compare_exchange_weak_explicit(head, &old, first, memory_order_release,
                                                     memory_order_relaxed));
+}
+
+void pool_free_remote(struct pool *p, unsigned cls, void *block) {
+    push_remote_chain(p, cls, block, block);
+}
+
+void pool_remote_flush(struct pool_remote_batch *b) {
+    if (b->count == 0) return;
+    push_remote_chain(b->to, b->cls, b->first, b->last);
+    b->count = 0;
+}
+
+void pool_free_remote_batched(struct pool_remote_batch *b, struct pool *p, unsigned cls,
+                              void *block) {
+    struct pool_free_block *blk = block;
+    if (b->count && (b->to != p || b->cls != cls)) pool_remote_flush(b);
+    if (b->count == 0) {
+        b->to = p;
+        b->cls = cls;
+        b->last = blk;
+    }
+    atomic_store_explicit(&blk->next, b->first, memory_order_relaxed);
+    b->first = blk;
+    if (++b->count == POOL_REMOTE_BATCH) pool_remote_flush(b);
 }
 
 #endif

@@ -99,6 +99,24 @@ void pool_free_local(struct pool *p, unsigned cls, void *block);
  * block happen before the owner hands it out again. */
 void pool_free_remote(struct pool *p, unsigned cls, void *block);
 
+/* One thread's frees into other threads' pools, gathered: blocks of one pool and class are
+ * chained here and pushed onto that pool's remote list with one CAS, when POOL_REMOTE_BATCH are
+ * pending, when a block of another pool or class comes, or at pool_remote_flush. A consumer on
+ * another core then costs the producer's pool one contended CAS per batch, not per message.
+ * Owned by the freeing thread; zeroed is empty. Blocks wait here at most until the next flush,
+ * and are in the owner's slabs either way, so pool_destroy frees them. */
+#define POOL_REMOTE_BATCH 32u
+struct pool_remote_batch {
+    struct pool *to;
+    unsigned cls, count;
+    struct pool_free_block *first, *last;
+};
+/* The freeing thread only: as pool_free_remote, possibly later (the next flush). */
+void pool_free_remote_batched(struct pool_remote_batch *b, struct pool *p, unsigned cls,
+                              void *block);
+/* The freeing thread only: pushes what b holds. */
+void pool_remote_flush(struct pool_remote_batch *b);
+
 /* With AX_POOL_PASSTHROUGH defined, pool_alloc is malloc and both frees are free, so that the
  * sanitizers see every block; the class bookkeeping stays the same. */
 

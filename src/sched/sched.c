@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* sched.c: creating and destroying a scheduler: worker records, deques, steal orders, the
- * inject queue, the epoch domain, and the table of thread records through which message pools
- * are found. */
+/* sched.c: creating and destroying a scheduler: worker records, run queues, join deques, steal
+ * orders, the inject queue, the epoch domain, and the table of thread records through which
+ * message pools are found. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +53,6 @@ static int steal_orders_init(struct sched *s) {
  * destroying it frees nothing). */
 static void free_workers(struct sched *s) {
     for (int i = 0; i < s->nworkers; i++) {
-        deque_destroy(&s->workers[i].dq);
         deque_destroy(&s->workers[i].jq);
     }
     free(s->victims);
@@ -85,7 +84,8 @@ int sched_init(struct sched *s, const struct sched_config *cfg) {
         w->index = (unsigned)i;
         w->spin_ns = s->cfg.spin_ns;
         w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
-        if (deque_init(&w->dq, 10) != 0 || deque_init(&w->jq, 6) != 0 ||
+        runq_init(&w->rq);
+        if (deque_init(&w->jq, 6) != 0 ||
             sched_register_thread(s, &w->thr) != 0) {
             free_workers(s);
             return -ENOMEM;

@@ -15,6 +15,7 @@
 #include "mem/slots.h"
 #include "sched/deque.h"
 #include "sched/driver.h"
+#include "sched/runq.h"
 #include "sched/task.h"
 #include "sched/timer_driver.h"
 #include "sched/topology.h"
@@ -29,6 +30,7 @@ struct sched_worker;
  * thread) that sends or spawns. Fields above the epoch record are written by the owner only. */
 struct sched_thread {
     struct pool pool;             /* messages and actors this thread allocates */
+    struct pool_remote_batch remote_frees; /* workers: frees into other threads' pools */
     struct stats_counters stats;
     struct sched *s;
     struct sched_worker *worker;  /* NULL for an outside thread */
@@ -46,7 +48,6 @@ struct sched_thread {
 
 struct sched_worker {
     struct sched_thread thr; /* first: a worker is a thread record */
-    struct deque dq;
     struct sched_task *lifo; /* the task this worker just woke: runs next */
     unsigned lifo_runs;      /* consecutive runs from the slot */
     unsigned index;
@@ -70,6 +71,7 @@ struct sched_worker {
     struct sched_timer_driver timers;  /* the first driver: this worker's timing wheel */
     struct sched_park_driver park;     /* sleeps for the wheel unless an I/O driver does */
     AX_ALIGNED_LINE _Atomic uint32_t sleep; /* 1 parked, 0 awake (claimed by a notifier) */
+    struct runq rq; /* its runnable tasks, FIFO; thieves take half at a time */
 };
 
 struct sched_config {
@@ -137,7 +139,7 @@ struct sched_thread *sched_outside_enter(struct sched *s);
 void sched_outside_leave(struct sched_thread *t);
 
 /* Makes t runnable. From a worker of s: into its LIFO slot (t runs next on this worker); a task
- * the slot held goes to the deque, where others may steal it. */
+ * the slot held goes to the back of the run queue, where others may steal it. */
 void sched_lifo_displace(struct sched_worker *w, struct sched_task *prev);
 static inline void sched_wake_local(struct sched_thread *self, struct sched_task *t) {
     struct sched_worker *w = self->worker;
@@ -145,7 +147,8 @@ static inline void sched_wake_local(struct sched_thread *self, struct sched_task
     w->lifo = t;
     if (prev) sched_lifo_displace(w, prev);
 }
-/* From a worker: a task that used its turn goes behind every runnable task (fairness). */
+/* A task that used its turn goes behind every runnable task of the caller's worker (fairness);
+ * from an outside thread, to the inject queue. */
 void sched_yield_task(struct sched_thread *self, struct sched_task *t);
 /* From any thread: through the inject queue. */
 void sched_inject(struct sched *s, struct sched_task *t);

@@ -3,11 +3,11 @@
  * woken, and how tasks are made runnable. One pool of workers runs every kind of task, and
  * each worker's events (timers, later I/O) come through its driver stack (driver.h).
  *
- * Look order: every 61st task the inject queue and the oldest task of the own deque first
- * (fairness); then the LIFO slot (at most lifo_cap times in a row), the own deque's bottom,
- * the inject queue, and stealing: join deques, then task deques, each in the worker's steal
- * order (nearest victims first when pinned, see topology.h; each class from a random start),
- * then the inject queue again. Parking follows Tokio's protocol: an
+ * Look order: every 61st task the inject queue first (fairness); then the LIFO slot (at most
+ * lifo_cap times in a row), the own run queue (FIFO, runq.h), the inject queue, and stealing:
+ * join deques, then half of a run queue, each in the worker's steal order (nearest victims
+ * first when pinned, see topology.h; each class from a random start), then the inject queue
+ * again. Parking follows Tokio's protocol: an
  * idle worker first searches (counted in s->searching) for spin_ns, then parks in its driver.
  * Whoever makes work available wakes one parked worker only if nobody is searching; a
  * searcher that finds work and was the last searcher wakes another. Lost wakeups are excluded
@@ -84,18 +84,31 @@ void sched_kick(struct sched *s, int i) {
     if (atomic_load_explicit(&w->sleep, memory_order_relaxed) == 1) w->driver->ops->unpark(w->driver);
 }
 
+/* Only the push that makes the run queue non-empty notifies (its fence costs more than the
+ * push): while the queue stays non-empty, a searcher is on its way to it or was woken for it, and
+ * a searcher that finds work and was the last wakes the next (found_work). One worker has
+ * nobody to wake. */
 void sched_lifo_displace(struct sched_worker *w, struct sched_task *prev) {
-    if (deque_push_owner(&w->dq, prev) != 0) sched_inject(w->thr.s, prev);
-    else sched_notify(w->thr.s);
+    struct sched *s = w->thr.s;
+    if (runq_push_owner(&w->rq, prev, &s->inject) && s->nworkers > 1) sched_notify(s);
 }
 
-/* A task that used up its turn goes behind everything runnable: the owner pops its deque
- * LIFO, so pushing it there would run it again at once. The inject queue is FIFO, is visible
- * to every worker, and is looked at once the deque is empty (and every 61st task). No worker is
- * woken: a yield adds no parallelism (this worker comes back to it), and waking one would split
- * producer/consumer pairs across cores, where each message costs a cache miss. */
+static struct sched_task *inject_pop(struct sched *s);
+
+/* A task that used up its turn goes to the back of its worker's run queue, behind everything
+ * runnable there and behind the oldest task of the inject queue, which moves ahead of it; it
+ * stays on this worker (its mailbox and state stay in this core's cache) unless a thief takes
+ * it. No worker is woken: a yield adds no parallelism (this worker comes back to it), and waking
+ * one would split producer/consumer pairs across cores, where each message costs a cache miss. */
 void sched_yield_task(struct sched_thread *self, struct sched_task *t) {
-    mpsc_push(&self->s->inject, &t->link);
+    struct sched *s = self->s;
+    if (!self->worker) {
+        mpsc_push(&s->inject, &t->link);
+        return;
+    }
+    struct sched_task *waiting = inject_pop(s);
+    if (waiting) runq_push_owner(&self->worker->rq, waiting, &s->inject);
+    runq_push_owner(&self->worker->rq, t, &s->inject);
 }
 
 void sched_inject(struct sched *s, struct sched_task *t) {
@@ -116,7 +129,8 @@ static struct sched_task *inject_pop(struct sched *s) {
 /* ---- finding work ------------------------------------------------------------------------ */
 
 /* One pass over w's victims in its steal order (sched_init, topology.c): class by class, nearest
- * first, each class from a random start, taking from the join deques (join) or the task deques.
+ * first, each class from a random start, taking from the join deques (join: one frame) or the
+ * run queues (half of the victim's tasks, so that a thief has work for a while).
  * Unpinned there is one class, every other worker: a random start over all, as ever. */
 static inline struct sched_task *steal_pass(struct sched_worker *w, bool join) {
     struct sched_worker *all = w->thr.s->workers;
@@ -127,9 +141,9 @@ static inline struct sched_task *steal_pass(struct sched_worker *w, bool join) {
         for (unsigned j = 0; j < len; j++) {
             struct sched_worker *v = &all[w->victims[lo + k]];
             if (++k == len) k = 0;
-            struct deque *q = join ? &v->jq : &v->dq;
-            if (deque_size(q) == 0) continue;
-            struct sched_task *t = deque_steal(q);
+            struct sched_task *t;
+            if (join) t = deque_size(&v->jq) > 0 ? deque_steal(&v->jq) : NULL;
+            else t = runq_len(&v->rq) > 0 ? runq_steal_half(&v->rq, &w->rq) : NULL;
             if (t) {
                 stats_add(&w->thr.stats, STAT_STEALS, 1);
                 return t;
@@ -156,10 +170,7 @@ static struct sched_task *steal_some(struct sched_worker *w) {
 static struct sched_task *next_task(struct sched_worker *w) {
     struct sched *s = w->thr.s;
     struct sched_task *t;
-    if (++w->tick % FAIRNESS_INTERVAL == 0) {
-        if ((t = inject_pop(s)) != NULL) return t;
-        if ((t = deque_steal(&w->dq)) != NULL) return t; /* our own oldest task */
-    }
+    if (++w->tick % FAIRNESS_INTERVAL == 0 && (t = inject_pop(s)) != NULL) return t;
     if (w->lifo) {
         t = w->lifo;
         w->lifo = NULL;
@@ -170,14 +181,14 @@ static struct sched_task *next_task(struct sched_worker *w) {
         /* The slot ran lifo_cap times in a row. If other tasks wait, the slot's task goes
          * behind them (and becomes stealable); if none does, running it again starves nobody
          * and keeps a ping-pong pair on one core. */
-        if (deque_size(&w->dq) == 0 && mpsc_looks_empty(&s->inject)) {
+        if (runq_len(&w->rq) == 0 && mpsc_looks_empty(&s->inject)) {
             w->lifo_runs = 1;
             return t;
         }
         sched_yield_task(&w->thr, t);
     }
     w->lifo_runs = 0;
-    if ((t = deque_pop_owner(&w->dq)) != NULL) return t;
+    if ((t = runq_pop_owner(&w->rq)) != NULL) return t;
     return inject_pop(s);
 }
 
@@ -253,7 +264,7 @@ static void found_work(struct sched_worker *w) {
 static bool work_visible(struct sched *s) {
     if (!mpsc_looks_empty(&s->inject)) return true;
     for (int i = 0; i < s->nworkers; i++)
-        if (deque_size(&s->workers[i].dq) > 0 || deque_size(&s->workers[i].jq) > 0) return true;
+        if (runq_len(&s->workers[i].rq) > 0 || deque_size(&s->workers[i].jq) > 0) return true;
     return false;
 }
 
@@ -314,12 +325,13 @@ static struct sched_task *search(struct sched_worker *w) {
         w->searching = true;
         atomic_fetch_add_explicit(&s->searching, 1, memory_order_seq_cst);
     }
+    pool_remote_flush(&w->thr.remote_frees); /* their owners may want them while we idle */
     int64_t until = w->spin_ns > 0 ? core_now_ns() + w->spin_ns : 0;
     /* The driver first: it submits what the tasks just run queued (a socket's reply) and
      * reaps what came meanwhile; then again every few steal rounds (a round with its pauses is
      * a few hundred ns), so that I/O finished while spinning is not left waiting. */
     maintain(w, true);
-    if (w->lifo || deque_size(&w->dq) > 0) return NULL;
+    if (w->lifo || runq_len(&w->rq) > 0) return NULL;
     for (unsigned i = 0;; i++) {
         struct sched_task *t = steal_some(w);
         if (t) return spin_paid(w, t);
@@ -327,12 +339,12 @@ static struct sched_task *search(struct sched_worker *w) {
         if ((i & 7) == 7 || until == 0) {
             if (until == 0 || core_now_ns() >= until) break;
             maintain(w, true);
-            if (w->lifo || deque_size(&w->dq) > 0) return spin_paid(w, NULL);
+            if (w->lifo || runq_len(&w->rq) > 0) return spin_paid(w, NULL);
         }
         for (int k = 0; k < 8; k++) core_cpu_relax();
     }
     maintain(w, true);
-    if (w->lifo || deque_size(&w->dq) > 0) return NULL; /* the driver or reclaim made work */
+    if (w->lifo || runq_len(&w->rq) > 0) return NULL; /* the driver or reclaim made work */
     spin_wasted(w);
     park(w);
     return NULL;
@@ -424,5 +436,5 @@ void sched_worker_discard(struct sched_worker *w) {
     struct sched_task *t;
     if (w->lifo) w->lifo->run(w->lifo, NULL);
     w->lifo = NULL;
-    while ((t = deque_pop_owner(&w->dq)) != NULL) t->run(t, NULL);
+    while ((t = runq_pop_owner(&w->rq)) != NULL) t->run(t, NULL);
 }
