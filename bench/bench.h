@@ -87,6 +87,8 @@ void bench_ring(ax_runtime *rt, const bench_params *p, bench_result *r);
 void bench_fjthroughput(ax_runtime *rt, const bench_params *p, bench_result *r);
 void bench_spawn_actors(ax_runtime *rt, const bench_params *p, bench_result *r);
 void bench_big(ax_runtime *rt, const bench_params *p, bench_result *r);
+/* workloads_latency.c: send-to-handler latency at a steady rate, from outside and between actors */
+void bench_latency(ax_runtime *rt, const bench_params *p, bench_result *r);
 /* workloads_timers.c */
 void bench_timers(ax_runtime *rt, const bench_params *p, bench_result *r);
 void bench_supervise(ax_runtime *rt, const bench_params *p, bench_result *r);

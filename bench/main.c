@@ -142,6 +142,7 @@ static const struct workload {
     {"fjthroughput", bench_fjthroughput},
     {"spawn", bench_spawn_actors},
     {"big", bench_big},
+    {"latency", bench_latency},
     {"timers", bench_timers},
     {"supervise", bench_supervise},
     {"echo", bench_echo},

@@ -523,6 +523,65 @@ static void test_edges(void) {
     CHECK_EQ(wheel_count(&w), 0);
 }
 
+/* (6) Spreading: a block's entries move down a share per tick before it starts, so that no
+ * advance touches them all at once, and they still fire exactly at their ticks, in order. */
+struct spread_check {
+    struct wheel *w;
+    struct wheel_entry *base;
+    size_t fired, last_index;
+    uint64_t last_deadline;
+};
+
+static void spread_fn(struct wheel_entry *e, void *arg) {
+    struct spread_check *sc = arg;
+    size_t idx = (size_t)(e - sc->base);
+    CHECK_EQ(e->deadline, wheel_now(sc->w));
+    CHECK(e->deadline > sc->last_deadline ||
+          (e->deadline == sc->last_deadline && (sc->fired == 0 || idx > sc->last_index)));
+    sc->last_deadline = e->deadline;
+    sc->last_index = idx;
+    sc->fired++;
+}
+
+/* n entries due in [first, first + span), inserted at tick 0, advanced one tick at a time (as a
+ * busy owner does); the most entries one advance moved down must stay under max_share. */
+static void spread_case(uint64_t first, uint64_t span, size_t n, size_t max_share) {
+    struct wheel *w = malloc(sizeof *w);
+    struct wheel_entry *es = malloc(n * sizeof *es);
+    CHECK(w && es);
+    struct spread_check sc = {.w = w, .base = es};
+    uint64_t rng = 42;
+    wheel_init(w, 0);
+    for (size_t i = 0; i < n; i++) {
+        es[i].deadline = first + check_rand(&rng) % span;
+        wheel_insert(w, &es[i]);
+    }
+    size_t most = 0;
+    for (uint64_t t = 1; t < first + span; t++) {
+        uint64_t before = w->spread_moves;
+        wheel_advance(w, t, spread_fn, &sc);
+        if (w->spread_moves - before > most) most = w->spread_moves - before;
+        CHECK(wheel_next_work(w) > t);
+        CHECK(wheel_next_work(w) <= wheel_next_deadline(w));
+    }
+    printf("test_wheel: %zu entries due in [%" PRIu64 ", %" PRIu64 "): %" PRIu64
+           " moved down early, at most %zu in one advance\n",
+           n, first, first + span, w->spread_moves, most);
+    CHECK_EQ(sc.fired, n);
+    CHECK_EQ(wheel_count(w), 0);
+    CHECK(w->spread_moves >= n); /* every entry moved down before its block, none in a burst */
+    CHECK(most <= max_share);
+    free(es);
+    free(w);
+}
+
+static void test_spread(void) {
+    /* Inserted before their block's pending time (an empty pending list is skipped at insert):
+     * level 1 -> 0 during the 64 ticks before; level 2 -> 1 -> 0 during the 4,096 before. */
+    spread_case(128, 64, 64000, 64000 / 32);
+    spread_case(8192, 4096, 200000, 200000 / 32);
+}
+
 /* The wheel entry is two words (an intrusive list link and the deadline). */
 static void test_entry_size(void) { CHECK_EQ(sizeof(struct wheel_entry), 16); }
 
@@ -536,4 +595,5 @@ static void test_model_near_tick_end(void) { model_run(UINT64_MAX - (UINT64_C(1)
 TEST_MAIN(TEST_CASE(test_entry_size), TEST_CASE(test_edges), TEST_CASE(test_interval),
           TEST_CASE(test_idle_gaps), TEST_CASE(test_model_from_zero),
           TEST_CASE(test_model_below_range_top), TEST_CASE(test_model_arbitrary_start),
-          TEST_CASE(test_model_near_tick_end), TEST_CASE(test_million))
+          TEST_CASE(test_model_near_tick_end), TEST_CASE(test_million),
+          TEST_CASE(test_spread))

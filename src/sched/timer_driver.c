@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* timer_driver.c: the timing wheel as a worker's driver (driver.h). A worker arms and fires
- * timers on its own wheel; an outside thread arms on one worker's wheel, chosen by its record
- * id. Each wheel has a spinlock, uncontended unless an idle worker steals overdue timers from a
- * busy one (so a handler that runs long does not hold up the timers its worker armed), and
- * publishes its earliest deadline, which parked workers sleep until. */
+/* timer_driver.c: the timing wheel as a worker's driver (driver.h). A worker arms on its own
+ * wheel; an outside thread arms on one worker's wheel, chosen by its record id. Arming pushes
+ * the entry onto the wheel's arming stack with one CAS and takes no lock; whoever holds the
+ * wheel's spinlock (its owner at its next poll or before it parks, or an idle worker helping a
+ * busy one, so that a handler that runs long does not hold up its worker's timers) moves the
+ * stack into the wheel, fires what is due, and publishes the earliest deadline, which parked
+ * workers sleep until. An armer that finds the stack empty wakes the owner if it is parked. */
 #include "core/duration.h"
 #include "sched/sched.h"
 
@@ -29,7 +31,7 @@ static void wheel_unlock(struct sched_timer_driver *t) {
  * `parked` and then reads every wheel's next deadline (timers_pending); the arming thread
  * publishes, then reads `parked`. */
 static void publish_next(struct sched_timer_driver *t) {
-    atomic_store_explicit(&t->next, wheel_next_deadline(&t->wheel), memory_order_seq_cst);
+    atomic_store_explicit(&t->next, wheel_next_work(&t->wheel), memory_order_seq_cst);
 }
 
 uint64_t sched_tick_now(const struct sched *s) {
@@ -44,24 +46,52 @@ uint64_t sched_tick_after_ms(const struct sched *s, int64_t delay_ms) {
 
 void sched_timer_arm(struct sched *s, struct sched_thread *self, struct wheel_entry *e) {
     /* An outside thread always arms on the same wheel (by its record id): alternating between
-     * wheels made every arm bounce both wheels' locks and lines with the firing workers
-     * (`axon-bench timers --workers 2`: 1,160-1,300 ns per timer, against 350-530 now). */
+     * wheels made every arm bounce both wheels' lines with the firing workers. */
     struct sched_worker *w =
         self && self->worker ? self->worker
         : self               ? &s->workers[self->id % (unsigned)s->nworkers]
                              : &s->workers[0];
     struct sched_timer_driver *t = &w->timers;
-    /* Read before the insert: once the lock is released, a worker may fire the entry and
-     * re-arm (or reuse) its record. */
-    uint64_t deadline = e->deadline;
-    wheel_lock(t);
-    uint64_t before = atomic_load_explicit(&t->next, memory_order_relaxed);
-    wheel_insert(&t->wheel, e);
-    if (deadline < before) publish_next(t);
-    wheel_unlock(t);
-    /* A parked worker sleeps until the earliest deadline it saw: wake one to look again. */
+    /* Read before the push: once pushed, a worker may fire the entry and reuse its record. */
+    uint64_t deadline = e->deadline, before = atomic_load_explicit(&t->next, memory_order_relaxed);
+    struct wheel_entry *old = atomic_load_explicit(&t->arming, memory_order_relaxed);
+    do {
+        e->next = old;
+        /* release: the entry (and its timer record) is complete before whoever takes the stack
+         * (acquire exchange in take_arming) inserts and fires it. */
+    } while (!atomic_compare_exchange_weak_explicit(&t->arming, &old, e, memory_order_release,
+                                                    memory_order_relaxed));
+    /* The owner takes its stack in at its next poll and before it parks. Another thread's push
+     * onto an empty stack makes sure the owner is not asleep past the new deadline: sched_kick's
+     * fence pairs with park()'s between raising `sleep` and asking timers_pending, which takes
+     * the stack in (a push onto a non-empty stack is covered by the push that found it empty).
+     * The owner may be busy in a long handler, though (one that waits for this very timer): an
+     * entry earlier than the wheel's earliest also wakes a parked worker, which takes the stack
+     * in for it (steal_overdue); one that parks later sees the stack and looks a tick later. */
+    if (old == NULL && &w->thr != self) sched_kick(s, (int)w->index);
     if (deadline < before && atomic_load_explicit(&s->parked, memory_order_seq_cst))
         sched_notify(s);
+}
+
+/* Lock of t held: moves the arming stack into the wheel, in arming order (the stack is LIFO,
+ * the wheel keeps FIFO order among equal deadlines), and publishes the earliest deadline. */
+static void take_arming(struct sched_timer_driver *t) {
+    if (!atomic_load_explicit(&t->arming, memory_order_relaxed)) return;
+    /* acquire: pairs with the release CAS in sched_timer_arm. */
+    struct wheel_entry *e = atomic_exchange_explicit(&t->arming, NULL, memory_order_acquire);
+    struct wheel_entry *fifo = NULL;
+    while (e) {
+        struct wheel_entry *next = e->next;
+        e->next = fifo;
+        fifo = e;
+        e = next;
+    }
+    while (fifo) {
+        struct wheel_entry *next = fifo->next;
+        wheel_insert(&t->wheel, fifo);
+        fifo = next;
+    }
+    publish_next(t);
 }
 
 struct due_list {
@@ -78,6 +108,7 @@ static void collect(struct wheel_entry *e, void *arg) {
 /* Lock of t held on entry, released before firing (firing may re-arm on t). */
 static bool fire_due(struct sched_timer_driver *t, uint64_t now, struct sched_thread *self) {
     struct due_list l = {NULL, &l.head};
+    take_arming(t);
     wheel_advance(&t->wheel, now, collect, &l);
     publish_next(t);
     wheel_unlock(t);
@@ -88,17 +119,22 @@ static bool fire_due(struct sched_timer_driver *t, uint64_t now, struct sched_th
     return l.head != NULL;
 }
 
-/* The owner: fires what is due on its own wheel. */
+static bool arming_empty(struct sched_timer_driver *t) {
+    return atomic_load_explicit(&t->arming, memory_order_relaxed) == NULL;
+}
+
+/* The owner: takes what was armed and fires what is due on its own wheel. */
 static bool run_due(struct sched_timer_driver *t, struct sched_thread *self) {
     uint64_t next = atomic_load_explicit(&t->next, memory_order_relaxed);
-    if (next == UINT64_MAX) return false; /* no timer here: not even a clock read */
+    if (next == UINT64_MAX && arming_empty(t)) return false; /* nothing here: no clock read */
     uint64_t now = sched_tick_now(t->s);
-    if (next > now) return false;
+    if (next > now && arming_empty(t)) return false;
     wheel_lock(t);
     return fire_due(t, now, self);
 }
 
-/* An idle worker: fires the overdue timers of busy ones. */
+/* An idle worker: fires the overdue timers of busy ones, and takes in what was armed on them
+ * (its deadlines are unknown until then). */
 static bool steal_overdue(struct sched_timer_driver *own, struct sched_thread *self) {
     struct sched *s = own->s;
     uint64_t now = sched_tick_now(s);
@@ -106,7 +142,8 @@ static bool steal_overdue(struct sched_timer_driver *own, struct sched_thread *s
     for (int i = 0; i < s->nworkers; i++) {
         struct sched_timer_driver *v = &s->workers[i].timers;
         /* Another worker's timers are ours to fire only once a tick overdue: it is busy. */
-        if (v == own || atomic_load_explicit(&v->next, memory_order_relaxed) + 1 > now ||
+        if (v == own ||
+            (atomic_load_explicit(&v->next, memory_order_relaxed) + 1 > now && arming_empty(v)) ||
             !wheel_trylock(v))
             continue;
         fired |= fire_due(v, now, self);
@@ -126,13 +163,23 @@ static bool timers_poll(struct sched_driver *d, struct sched_thread *self, bool 
 static int64_t timers_pending(struct sched_driver *d) {
     struct sched_timer_driver *t = timers_of(d);
     struct sched *s = t->s;
+    if (!arming_empty(t)) { /* our own armed entries first: their deadlines count */
+        wheel_lock(t);
+        take_arming(t);
+        wheel_unlock(t);
+    }
     uint64_t next = UINT64_MAX;
     for (int i = 0; i < s->nworkers; i++) {
         struct sched_timer_driver *v = &s->workers[i].timers;
         uint64_t n = atomic_load_explicit(&v->next, memory_order_seq_cst);
         /* Another worker's timer is ours to fire one tick after it is due (steal_overdue): waking
-         * for it earlier would only spin until then. */
+         * for it earlier would only spin until then. Entries armed on it and not taken in yet
+         * (it is busy) have unknown deadlines: look again a tick from now. */
         if (v != t && n != UINT64_MAX) n++;
+        if (v != t && !arming_empty(v)) {
+            uint64_t soon = sched_tick_now(s) + 1;
+            if (soon < n) n = soon;
+        }
         if (n < next) next = n;
     }
     int64_t inner = t->inner->ops->pending(t->inner);
@@ -163,12 +210,14 @@ void sched_timer_driver_init(struct sched_timer_driver *t, struct sched *s,
     wheel_init(&t->wheel, 0);
     atomic_store_explicit(&t->lock, 0, memory_order_relaxed);
     atomic_store_explicit(&t->next, UINT64_MAX, memory_order_relaxed);
+    atomic_store_explicit(&t->arming, NULL, memory_order_relaxed);
 }
 
 void sched_timers_destroy(struct sched *s) {
     for (int i = 0; i < s->nworkers; i++) {
         struct sched_timer_driver *t = &s->workers[i].timers;
         struct due_list l = {NULL, &l.head};
+        take_arming(t);
         /* Far beyond any deadline the API accepts (delays are capped below 2^36 ticks). */
         wheel_advance(&t->wheel, wheel_now(&t->wheel) + (1ull << 40), collect, &l);
         for (struct wheel_entry *e = l.head, *next; e; e = next) {

@@ -18,17 +18,19 @@ struct sched_thread;
 /* Ticks in a millisecond. */
 #define SCHED_TICKS_PER_MS (1000000 / SCHED_TICK_NS)
 
-/* One per worker: its wheel, and the driver it sleeps in. The owner arms and fires here; an
- * outside thread arms here too (timer_driver.c says which wheel), and an idle worker fires a
- * busy one's overdue entries: so the wheel has a spinlock, and publishes its earliest deadline
- * for parking workers to read. */
+/* One per worker: its wheel, and the driver it sleeps in. Arming pushes onto the arming stack
+ * (any thread, lock-free); the owner moves the stack into the wheel in batches and fires, and an
+ * idle worker does both for a busy one: so the wheel has a spinlock, which arming never takes,
+ * and publishes its earliest deadline for parking workers to read. */
 struct sched_timer_driver {
     struct sched_driver base;
     struct sched_driver *inner; /* sleeps for it: the futex park, or an I/O poller */
     struct sched *s;
     struct wheel wheel;                /* under lock */
-    AX_ALIGNED_LINE _Atomic int lock;  /* owner, outside armers, thieves of overdue timers */
+    AX_ALIGNED_LINE _Atomic int lock;  /* the owner, and idle workers helping a busy one */
     _Atomic uint64_t next;             /* the wheel's earliest deadline (tick) */
+    /* Entries armed and not yet in the wheel: a Treiber stack through wheel_entry.next. */
+    AX_ALIGNED_LINE _Atomic(struct wheel_entry *) arming;
 };
 
 void sched_timer_driver_init(struct sched_timer_driver *t, struct sched *s,
@@ -37,7 +39,8 @@ uint64_t sched_tick_now(const struct sched *s);
 /* The first tick at or after now + delay_ms: a timer armed for it is never early. */
 uint64_t sched_tick_after_ms(const struct sched *s, int64_t delay_ms);
 /* Any thread (self NULL: no record): e (deadline set) fires through s->timer_fire on some
- * worker at its tick. */
+ * worker at its tick. Takes no lock: one CAS, and a wake-up check when it finds the chosen
+ * wheel's arming stack empty. */
 void sched_timer_arm(struct sched *s, struct sched_thread *self, struct wheel_entry *e);
 /* At destroy, workers stopped: passes every entry still armed to s->timer_fire with self NULL. */
 void sched_timers_destroy(struct sched *s);

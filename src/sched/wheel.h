@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* wheel.h: a hierarchical timing wheel (6 levels of 64 slots) with intrusive entries, one per
  * worker thread, so that millions of timers cost O(1) each to insert and to expire without
- * allocating. Owner-only: no atomics inside, the caller serializes every call. */
+ * allocating, and moving them down the levels is spread over time instead of done in bursts.
+ * Owner-only: no atomics inside, the caller serializes every call. */
 #ifndef AX_SCHED_WHEEL_H
 #define AX_SCHED_WHEEL_H
 
@@ -25,19 +26,24 @@ _Static_assert(sizeof(struct wheel_entry) == 16, "wheel_entry must stay 16 bytes
 struct wheel_list {
     struct wheel_entry *head;
     struct wheel_entry *tail;
+    size_t count;
 };
 
-/* Owner-only state; about 6 KiB, embed it in the worker. */
+/* Owner-only state; about 19 KiB, embed it in the worker. Levels 0-4 have two halves of 64
+ * slots: the current block's and the next block's, into which the entries of the next block
+ * move a share per advance before it starts (wheel.c). */
 struct wheel {
-    uint64_t now;                    /* every entry with deadline <= now has expired or is in due */
-    size_t count;                    /* inserted and not yet passed to fn */
-    uint64_t occupied[WHEEL_LEVELS]; /* bit s of level L: slots[L][s] is non-empty */
-    struct wheel_list slots[WHEEL_LEVELS][WHEEL_SLOTS];
-    struct wheel_list far;           /* deadlines outside now's 2^36-tick block (beyond range) */
-    uint64_t far_min;                /* smallest deadline in far (UINT64_MAX if empty) */
-    struct wheel_list due;           /* inserted with deadline <= now: fire on the next advance */
-    uint64_t due_min;                /* smallest deadline in due (UINT64_MAX if empty) */
-    uint64_t slots_visited;          /* statistic: slots (and far/due lists) advance processed */
+    uint64_t now;                       /* every entry with deadline <= now has expired or is in due */
+    size_t count;                       /* inserted and not yet passed to fn */
+    unsigned char cur[WHEEL_LEVELS];    /* the half of each level that is the current block's */
+    uint64_t occupied[WHEEL_LEVELS][2]; /* bit s: lists[L][half][s] is non-empty */
+    struct wheel_list lists[WHEEL_LEVELS][2][WHEEL_SLOTS];
+    struct wheel_list far;              /* deadlines outside now's 2^36-tick block (beyond range) */
+    uint64_t far_min;                   /* smallest deadline in far (UINT64_MAX if empty) */
+    struct wheel_list due;              /* inserted with deadline <= now: fire on the next advance */
+    uint64_t due_min;                   /* smallest deadline in due (UINT64_MAX if empty) */
+    uint64_t slots_visited;             /* statistic: slots (and far/due lists) advance processed */
+    uint64_t spread_moves;              /* statistic: entries moved down before their block */
 };
 
 /* Initializes an empty wheel positioned at now_tick. Does not allocate; there is no destroy. */
@@ -68,10 +74,15 @@ size_t wheel_advance(struct wheel *w, uint64_t now_tick,
 /* The earliest tick at which some entry may be due, UINT64_MAX if the wheel is empty. Never
  * later than the true earliest deadline (a thread may sleep until it); exact when that entry is
  * in level 0 (within the current 64-tick block) or overdue. It may be earlier (the start of a
- * higher-level slot whose entries must cascade), in which case an advance to it expires nothing
- * or only cascades. Called from fn, it does not see the entries still to fire in that step.
- * O(levels). */
+ * higher-level slot or block whose entries must move down), in which case an advance to it
+ * expires nothing or only moves entries. Called from fn, it does not see the entries still to
+ * fire in that step. O(levels). */
 uint64_t wheel_next_deadline(const struct wheel *w);
+
+/* The tick by which the owner should advance the wheel next: wheel_next_deadline, or the next
+ * tick while entries of a coming block still have to move down (spread over the ticks before it,
+ * so that no single advance moves a whole block's entries). O(levels). */
+uint64_t wheel_next_work(const struct wheel *w);
 
 /* Entries inserted and not yet passed to fn. */
 size_t wheel_count(const struct wheel *w);

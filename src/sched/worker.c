@@ -340,6 +340,7 @@ static struct sched_task *search(struct sched_worker *w) {
             if (until == 0 || core_now_ns() >= until) break;
             maintain(w, true);
             if (w->lifo || runq_len(&w->rq) > 0) return spin_paid(w, NULL);
+            sched_yield();
         }
         for (int k = 0; k < 8; k++) core_cpu_relax();
     }
