@@ -175,8 +175,9 @@ typedef struct ax_config {
     int lifo_cap;   /* consecutive runs from the LIFO slot before the slot is bypassed
                        (so a ping-pong pair cannot starve others); default 32 */
     int spin_us;    /* the most an idle worker searches before parking (less after searches
-                       that found nothing: docs/design.md, "The spin adapts"); default 50;
-                       negative: park at once; at most 1,000,000 (larger means that) */
+                       that found nothing: docs/design.md, "The spin adapts"; while searching
+                       it yields its core to other runnable threads every few microseconds);
+                       default 50; negative: park at once; at most 1,000,000 (larger means that) */
     int io;         /* the I/O backend: AX_IO_AUTO (0), AX_IO_URING or AX_IO_EPOLL; see below */
     int blocking_threads; /* most threads of the blocking-work pool (ax_run_blocking), started
                              as jobs arrive; default 4, at most 64 (larger means that) */
