@@ -49,6 +49,8 @@ typedef struct bench_result {
 void bench_measure_begin(bench_result *r);
 void bench_measure_end(bench_result *r);
 
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t bench_now_ns(void);
 /* base * scale, rounded, at least 1. */
 uint64_t bench_scaled(uint64_t base, double scale);
 /* Resident set size in bytes from /proc/self/status (VmRSS), without allocating; 0 if unknown. */

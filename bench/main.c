@@ -19,7 +19,7 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-static int64_t now_ns(void) {
+int64_t bench_now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
@@ -63,11 +63,11 @@ uint64_t bench_rss_bytes(void) {
 
 void bench_measure_begin(bench_result *r) {
     bench_counts_read(&r->c0);
-    r->t0_ns = now_ns();
+    r->t0_ns = bench_now_ns();
 }
 
 void bench_measure_end(bench_result *r) {
-    int64_t t1 = now_ns();
+    int64_t t1 = bench_now_ns();
     bench_counts c1;
     bench_counts_read(&c1);
     r->seconds = (double)(t1 - r->t0_ns) / 1e9;
@@ -103,9 +103,9 @@ void bench_done_fail(bench_done *d, const char *fmt, ...) {
 }
 
 void bench_done_wait(bench_done *d, const char *what) {
-    int64_t deadline = now_ns() + wait_limit_ns;
+    int64_t deadline = bench_now_ns() + wait_limit_ns;
     while (atomic_load_explicit(&d->flag, memory_order_acquire) == 0) {
-        int64_t left = deadline - now_ns();
+        int64_t left = deadline - bench_now_ns();
         if (left <= 0) bench_die("%s: timed out waiting for completion", what);
         struct timespec ts = {.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
         syscall(SYS_futex, &d->flag, FUTEX_WAIT_PRIVATE, 0, &ts, NULL, 0);

@@ -12,18 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
 
 enum { MSG = 64, CONNS = 64 };
-
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* ---- the axon server: the echo of examples/echo.c ---- */
 
@@ -168,18 +161,18 @@ static void run_latency(int port, uint64_t n, struct echo_run *out, bench_result
         if (!xread(fd, back, MSG)) bench_die("echo: closed");
     }
     if (r) bench_measure_begin(r);
-    int64_t t0 = now_ns();
+    int64_t t0 = bench_now_ns();
     for (uint64_t i = 0; i < n; i++) {
         memset(msg, (int)(i & 0xFF), MSG);
-        int64_t a = now_ns();
+        int64_t a = bench_now_ns();
         xwrite(fd, msg, MSG);
         if (!xread(fd, back, MSG)) bench_die("echo: the server closed the connection");
-        lat[i] = now_ns() - a;
+        lat[i] = bench_now_ns() - a;
         if (memcmp(back, msg, MSG) != 0) bench_die("echo: round trip %llu came back changed",
                                                    (unsigned long long)i);
         sum += back[0] * (uint64_t)MSG;
     }
-    out->seconds = (double)(now_ns() - t0) / 1e9;
+    out->seconds = (double)(bench_now_ns() - t0) / 1e9;
     if (r) bench_measure_end(r);
     close(fd);
     qsort(lat, n, sizeof *lat, cmp_i64);
@@ -202,7 +195,7 @@ static void run_throughput(int port, uint64_t n, struct echo_run *out, bench_res
         if (!xread(fds[i], back, MSG)) bench_die("echo: closed");
     }
     if (r) bench_measure_begin(r);
-    int64_t t0 = now_ns();
+    int64_t t0 = bench_now_ns();
     for (uint64_t k = 0; k < rounds; k++) {
         memset(msg, (int)(k & 0xFF), MSG);
         for (int i = 0; i < CONNS; i++) xwrite(fds[i], msg, MSG);
@@ -212,7 +205,7 @@ static void run_throughput(int port, uint64_t n, struct echo_run *out, bench_res
             sum += back[0] * (uint64_t)MSG;
         }
     }
-    out->seconds = (double)(now_ns() - t0) / 1e9;
+    out->seconds = (double)(bench_now_ns() - t0) / 1e9;
     if (r) bench_measure_end(r);
     for (int i = 0; i < CONNS; i++) close(fds[i]);
     out->checksum = sum;

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench.h"
 
@@ -36,12 +35,6 @@ typedef struct lat_shared {
 
 static lat_shared lat;
 
-static int64_t lat_now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int lat_read(const ax_msg *m, lat_msg *out) {
     if (m->type != M_STAMP || m->size != sizeof *out) {
         bench_done_fail(&lat.done, "latency: unexpected message type %u size %u",
@@ -60,11 +53,11 @@ static int lat_read(const ax_msg *m, lat_msg *out) {
 /* A: records main -> A, forwards with its own stamp. */
 static int lat_a_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
     (void)state;
-    int64_t t = lat_now_ns();
+    int64_t t = bench_now_ns();
     lat_msg in;
     if (lat_read(m, &in) != 0) return -1;
     lat.outside[in.index] = t - in.sent_ns;
-    lat_msg out = {in.index, lat_now_ns()};
+    lat_msg out = {in.index, bench_now_ns()};
     int rc = ax_send(ax_ctx_runtime(ctx), lat.b, M_STAMP, &out, sizeof out);
     if (rc != 0) {
         bench_done_fail(&lat.done, "latency: A's ax_send: %s", ax_strerror(rc));
@@ -77,7 +70,7 @@ static int lat_a_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
 static int lat_b_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
     (void)ctx;
     (void)state;
-    int64_t t = lat_now_ns();
+    int64_t t = bench_now_ns();
     lat_msg in;
     if (lat_read(m, &in) != 0) return -1;
     if (lat.actors[in.index] != 0) {
@@ -121,7 +114,7 @@ static void *lat_floor_reader(void *arg) {
         /* acquire: pairs with main's release store of the stamp. */
         while ((sent = atomic_load_explicit(&f->slot[i], memory_order_acquire)) == 0) {
         }
-        f->lat[i] = lat_now_ns() - sent;
+        f->lat[i] = bench_now_ns() - sent;
     }
     return NULL;
 }
@@ -132,10 +125,10 @@ static void lat_measure_floor(uint64_t n, int64_t interval, int64_t *out) {
     if (!f.slot) bench_die("latency: out of memory");
     pthread_t t;
     if (pthread_create(&t, NULL, lat_floor_reader, &f) != 0) bench_die("latency: pthread_create");
-    int64_t next = lat_now_ns();
+    int64_t next = bench_now_ns();
     for (uint64_t i = 0; i < n; i++) {
         int64_t now;
-        while ((now = lat_now_ns()) < next) {
+        while ((now = bench_now_ns()) < next) {
         }
         atomic_store_explicit(&f.slot[i], now, memory_order_release);
         next += interval;
@@ -162,10 +155,10 @@ void bench_latency(ax_runtime *rt, const bench_params *p, bench_result *r) {
     qsort(floor_lat, n, sizeof *floor_lat, cmp_i64);
 
     bench_measure_begin(r);
-    int64_t next = lat_now_ns();
+    int64_t next = bench_now_ns();
     for (uint64_t i = 0; i < n; i++) {
         int64_t now;
-        while ((now = lat_now_ns()) < next) {
+        while ((now = bench_now_ns()) < next) {
         }
         lat_msg m = {i, now};
         int rc = ax_send(rt, a, M_STAMP, &m, sizeof m);

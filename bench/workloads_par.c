@@ -4,15 +4,8 @@
  * beside the plain sequential code in the same binary, run as roots through ax_par_run. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "bench.h"
-
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void run_root(ax_runtime *rt, ax_par_fn fn, void *arg, const char *what) {
     int rc = ax_par_run(rt, fn, arg);
@@ -46,9 +39,9 @@ __attribute__((noinline)) static uint64_t fib_seq(int n) {
 void bench_fib(ax_runtime *rt, const bench_params *p, bench_result *r) {
     int n = 32;
     while (n > 10 && p->scale < 1.0 && (double)(1u << (32 - n)) < 1.0 / p->scale) n--;
-    int64_t t0 = now_ns();
+    int64_t t0 = bench_now_ns();
     uint64_t want = fib_seq(n);
-    double seq = (double)(now_ns() - t0) / 1e9;
+    double seq = (double)(bench_now_ns() - t0) / 1e9;
     struct fib f = {n, 0};
     bench_measure_begin(r);
     run_root(rt, fib_par, &f, "fib");
@@ -127,9 +120,9 @@ static struct node *make_tree(size_t n, struct node **root) {
 void bench_treesum(ax_runtime *rt, const bench_params *p, bench_result *r) {
     size_t n = (size_t)bench_scaled(10000000, p->scale);
     struct node *root, *nodes = make_tree(n, &root);
-    int64_t t0 = now_ns();
+    int64_t t0 = bench_now_ns();
     uint64_t want = sum_seq(root);
-    double seq = (double)(now_ns() - t0);
+    double seq = (double)(bench_now_ns() - t0);
     struct sum s = {root, 0};
     bench_measure_begin(r);
     run_root(rt, sum_par, &s, "treesum");
@@ -152,10 +145,10 @@ void bench_treesum_small(ax_runtime *rt, const bench_params *p, bench_result *r)
     size_t n = 1023;
     uint64_t times = bench_scaled(100000, p->scale);
     struct node *root, *nodes = make_tree(n, &root);
-    int64_t t0 = now_ns();
+    int64_t t0 = bench_now_ns();
     uint64_t want = 0;
     for (uint64_t i = 0; i < times; i++) want += sum_seq(root);
-    double seq = (double)(now_ns() - t0);
+    double seq = (double)(bench_now_ns() - t0);
     uint64_t got = 0;
     bench_measure_begin(r);
     for (uint64_t i = 0; i < times; i++) { /* each sum its own root */
@@ -211,10 +204,10 @@ void bench_sum(ax_runtime *rt, const bench_params *p, bench_result *r) {
     uint64_t rng = 88172645463325252ull;
     for (int64_t i = 0; i < n; i++) v[i] = xorshift64(&rng) >> 20;
     values = v;
-    int64_t t0 = now_ns();
+    int64_t t0 = bench_now_ns();
     uint64_t want = 0;
     for (int64_t i = 0; i < n; i++) want += v[i];
-    double seq = (double)(now_ns() - t0);
+    double seq = (double)(bench_now_ns() - t0);
     struct reduce_root rr = {n, 0};
     bench_measure_begin(r);
     run_root(rt, reduce_root, &rr, "sum");

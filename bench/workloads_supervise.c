@@ -39,12 +39,6 @@ typedef struct sv_state {
 
 static sv_shared sv;
 
-static int64_t sv_now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int sv_child_init(ax_ctx *ctx, void *state, const void *arg) {
     const sv_arg *in = arg;
     ((sv_state *)state)->sh = in->sh;
@@ -70,10 +64,10 @@ static const ax_behavior sv_child_behavior = {"sv_child", sizeof(sv_state), sv_c
 
 /* Waits until acks != seen; returns 0, or -1 after SV_WAIT_NS. Counts parks. */
 static int sv_wait_ack(uint32_t seen, uint64_t *parks) {
-    int64_t start = sv_now_ns();
+    int64_t start = bench_now_ns();
     for (unsigned spins = 0;; spins++) {
         if (atomic_load_explicit(&sv.acks, memory_order_acquire) != seen) return 0;
-        if ((spins & 63) == 63 && sv_now_ns() - start > SV_SPIN_NS) break;
+        if ((spins & 63) == 63 && bench_now_ns() - start > SV_SPIN_NS) break;
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif
@@ -82,7 +76,7 @@ static int sv_wait_ack(uint32_t seen, uint64_t *parks) {
     atomic_store(&sv.parked, 1);
     for (;;) {
         if (atomic_load(&sv.acks) != seen) break;
-        int64_t left = start + SV_WAIT_NS - sv_now_ns();
+        int64_t left = start + SV_WAIT_NS - bench_now_ns();
         if (left <= 0) {
             atomic_store(&sv.parked, 0);
             return -1;
@@ -126,7 +120,7 @@ void bench_supervise(ax_runtime *rt, const bench_params *p, bench_result *r) {
     bench_measure_begin(r);
     int64_t t0 = r->t0_ns;
     for (uint64_t c = 0; c < n; c++) {
-        if (c == n - window) last_begin = sv_now_ns();
+        if (c == n - window) last_begin = bench_now_ns();
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
@@ -137,9 +131,9 @@ void bench_supervise(ax_runtime *rt, const bench_params *p, bench_result *r) {
          * its ref: if it is drawn again at once, its ref may not be visible yet. */
         if ((rc = ax_supervisor_child(rt, sup, ids[v], &child)) == AX_ENOACTOR) {
             retries++;
-            int64_t give_up = sv_now_ns() + SV_WAIT_NS;
+            int64_t give_up = bench_now_ns() + SV_WAIT_NS;
             while ((rc = ax_supervisor_child(rt, sup, ids[v], &child)) == AX_ENOACTOR &&
-                   sv_now_ns() < give_up) {}
+                   bench_now_ns() < give_up) {}
         }
         if (rc != 0) bench_die("supervise: ax_supervisor_child(%s): %s", ids[v], ax_strerror(rc));
         uint32_t seen = atomic_load_explicit(&sv.acks, memory_order_relaxed);
@@ -150,9 +144,9 @@ void bench_supervise(ax_runtime *rt, const bench_params *p, bench_result *r) {
                       (unsigned long long)c, ids[v]);
         uint64_t last = atomic_load_explicit(&sv.last, memory_order_relaxed);
         if ((uint32_t)(last >> 40) != v || (last & ((1ull << 40) - 1)) != ++expect[v]) wrong++;
-        if (c + 1 == window) first_end = sv_now_ns();
+        if (c + 1 == window) first_end = bench_now_ns();
     }
-    int64_t t_end = sv_now_ns();
+    int64_t t_end = bench_now_ns();
     bench_measure_end(r);
 
     /* Verification: one ack per cycle, from the right child with the right restart count. */
@@ -182,16 +176,16 @@ void bench_supervise(ax_runtime *rt, const bench_params *p, bench_result *r) {
 
     /* A rough measure of ax_supervisor_child (a linear search by id): 1,000 lookups, after.
      * (The last replacement's ref may still be on its way, as in the loop.) */
-    int64_t l0 = sv_now_ns(), give_up = l0 + SV_WAIT_NS;
+    int64_t l0 = bench_now_ns(), give_up = l0 + SV_WAIT_NS;
     for (uint32_t i = 0; i < SV_CHILDREN; i++) {
         ax_ref child;
         while ((rc = ax_supervisor_child(rt, sup, ids[i], &child)) == AX_ENOACTOR &&
-               sv_now_ns() < give_up) {}
+               bench_now_ns() < give_up) {}
         if (rc != 0)
             bench_die("supervise: ax_supervisor_child(%s) after the run: %s", ids[i],
                       ax_strerror(rc));
     }
-    lookup_ns = sv_now_ns() - l0;
+    lookup_ns = bench_now_ns() - l0;
 
     r->n = n;
     r->checksum = victims;

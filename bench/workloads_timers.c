@@ -54,12 +54,6 @@ static ax_timer *tm_odd_handle;
 static int64_t *tm_block_ns;
 static int64_t *tm_lat, *tm_lat_after;
 
-static int64_t tm_now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 typedef struct tm_receiver_state {
     uint32_t index; /* receives the timers i with i mod 64 == index */
 } tm_receiver_state;
@@ -72,7 +66,7 @@ static int tm_receiver_init(ax_ctx *ctx, void *state, const void *arg) {
 
 static int tm_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
     (void)ctx;
-    int64_t t = tm_now_ns();
+    int64_t t = bench_now_ns();
     const tm_receiver_state *s = state;
     uint64_t i = 0;
     if (m->type != M_TIMER || m->size != sizeof i) {
@@ -174,7 +168,7 @@ void bench_timers(ax_runtime *rt, const bench_params *p, bench_result *r) {
     /* Measured part: creating all timers, from main (outside the runtime). */
     bench_measure_begin(r);
     for (uint64_t i = 0; i < n; i++) {
-        if (i % TM_BLOCK == 0) tm_block_ns[i / TM_BLOCK] = tm_now_ns();
+        if (i % TM_BLOCK == 0) tm_block_ns[i / TM_BLOCK] = bench_now_ns();
         uint64_t v = i;
         int rc = ax_send_after(rt, recv[i % TM_RECEIVERS], M_TIMER, &v, sizeof v, tm_delay[i],
                                (i & 1) ? &tm_odd_handle[i / 2] : NULL);
@@ -182,12 +176,12 @@ void bench_timers(ax_runtime *rt, const bench_params *p, bench_result *r) {
             bench_die("timers: ax_send_after #%llu: %s", (unsigned long long)i, ax_strerror(rc));
     }
     bench_measure_end(r);
-    int64_t created_ns = tm_now_ns();
+    int64_t created_ns = bench_now_ns();
     uint64_t rss_after = bench_rss_bytes();
 
     /* Cancel every odd-numbered timer, at once. */
     uint64_t cancel_late = 0;
-    int64_t cancel0 = tm_now_ns();
+    int64_t cancel0 = bench_now_ns();
     for (uint64_t j = 0; j < odd_total; j++) {
         int rc = ax_timer_cancel(rt, tm_odd_handle[j]);
         if (rc == AX_ENOENT) {
@@ -198,15 +192,15 @@ void bench_timers(ax_runtime *rt, const bench_params *p, bench_result *r) {
                       (unsigned long long)(2 * j + 1), ax_strerror(rc));
         }
     }
-    int64_t setup_end = tm_now_ns();
+    int64_t setup_end = bench_now_ns();
     double cancel_seconds = (double)(setup_end - cancel0) / 1e9;
 
     bench_done_wait(&tm.done, "timers");
     /* The late-cancelled odd ones were delivered before their cancel returned; wait until they
      * are handled too (briefly: they are in mailboxes already). */
-    int64_t odd_deadline = tm_now_ns() + 10 * (int64_t)1000000000;
+    int64_t odd_deadline = bench_now_ns() + 10 * (int64_t)1000000000;
     while (atomic_load_explicit(&tm.odd_handled, memory_order_acquire) < cancel_late) {
-        if (tm_now_ns() > odd_deadline)
+        if (bench_now_ns() > odd_deadline)
             bench_die("timers: only %llu of %llu late-cancelled timers were handled",
                       (unsigned long long)atomic_load(&tm.odd_handled),
                       (unsigned long long)cancel_late);
@@ -261,7 +255,7 @@ void bench_timers(ax_runtime *rt, const bench_params *p, bench_result *r) {
             p->workers, (unsigned long long)n, r->seconds, (unsigned long long)odd_total,
             cancel_seconds, (unsigned long long)cancel_late,
             nlat ? (double)tm_lat[nlat - 1] / 1e3 : 0.0, (unsigned long long)nafter, TM_BLOCK,
-            (double)worst_block / 1e3, (double)(tm_now_ns() - created_ns) / 1e9);
+            (double)worst_block / 1e3, (double)(bench_now_ns() - created_ns) / 1e9);
 
     r->n = n;
     r->checksum = delay_checksum;

@@ -5,7 +5,8 @@
  * wheel's spinlock (its owner at its next poll or before it parks, or an idle worker helping a
  * busy one, so that a handler that runs long does not hold up its worker's timers) moves the
  * stack into the wheel, fires what is due, and publishes the earliest deadline, which parked
- * workers sleep until. An armer that finds the stack empty wakes the owner if it is parked. */
+ * workers sleep until. An armer that finds the stack empty kicks the owner if it is parked, and
+ * one whose deadline is earlier than the wheel's earliest also wakes a parked worker. */
 #include "core/duration.h"
 #include "sched/sched.h"
 
@@ -27,9 +28,9 @@ static void wheel_unlock(struct sched_timer_driver *t) {
     atomic_store_explicit(&t->lock, 0, memory_order_release);
 }
 
-/* Lock held. seq_cst: the first half of a Dekker pair with park() in worker.c, which raises
- * `parked` and then reads every wheel's next deadline (timers_pending); the arming thread
- * publishes, then reads `parked`. */
+/* Lock held. seq_cst: read by park() in worker.c after it raises `parked` (timers_pending). The
+ * deadline is the wheel's next work: its earliest entry, or the next tick while entries move
+ * down (wheel_next_work). */
 static void publish_next(struct sched_timer_driver *t) {
     atomic_store_explicit(&t->next, wheel_next_work(&t->wheel), memory_order_seq_cst);
 }
@@ -159,7 +160,7 @@ static bool timers_poll(struct sched_driver *d, struct sched_thread *self, bool 
 }
 
 /* Every wheel's earliest deadline, not only the own one: a parked worker wakes to fire a busy
- * worker's overdue timers, or an armer that saw nobody parked relies on it (see publish_next). */
+ * worker's overdue timers, and an armer that saw nobody parked relies on it (sched_timer_arm). */
 static int64_t timers_pending(struct sched_driver *d) {
     struct sched_timer_driver *t = timers_of(d);
     struct sched *s = t->s;

@@ -76,8 +76,7 @@ static struct wheel_list *list_at(struct wheel *w, struct pos p) {
     return &w->lists[p.level][p.half][p.slot];
 }
 
-static void put(struct wheel *w, struct pos p, struct wheel_entry *e) {
-    struct wheel_list *l = list_at(w, p);
+static void list_append(struct wheel_list *l, struct wheel_entry *e) {
     e->next = NULL;
     if (l->head)
         l->tail->next = e;
@@ -85,6 +84,10 @@ static void put(struct wheel *w, struct pos p, struct wheel_entry *e) {
         l->head = e;
     l->tail = e;
     l->count++;
+}
+
+static void put(struct wheel *w, struct pos p, struct wheel_entry *e) {
+    list_append(list_at(w, p), e);
     w->occupied[p.level][p.half] |= UINT64_C(1) << p.slot;
 }
 
@@ -147,14 +150,7 @@ static void place(struct wheel *w, struct wheel_entry *e) {
 
 static void place_or_far(struct wheel *w, struct wheel_entry *e) {
     if ((e->deadline ^ w->now) >> WHEEL_FAR_BITS) {
-        struct wheel_list *far = &w->far;
-        e->next = NULL;
-        if (far->head)
-            far->tail->next = e;
-        else
-            far->head = e;
-        far->tail = e;
-        far->count++;
+        list_append(&w->far, e);
         if (e->deadline < w->far_min) w->far_min = e->deadline;
         return;
     }
@@ -182,13 +178,7 @@ void wheel_init(struct wheel *w, uint64_t now_tick) {
 void wheel_insert(struct wheel *w, struct wheel_entry *e) {
     w->count++;
     if (e->deadline <= w->now) {
-        e->next = NULL;
-        if (w->due.head)
-            w->due.tail->next = e;
-        else
-            w->due.head = e;
-        w->due.tail = e;
-        w->due.count++;
+        list_append(&w->due, e);
         if (e->deadline < w->due_min) w->due_min = e->deadline;
         return;
     }
@@ -312,16 +302,10 @@ static size_t fire_chain(struct wheel *w, struct wheel_entry *e, wheel_fn fn, vo
 static void cascade(struct wheel *w, struct wheel_entry *e, struct wheel_list *due) {
     while (e) {
         struct wheel_entry *next = e->next;
-        if (e->deadline <= w->now) {
-            e->next = NULL;
-            if (due->head)
-                due->tail->next = e;
-            else
-                due->head = e;
-            due->tail = e;
-        } else {
+        if (e->deadline <= w->now)
+            list_append(due, e);
+        else
             place_or_far(w, e);
-        }
         e = next;
     }
 }

@@ -7,8 +7,8 @@
  * lifo_cap times in a row), the own run queue (FIFO, runq.h), the inject queue, and stealing:
  * join deques, then half of a run queue, each in the worker's steal order (nearest victims
  * first when pinned, see topology.h; each class from a random start), then the inject queue
- * again. Parking follows Tokio's protocol: an
- * idle worker first searches (counted in s->searching) for spin_ns, then parks in its driver.
+ * again. Parking follows Tokio's protocol: an idle worker first searches (counted in
+ * s->searching) for spin_ns, then parks in its driver.
  * Whoever makes work available wakes one parked worker only if nobody is searching; a
  * searcher that finds work and was the last searcher wakes another. Lost wakeups are excluded
  * by a Dekker pair of seq_cst fences: the waker publishes work then reads the counters, the
@@ -93,7 +93,15 @@ void sched_lifo_displace(struct sched_worker *w, struct sched_task *prev) {
     if (runq_push_owner(&w->rq, prev, &s->inject) && s->nworkers > 1) sched_notify(s);
 }
 
-static struct sched_task *inject_pop(struct sched *s);
+static struct sched_task *inject_pop(struct sched *s) {
+    if (mpsc_looks_empty(&s->inject)) return NULL;
+    /* acquire: pairs with the release store below; one consumer at a time (Vyukov's queue is
+     * single-consumer). A worker that loses simply looks elsewhere: this never blocks. */
+    if (atomic_exchange_explicit(&s->inject_busy, 1, memory_order_acquire)) return NULL;
+    struct mpsc_node *n = mpsc_pop(&s->inject);
+    atomic_store_explicit(&s->inject_busy, 0, memory_order_release);
+    return n ? (struct sched_task *)((char *)n - offsetof(struct sched_task, link)) : NULL;
+}
 
 /* A task that used up its turn goes to the back of its worker's run queue, behind everything
  * runnable there and behind the oldest task of the inject queue, which moves ahead of it; it
@@ -114,16 +122,6 @@ void sched_yield_task(struct sched_thread *self, struct sched_task *t) {
 void sched_inject(struct sched *s, struct sched_task *t) {
     mpsc_push(&s->inject, &t->link);
     sched_notify(s);
-}
-
-static struct sched_task *inject_pop(struct sched *s) {
-    if (mpsc_looks_empty(&s->inject)) return NULL;
-    /* acquire: pairs with the release store below; one consumer at a time (Vyukov's queue is
-     * single-consumer). A worker that loses simply looks elsewhere: this never blocks. */
-    if (atomic_exchange_explicit(&s->inject_busy, 1, memory_order_acquire)) return NULL;
-    struct mpsc_node *n = mpsc_pop(&s->inject);
-    atomic_store_explicit(&s->inject_busy, 0, memory_order_release);
-    return n ? (struct sched_task *)((char *)n - offsetof(struct sched_task, link)) : NULL;
 }
 
 /* ---- finding work ------------------------------------------------------------------------ */
