@@ -245,7 +245,7 @@ static uint64_t random_target(struct model *m) {
     }
 }
 
-static void model_run(uint64_t start, uint64_t seed) {
+static void model_run(uint64_t start, uint64_t seed, size_t spread_min) {
     struct model *m = calloc(1, sizeof *m);
     CHECK(m != NULL);
     m->nrecs = 6000;
@@ -261,6 +261,7 @@ static void model_run(uint64_t start, uint64_t seed) {
     m->reinsert = 1;
     for (int i = 0; i < 8; i++) m->recent[i] = add_sat(start, (uint64_t)i * 4099);
     wheel_init(&m->w, start);
+    if (spread_min) m->w.spread_min = spread_min;
     check_next_deadline(m);
 
     for (int i = 0; i < 3000; i++) insert_fresh(m);
@@ -281,9 +282,12 @@ static void model_run(uint64_t start, uint64_t seed) {
     CHECK_EQ(wheel_next_deadline(&m->w), UINT64_MAX);
     for (size_t i = 0; i < m->nrecs; i++) CHECK(!m->recs[i].armed);
     printf("test_wheel: model start=%" PRIu64 " seed=%" PRIu64 ": fired %" PRIu64
-           " (overdue %" PRIu64 ", beyond range %" PRIu64 ", re-armed in fn %" PRIu64 ")\n",
-           start, seed, m->fired_total, m->overdue_total, m->far_total, m->reinserts);
+           " (overdue %" PRIu64 ", beyond range %" PRIu64 ", re-armed in fn %" PRIu64
+           ", moved down early %" PRIu64 ")\n",
+           start, seed, m->fired_total, m->overdue_total, m->far_total, m->reinserts,
+           m->w.spread_moves);
     CHECK(m->fired_total > 10000);
+    CHECK(m->w.spread_moves > 1000); /* the spreading was exercised */
     CHECK(m->overdue_total > 100 && m->far_total > 100 && m->reinserts > 1000);
     free(m->recs);
     free(m->heap);
@@ -587,13 +591,20 @@ static void test_entry_size(void) { CHECK_EQ(sizeof(struct wheel_entry), 16); }
 
 /* The model from four starting ticks: 0, just below the top of the wheel's range, an arbitrary
  * one, and near the end of the tick range. */
-static void test_model_from_zero(void) { model_run(0, 1); }
-static void test_model_below_range_top(void) { model_run((UINT64_C(1) << 36) - 500, 2); }
-static void test_model_arbitrary_start(void) { model_run(0x0123456789abcdefULL, 3); }
-static void test_model_near_tick_end(void) { model_run(UINT64_MAX - (UINT64_C(1) << 44), 4); }
+static void test_model_from_zero(void) { model_run(0, 1, 0); }
+static void test_model_below_range_top(void) { model_run((UINT64_C(1) << 36) - 500, 2, 0); }
+static void test_model_arbitrary_start(void) { model_run(0x0123456789abcdefULL, 3, 0); }
+static void test_model_near_tick_end(void) { model_run(UINT64_MAX - (UINT64_C(1) << 44), 4, 0); }
+/* The same with entries moved down one per advance: pending lists are then part-moved while the
+ * model inserts (some in fn) and advances, which is where equal deadlines could lose order. */
+static void test_model_spread_one(void) {
+    model_run(0, 5, 1);
+    model_run(0x0123456789abcdefULL, 6, 1);
+    model_run(UINT64_MAX - (UINT64_C(1) << 44), 7, 1);
+}
 
 TEST_MAIN(TEST_CASE(test_entry_size), TEST_CASE(test_edges), TEST_CASE(test_interval),
           TEST_CASE(test_idle_gaps), TEST_CASE(test_model_from_zero),
           TEST_CASE(test_model_below_range_top), TEST_CASE(test_model_arbitrary_start),
           TEST_CASE(test_model_near_tick_end), TEST_CASE(test_million),
-          TEST_CASE(test_spread))
+          TEST_CASE(test_spread), TEST_CASE(test_model_spread_one))

@@ -43,9 +43,6 @@
 
 #define WHEEL_FAR_BITS (WHEEL_LEVELS * WHEEL_SLOT_BITS)
 #define SPREAD_LEVELS (WHEEL_LEVELS - 1) /* levels with a next half: 0..4 */
-/* Spreading moves at least this many entries per advance (or all there are), so that a pending
- * list of a few entries moves at once instead of waking a parked worker tick after tick. */
-#define SPREAD_MIN 64u
 
 typedef void (*wheel_fn)(struct wheel_entry *e, void *arg);
 
@@ -173,6 +170,7 @@ void wheel_init(struct wheel *w, uint64_t now_tick) {
     w->due_min = UINT64_MAX;
     w->slots_visited = 0;
     w->spread_moves = 0;
+    w->spread_min = WHEEL_SPREAD_MIN;
 }
 
 void wheel_insert(struct wheel *w, struct wheel_entry *e) {
@@ -217,7 +215,7 @@ static void spread(struct wheel *w) {
         uint64_t by = spread_deadline(w, level);
         uint64_t left = by > w->now ? by - w->now : 0;
         size_t share = left ? (size_t)((count + left - 1) / left) : count;
-        if (share < SPREAD_MIN) share = SPREAD_MIN;
+        if (share < w->spread_min) share = w->spread_min;
         move_down(w, level, p, share);
     }
 }

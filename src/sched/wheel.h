@@ -44,7 +44,13 @@ struct wheel {
     uint64_t due_min;                   /* smallest deadline in due (UINT64_MAX if empty) */
     uint64_t slots_visited;             /* statistic: slots (and far/due lists) advance processed */
     uint64_t spread_moves;              /* statistic: entries moved down before their block */
+    size_t spread_min;                  /* entries moved down per advance at least (or all) */
 };
+
+/* Spreading moves at least this many entries per advance (or all there are), so that a pending
+ * list of a few entries moves at once instead of waking a parked worker tick after tick. Tests
+ * set spread_min to 1 after wheel_init to move entries one at a time. */
+#define WHEEL_SPREAD_MIN 64u
 
 /* Initializes an empty wheel positioned at now_tick. Does not allocate; there is no destroy. */
 void wheel_init(struct wheel *w, uint64_t now_tick);
