@@ -1460,6 +1460,32 @@ static int handle_less_pending(void) {
     return 0;
 }
 
+/* On a hang: which of wait_quiet's conditions never held, and the handle-less timers it waits
+ * for (so a failure names what was lost, not only that something was). */
+static void describe_unsettled(const struct snap *cur, unsigned long long pfdr,
+                               unsigned long long owed) {
+    fprintf(stderr,
+            "test_api_random: not settled: sup_mode %d, dead %llu vs notices %llu, "
+            "processed+failed %llu vs handled %llu, pfdr %llu vs owed %llu\n",
+            W.sup_mode, (unsigned long long)cur->st.dead_letters, cur->notices,
+            (unsigned long long)(cur->st.processed + cur->st.failed), cur->h_user, pfdr, owed);
+    int n = atomic_load(&W.ntim), shown = 0;
+    if (n > MAX_TIMERS) n = MAX_TIMERS;
+    for (int i = 0; i < n && shown < 8; i++) {
+        struct timer_rec *tr = &W.tim[i];
+        if (!atomic_load(&tr->armed) || !tr->no_handle || tr->in_stopped) continue;
+        if (atomic_load(&tr->delivered) + atomic_load(&tr->dead) > 0) continue;
+        int owner_alive = tr->owned && tr->owner_idx >= 0 &&
+                          atomic_load(&W.act[tr->owner_idx].state) == A_ALIVE;
+        if (tr->owned && !owner_alive) continue;
+        fprintf(stderr,
+                "test_api_random: timer %d pending: owned %d (owner %d alive %d), dead target "
+                "%d, tracked %d\n",
+                i, tr->owned, tr->owner_idx, owner_alive, tr->dead_target, tr->tracked);
+        shown++;
+    }
+}
+
 /* Waits until nothing moves: no timer can fire, and counters stay the same for a while. The
  * wait is bounded by the hang guard; no timing is asserted. */
 static struct snap wait_quiet(void) {
@@ -1483,6 +1509,7 @@ static struct snap wait_quiet(void) {
         if (stable >= 20) return cur;
         prev = cur;
         if (check_now_ms() > deadline) {
+            describe_unsettled(&cur, pfdr, owed);
             model_fail(atomic_load(&g_calls), __LINE__,
                        "runtime never became quiet (or its counts "
                        "never balanced): sent %llu "
