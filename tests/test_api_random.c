@@ -1444,19 +1444,20 @@ static void sweep_timers(void) {
     }
 }
 
-/* Short one-shots without a handle: fired (delivered or dead-lettered) or dropped because their
- * owner stopped. */
+/* A short one-shot without a handle that has neither fired (delivered or dead-lettered) nor
+ * been dropped because its owner stopped: the quiet wait waits for it. */
+static int handle_less_waiting(struct timer_rec *tr) {
+    if (!atomic_load(&tr->armed) || !tr->no_handle || tr->in_stopped) return 0;
+    if (atomic_load(&tr->delivered) + atomic_load(&tr->dead) > 0) return 0;
+    return !tr->owned ||
+           (tr->owner_idx >= 0 && atomic_load(&W.act[tr->owner_idx].state) == A_ALIVE);
+}
+
 static int handle_less_pending(void) {
     int n = atomic_load(&W.ntim);
     if (n > MAX_TIMERS) n = MAX_TIMERS;
-    for (int i = 0; i < n; i++) {
-        struct timer_rec *tr = &W.tim[i];
-        if (!atomic_load(&tr->armed) || !tr->no_handle || tr->in_stopped) continue;
-        if (atomic_load(&tr->delivered) + atomic_load(&tr->dead) > 0) continue;
-        if (tr->owned && (tr->owner_idx < 0 || atomic_load(&W.act[tr->owner_idx].state) != A_ALIVE))
-            continue;
-        return 1;
-    }
+    for (int i = 0; i < n; i++)
+        if (handle_less_waiting(&W.tim[i])) return 1;
     return 0;
 }
 
@@ -1473,15 +1474,11 @@ static void describe_unsettled(const struct snap *cur, unsigned long long pfdr,
     if (n > MAX_TIMERS) n = MAX_TIMERS;
     for (int i = 0; i < n && shown < 8; i++) {
         struct timer_rec *tr = &W.tim[i];
-        if (!atomic_load(&tr->armed) || !tr->no_handle || tr->in_stopped) continue;
-        if (atomic_load(&tr->delivered) + atomic_load(&tr->dead) > 0) continue;
-        int owner_alive = tr->owned && tr->owner_idx >= 0 &&
-                          atomic_load(&W.act[tr->owner_idx].state) == A_ALIVE;
-        if (tr->owned && !owner_alive) continue;
+        if (!handle_less_waiting(tr)) continue;
         fprintf(stderr,
-                "test_api_random: timer %d pending: owned %d (owner %d alive %d), dead target "
-                "%d, tracked %d\n",
-                i, tr->owned, tr->owner_idx, owner_alive, tr->dead_target, tr->tracked);
+                "test_api_random: timer %d pending: owned %d (owner %d), dead target %d, "
+                "tracked %d\n",
+                i, tr->owned, tr->owner_idx, tr->dead_target, tr->tracked);
         shown++;
     }
 }

@@ -31,10 +31,6 @@ static struct sched_task *make_tasks(size_t n) {
     return t;
 }
 
-static struct sched_task *task_of(struct mpsc_node *n) {
-    return n ? (struct sched_task *)((char *)n - offsetof(struct sched_task, link)) : NULL;
-}
-
 /* Push and pop against a model FIFO; push reports the empty -> non-empty transition. */
 static void test_fifo_model(void) {
     enum { N = 200 };
@@ -84,8 +80,8 @@ static void test_spill(void) {
     CHECK_EQ(runq_len(q), RUNQ_CAPACITY);
     CHECK(!runq_push_owner(q, &t[RUNQ_CAPACITY], &overflow));
     CHECK_EQ(runq_len(q), RUNQ_CAPACITY / 2);
-    for (unsigned i = 0; i < RUNQ_CAPACITY / 2; i++) CHECK(task_of(mpsc_pop(&overflow)) == &t[i]);
-    CHECK(task_of(mpsc_pop(&overflow)) == &t[RUNQ_CAPACITY]);
+    for (unsigned i = 0; i < RUNQ_CAPACITY / 2; i++) CHECK(sched_task_of_link(mpsc_pop(&overflow)) == &t[i]);
+    CHECK(sched_task_of_link(mpsc_pop(&overflow)) == &t[RUNQ_CAPACITY]);
     CHECK(mpsc_pop(&overflow) == NULL);
     for (unsigned i = RUNQ_CAPACITY / 2; i < RUNQ_CAPACITY; i++) CHECK(runq_pop_owner(q) == &t[i]);
     CHECK(runq_pop_owner(q) == NULL);
@@ -187,7 +183,7 @@ static void test_owner_and_thieves(void) {
         struct mpsc_node *n;
         while ((n = mpsc_pop(&overflow)) != NULL) {
             spilled++;
-            take(task_of(n));
+            take(sched_task_of_link(n));
         }
     }
     struct sched_task *t;

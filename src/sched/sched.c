@@ -107,7 +107,7 @@ void sched_destroy(struct sched *s) {
     for (int i = 0; i < s->nworkers; i++) sched_worker_discard(&s->workers[i]);
     struct mpsc_node *n;
     while ((n = mpsc_pop(&s->inject)) != NULL) {
-        struct sched_task *t = (struct sched_task *)((char *)n - offsetof(struct sched_task, link));
+        struct sched_task *t = sched_task_of_link(n);
         t->run(t, NULL);
     }
     sched_timers_destroy(s);

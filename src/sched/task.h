@@ -4,6 +4,8 @@
 #ifndef AX_SCHED_TASK_H
 #define AX_SCHED_TASK_H
 
+#include <stddef.h>
+
 #include "core/mpsc.h"
 
 struct sched_thread;
@@ -14,5 +16,10 @@ struct sched_task {
     void (*run)(struct sched_task *t, struct sched_thread *self);
     struct mpsc_node link; /* for the inject queue */
 };
+
+/* The task whose link n is (NULL for NULL): what the inject queue hands back. */
+static inline struct sched_task *sched_task_of_link(struct mpsc_node *n) {
+    return n ? (struct sched_task *)((char *)n - offsetof(struct sched_task, link)) : NULL;
+}
 
 #endif

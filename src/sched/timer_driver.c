@@ -169,7 +169,7 @@ static int64_t timers_pending(struct sched_driver *d) {
         take_arming(t);
         wheel_unlock(t);
     }
-    uint64_t next = UINT64_MAX;
+    uint64_t next = UINT64_MAX, soon = 0; /* soon: read once, when a stack needs it */
     for (int i = 0; i < s->nworkers; i++) {
         struct sched_timer_driver *v = &s->workers[i].timers;
         uint64_t n = atomic_load_explicit(&v->next, memory_order_seq_cst);
@@ -178,7 +178,7 @@ static int64_t timers_pending(struct sched_driver *d) {
          * (it is busy) have unknown deadlines: look again a tick from now. */
         if (v != t && n != UINT64_MAX) n++;
         if (v != t && !arming_empty(v)) {
-            uint64_t soon = sched_tick_now(s) + 1;
+            if (!soon) soon = sched_tick_now(s) + 1;
             if (soon < n) n = soon;
         }
         if (n < next) next = n;

@@ -100,7 +100,7 @@ static struct sched_task *inject_pop(struct sched *s) {
     if (atomic_exchange_explicit(&s->inject_busy, 1, memory_order_acquire)) return NULL;
     struct mpsc_node *n = mpsc_pop(&s->inject);
     atomic_store_explicit(&s->inject_busy, 0, memory_order_release);
-    return n ? (struct sched_task *)((char *)n - offsetof(struct sched_task, link)) : NULL;
+    return sched_task_of_link(n);
 }
 
 /* A task that used up its turn goes to the back of its worker's run queue, behind everything
