@@ -1063,7 +1063,7 @@ static void test_ask_wait_refused(void) {
     CHECK_RC(w.rc, AX_ENOACTOR);
 
     reset_gate();
-    ax_spawn_opts o = {1, AX_OVERFLOW_DEAD_LETTER, {0}};
+    ax_spawn_opts o = {.mailbox_capacity = 1, .overflow = AX_OVERFLOW_DEAD_LETTER};
     ax_ref v;
     CHECK_OK(ax_spawn(rt, &victim_b, NULL, &o, &v));
     CHECK_OK(ax_send(rt, v, 1, NULL, 0));

@@ -894,11 +894,12 @@ static void h_spawn(uint64_t *r, ax_ctx *ctx, int outside) {
     unsigned m = 0;
     const ax_behavior *b = pick_behavior(r, &a.state_size, &m);
     static const ax_spawn_opts opts_list[] = {
-        {0, AX_OVERFLOW_REFUSE, {0}},      {1, AX_OVERFLOW_REFUSE, {0}},
-        {4, AX_OVERFLOW_REFUSE, {0}},      {1, AX_OVERFLOW_DEAD_LETTER, {0}},
-        {4, AX_OVERFLOW_DEAD_LETTER, {0}}, {UINT32_MAX, AX_OVERFLOW_REFUSE, {0}},
-        {0, (ax_overflow)7, {0}},          {3, (ax_overflow)-1, {0}}};
-    const ax_spawn_opts *o = pct(r, 40) ? NULL : &opts_list[pick(r, 8)];
+        {0, AX_OVERFLOW_REFUSE, 0, {0}},      {1, AX_OVERFLOW_REFUSE, 0, {0}},
+        {4, AX_OVERFLOW_REFUSE, 0, {0}},      {1, AX_OVERFLOW_DEAD_LETTER, 0, {0}},
+        {4, AX_OVERFLOW_DEAD_LETTER, 0, {0}}, {UINT32_MAX, AX_OVERFLOW_REFUSE, 0, {0}},
+        {0, (ax_overflow)7, 0, {0}},          {3, (ax_overflow)-1, 0, {0}},
+        {0, AX_OVERFLOW_REFUSE, 1, {0}},      {2, AX_OVERFLOW_DEAD_LETTER, 7, {0}}};
+    const ax_spawn_opts *o = pct(r, 40) ? NULL : &opts_list[pick(r, 10)];
     if (o && o->overflow != AX_OVERFLOW_REFUSE && o->overflow != AX_OVERFLOW_DEAD_LETTER)
         m |= B_EINVAL;
     if (o) {
@@ -1006,7 +1007,7 @@ static void h_registry(uint64_t *r, ax_runtime *rt) {
 static void h_misc_outside_ok(uint64_t *r, ax_runtime *rt) {
     ax_stats st;
     ax_ref out;
-    switch (pick(r, 8)) {
+    switch (pick(r, 9)) {
     case 0: {
         int null_out = pct(r, 20);
         CHK(ax_stats_get(rt, null_out ? NULL : &st), null_out ? B_EINVAL : B_OK, "ax_stats_get");
@@ -1035,6 +1036,32 @@ static void h_misc_outside_ok(uint64_t *r, ax_runtime *rt) {
                      : ax_ref_eq(ref, W.dl) ? B_OK | (phase() ? B_ENOACTOR : 0)
                                             : B_ENOACTOR;
         CHK(ax_set_dead_letter_actor(null_rt ? NULL : rt, ref), m, "ax_set_dead_letter_actor");
+        break;
+    }
+    case 7: { /* a snapshot, in either text format (cut to a small buffer) */
+        ax_metrics *mt = NULL;
+        int null_out = pct(r, 10);
+        CHK(ax_metrics_snapshot(rt, null_out ? NULL : &mt), null_out ? B_EINVAL : B_OK,
+            "ax_metrics_snapshot");
+        if (!mt) break;
+        MODEL(mt->nworkers == W.workers, "metrics: %d workers", mt->nworkers);
+        for (size_t i = 0; i < mt->nactors; i++) {
+            const ax_latency *l = &mt->actors[i].handler;
+            MODEL(!ax_ref_is_none(mt->actors[i].ref) &&
+                      (l->count == 0 || (l->min_ns <= l->p50_ns && l->p50_ns <= l->p99_ns &&
+                                         l->p99_ns <= l->max_ns)),
+                  "metrics: actor 0x%llx, handler min %llu p50 %llu p99 %llu max %llu",
+                  (unsigned long long)mt->actors[i].ref.id, (unsigned long long)l->min_ns,
+                  (unsigned long long)l->p50_ns, (unsigned long long)l->p99_ns,
+                  (unsigned long long)l->max_ns);
+        }
+        char buf[512];
+        size_t len = 0;
+        CHK(ax_metrics_format(mt, (int)pick(r, 2), buf, sizeof buf, &len), B_OK,
+            "ax_metrics_format");
+        MODEL(len > 0 && strlen(buf) == (len < sizeof buf ? len : sizeof buf - 1),
+              "metrics text of %zu bytes", len);
+        ax_metrics_free(mt);
         break;
     }
     default:

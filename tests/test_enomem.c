@@ -88,12 +88,18 @@ static void test_outside(void) {
     CHECK_RC(ax_ask_wait(rt, a, M_PING, NULL, 0, 1000, &reply), AX_ENOMEM);
     CHECK_RC(ax_register(rt, "a-name", a), AX_ENOMEM);
     CHECK_RC(ax_supervisor_start(rt, &spec, &sup), AX_ENOMEM);
+    ax_metrics *snap = NULL;
+    CHECK_RC(ax_metrics_snapshot(rt, &snap), AX_ENOMEM);
+    CHECK(snap == NULL);
     mem_fault_on = 0;
 
     /* Nothing was lost or half done: the same calls work now. */
     CHECK_OK(ax_send(rt, a, M_PING, "x", 1));
     CHECK_OK(ax_register(rt, "a-name", a));
     CHECK_OK(ax_supervisor_start(rt, &spec, &sup));
+    CHECK_OK(ax_metrics_snapshot(rt, &snap));
+    CHECK_EQ(snap->actors_alive, 3);
+    ax_metrics_free(snap);
     ax_stats st;
     fixture_shutdown(rt);
     CHECK_OK(ax_stats_get(rt, &st));

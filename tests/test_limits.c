@@ -381,7 +381,7 @@ static void test_counts(void) {
     CHECK_OK(ax_runtime_create(&c, &rt));
     const uint32_t caps[] = {1, UINT32_MAX};
     for (size_t k = 0; k < 2; k++) {
-        ax_spawn_opts o = {caps[k], AX_OVERFLOW_REFUSE, {0}};
+        ax_spawn_opts o = {.mailbox_capacity = caps[k], .overflow = AX_OVERFLOW_REFUSE};
         ax_ref r;
         CHECK_OK(ax_spawn(rt, &plain_b, NULL, &o, &r));
         ax_msg *reply = NULL;
@@ -485,7 +485,7 @@ static void test_timer_dead_letter_stats(void) {
     const ax_overflow policies[] = {AX_OVERFLOW_DEAD_LETTER, AX_OVERFLOW_REFUSE};
     for (size_t k = 0; k < 2; k++) {
         ax_runtime *rt = fixture_runtime(2);
-        ax_spawn_opts o = {1, policies[k], {0}};
+        ax_spawn_opts o = {.mailbox_capacity = 1, .overflow = policies[k]};
         ax_ref r;
         CHECK_OK(ax_spawn(rt, &plain_b, NULL, &o, &r));
         atomic_store(&g_gate, 0);

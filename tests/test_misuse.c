@@ -441,7 +441,7 @@ static void test_spawn_errors(void) {
     CHECK_RC(ax_spawn(rt, NULL, NULL, NULL, &r), AX_EINVAL);
     CHECK_RC(ax_spawn(rt, &no_receive_b, NULL, NULL, &r), AX_EINVAL);
     ax_spawn_opts so = {0};
-    so.reserved[5] = 7;
+    so.reserved[4] = 7;
     CHECK_RC(ax_spawn(rt, &plain_b, NULL, &so, &r), AX_EINVAL);
     fixture_shutdown(rt);
     CHECK_RC(ax_spawn(rt, &plain_b, NULL, NULL, &r), AX_ESHUTDOWN);
@@ -726,7 +726,7 @@ static void test_bounded_refuse(void) {
     reset_counters();
     reset_gate();
     ax_runtime *rt = fixture_runtime(2);
-    ax_spawn_opts o = {4, AX_OVERFLOW_REFUSE, {0}};
+    ax_spawn_opts o = {.mailbox_capacity = 4, .overflow = AX_OVERFLOW_REFUSE};
     ax_ref g;
     CHECK_OK(ax_spawn(rt, &gated_b, NULL, &o, &g));
     int seq = 0;
@@ -811,7 +811,7 @@ static void test_bounded_dead_letter(void) {
     ax_ref dl, g;
     CHECK_OK(ax_spawn(rt, &dl_b, NULL, NULL, &dl));
     CHECK_OK(ax_set_dead_letter_actor(rt, dl));
-    ax_spawn_opts o = {4, AX_OVERFLOW_DEAD_LETTER, {0}};
+    ax_spawn_opts o = {.mailbox_capacity = 4, .overflow = AX_OVERFLOW_DEAD_LETTER};
     CHECK_OK(ax_spawn(rt, &gated_b, NULL, &o, &g));
     g_dl_expect_target = g;
     int seq = 0;
@@ -908,7 +908,7 @@ static void test_full_and_big_in_handlers(void) {
     atomic_store(&g_gate2_entered, 0);
     atomic_store(&g_codes_done, 0);
     ax_runtime *rt = fixture_runtime(2);
-    ax_spawn_opts one = {1, AX_OVERFLOW_REFUSE, {0}};
+    ax_spawn_opts one = {.mailbox_capacity = 1, .overflow = AX_OVERFLOW_REFUSE};
     ax_ref full, helper, asker;
     CHECK_OK(ax_spawn(rt, &gated_b, NULL, &one, &full));
     CHECK_OK(ax_send(rt, full, 1, NULL, 0));

@@ -11,6 +11,7 @@
 
 #include "actor/ask.h"
 #include "actor/deliver.h"
+#include "actor/metrics.h"
 #include "actor/registry.h"
 #include "actor/signals.h"
 #include "core/zero.h"
@@ -30,11 +31,13 @@ int actor_deliver_bounded(ax_runtime *rt, struct sched_thread *thr, struct actor
     uint32_t n = atomic_fetch_add_explicit(&a->mbox_len, 1, memory_order_relaxed);
     if (n >= a->mbox_cap) {
         atomic_fetch_sub_explicit(&a->mbox_len, 1, memory_order_relaxed);
+        stats_add(&thr->stats, STAT_MAILBOX_FULL, 1);
         if (overflow == AX_OVERFLOW_REFUSE) return AX_EFULL;
         stats_add(&thr->stats, STAT_SENT, 1);
         deadletter_post(rt, thr, a->ref, m, AX_DEAD_FULL);
         return 0;
     }
+    if (a->metered) actor_metrics_depth(a, n + 1);
     stats_add(&thr->stats, STAT_SENT, 1);
     actor_push(rt, thr, a, m);
     return 0;
@@ -82,9 +85,12 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
                     ax_ref *out) {
     int phase = atomic_load_explicit(&rt->phase, memory_order_acquire);
     if (phase >= RT_STOPPING || (phase == RT_DRAINING && !thr->worker)) return AX_ESHUTDOWN;
+    bool metered = !x.internal && ((opts && opts->metrics) || rt->meter_all);
     /* Bounded so that neither the sum nor the rounding up to 16 below can wrap. */
-    if (b->state_size > PTRDIFF_MAX - sizeof(struct actor) - 15) return AX_ENOMEM;
-    size_t bytes = sizeof(struct actor) + b->state_size;
+    if (b->state_size > PTRDIFF_MAX - sizeof(struct actor) - sizeof(struct actor_metrics) - 31)
+        return AX_ENOMEM;
+    size_t bytes = metered ? actor_metrics_offset(b->state_size) + sizeof(struct actor_metrics)
+                           : sizeof(struct actor) + b->state_size;
     unsigned cls = pool_class_of(bytes);
     struct actor *a = cls == POOL_CLASS_LARGE ? mem_aligned_alloc(16, (bytes + 15) & ~(size_t)15)
                                               : pool_alloc(&thr->pool, cls);
@@ -107,6 +113,13 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
     if (opts) {
         a->mbox_cap = opts->mailbox_capacity;
         a->overflow = (uint8_t)opts->overflow;
+    }
+    if (metered) { /* its mailbox is counted as a bounded one is, without a bound */
+        a->metered = 1;
+        if (!a->mbox_cap) a->mbox_cap = UINT32_MAX;
+        struct actor_metrics *am = actor_metrics_of(a);
+        hist_init(&am->handler_ns);
+        am->restarts = x.restarts;
     }
     /* Published before init, as an Erlang process exists during its init: init may link,
      * monitor and register it; what others send meanwhile waits in the mailbox. */
@@ -156,7 +169,8 @@ int actor_spawn_restart(ax_runtime *rt, struct sched_thread *thr, const ax_behav
 
 /* Handles one message; returns non-zero if the actor failed. The message stays in the mailbox as
  * its sentinel and is released by a later pop (see mailbox.h). */
-static int handle(ax_ctx *ctx, struct actor *a, struct msg *m) {
+static inline __attribute__((always_inline)) int handle(ax_ctx *ctx, struct actor *a,
+                                                        struct msg *m) {
     int rc = 0;
     struct stats_counters *st = &ctx->thr->stats;
     ctx->cur = m;
@@ -237,20 +251,35 @@ static bool reclaim_if_signalled(struct actor *a, bool stop_delivered) {
     return mailbox_unidle(&a->mbox);
 }
 
-void actor_run(struct sched_task *t, struct sched_thread *thr) {
-    if (ax_unlikely(!thr)) return; /* discarded at destroy: the actor is freed elsewhere */
-    struct actor *a = actor_from_task(t);
-    ax_runtime *rt = rt_of_sched(thr->s);
+/* A metered actor handled a message in ns nanoseconds, and its receive or continuation
+ * completed `processed` user messages (0 or 1): its block, and its worker's histogram. */
+static void record_metered(struct actor *a, struct sched_thread *thr, int64_t ns,
+                           uint64_t processed) {
+    struct actor_metrics *am = actor_metrics_of(a);
+    uint64_t v = ns > 0 ? (uint64_t)ns : 0;
+    hist_record(&am->handler_ns, v);
+    if (thr->worker) hist_record(&thr->worker->handler_ns, v);
+    if (processed)
+        atomic_store_explicit(&am->processed,
+                              atomic_load_explicit(&am->processed, memory_order_relaxed) + processed,
+                              memory_order_relaxed);
+}
+
+/* One turn: up to `batch` messages. Inlined twice, so that an unmetered actor's loop has no
+ * trace of metering: a metered one reads the clock around each message, and counts what it
+ * processed as the difference in its worker's own count (handle and ask dispatch add to it). */
+static inline __attribute__((always_inline)) void run_turn(ax_runtime *rt,
+                                                           struct sched_thread *thr,
+                                                           struct actor *a, const bool metered) {
     ax_ctx ctx = {rt, a, NULL, thr, 0, 0, 0};
-    thr->current = a;
     for (int n = rt->batch; n > 0; n--) {
         if (ax_unlikely(atomic_load_explicit(&a->sys, memory_order_relaxed) != NULL) &&
             signals_process(&ctx, a) != 0) {
             actor_fail(rt, thr, a);
-            goto out;
+            return;
         }
         uint32_t stop = atomic_load_explicit(&a->stop_req, memory_order_acquire);
-        if (ax_unlikely(stop) && stop_takes_effect(&ctx, a, stop_req_reason(stop))) goto out;
+        if (ax_unlikely(stop) && stop_takes_effect(&ctx, a, stop_req_reason(stop))) return;
         struct mpsc_node *done;
         struct msg *m = (struct msg *)mailbox_pop(&a->mbox, &done);
         if (done) msg_release(rt, thr, (struct msg *)done);
@@ -258,20 +287,39 @@ void actor_run(struct sched_task *t, struct sched_thread *thr) {
             bool stop_delivered = a->trap_stop == TRAP_STOP_DELIVERED;
             if (mailbox_try_idle(&a->mbox, &done)) { /* the next sender schedules us */
                 if (done) msg_release(rt, thr, (struct msg *)done);
-                if (ax_likely(!reclaim_if_signalled(a, stop_delivered))) goto out;
+                if (ax_likely(!reclaim_if_signalled(a, stop_delivered))) return;
                 continue;
             }
             break; /* a push is half done: come back soon */
         }
         if (a->mbox_cap && !(m->flags & (MSG_SYS | MSG_NOTICE)))
             atomic_fetch_sub_explicit(&a->mbox_len, 1, memory_order_relaxed);
-        if (ax_unlikely(handle(&ctx, a, m) != 0 || ctx.failed)) {
+        int64_t t0 = 0;
+        uint64_t before = 0;
+        if (metered) {
+            t0 = core_now_ns();
+            before = atomic_load_explicit(&thr->stats.v[STAT_PROCESSED], memory_order_relaxed);
+        }
+        int rc = handle(&ctx, a, m);
+        if (metered)
+            record_metered(a, thr, core_now_ns() - t0,
+                           atomic_load_explicit(&thr->stats.v[STAT_PROCESSED],
+                                                memory_order_relaxed) - before);
+        if (ax_unlikely(rc != 0 || ctx.failed)) {
             actor_fail(rt, thr, a);
-            goto out;
+            return;
         }
     }
     sched_yield_task(thr, &a->u.task);
-out:
+}
+
+void actor_run(struct sched_task *t, struct sched_thread *thr) {
+    if (ax_unlikely(!thr)) return; /* discarded at destroy: the actor is freed elsewhere */
+    struct actor *a = actor_from_task(t);
+    ax_runtime *rt = rt_of_sched(thr->s);
+    thr->current = a;
+    if (ax_unlikely(a->metered)) run_turn(rt, thr, a, true);
+    else run_turn(rt, thr, a, false);
     thr->current = NULL;
 }
 

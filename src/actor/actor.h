@@ -48,7 +48,8 @@ struct actor {
     _Atomic uint8_t supervised; /* started by a supervisor, which is alive: runtime shutdown
                                    leaves it to it (relaxed: read by the shutdown thread) */
     _Atomic uint8_t io_owner; /* IO_OWNER_*: whether its stop must close sockets */
-    uint8_t pad_[2];
+    uint8_t metered;          /* its struct actor_metrics follows the state (actor/metrics.h) */
+    uint8_t pad_[1];
     _Alignas(16) unsigned char state[];
 };
 

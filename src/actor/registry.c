@@ -207,3 +207,12 @@ void registry_release_ref(ax_runtime *rt, ax_ref ref) {
     if (e) remove_entry(r, e);
     pthread_mutex_unlock(&r->lock);
 }
+
+bool registry_name_of(ax_runtime *rt, ax_ref ref, char out[AX_NAME_MAX + 1]) {
+    struct registry *r = rt->registry;
+    pthread_mutex_lock(&r->lock);
+    struct reg_entry *e = *find_ref(r, ref);
+    if (e) memcpy(out, e->name, sizeof e->name);
+    pthread_mutex_unlock(&r->lock);
+    return e != NULL;
+}

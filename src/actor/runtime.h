@@ -24,6 +24,7 @@ struct ax_runtime {
     struct reftable refs;
     struct slots timers; /* timer records (time/timer.c) */
     int batch;
+    bool meter_all; /* ax_config.metrics: every actor is metered */
     AX_ALIGNED_LINE _Atomic int phase;       /* enum rt_phase */
     _Atomic int64_t live_actors;
     _Atomic ax_ref dead_letter_actor;

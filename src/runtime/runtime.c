@@ -57,6 +57,7 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     if (!rt) return AX_ENOMEM;
     memset(rt, 0, sizeof *rt);
     rt->batch = sc.batch;
+    rt->meter_all = c.metrics != 0;
     int rc = AX_ENOMEM;
     if (registry_create(&rt->registry) != 0) goto fail_registry;
     if (reftable_init(&rt->refs) != 0) goto fail_refs;

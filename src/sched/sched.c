@@ -85,6 +85,8 @@ int sched_init(struct sched *s, const struct sched_config *cfg) {
         w->spin_ns = s->cfg.spin_ns;
         w->rng = 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
         runq_init(&w->rq);
+        w->started_ns = s->t0_ns;
+        hist_init(&w->handler_ns);
         if (deque_init(&w->jq, 6) != 0 ||
             sched_register_thread(s, &w->thr) != 0) {
             free_workers(s);

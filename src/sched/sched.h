@@ -19,6 +19,7 @@
 #include "sched/task.h"
 #include "sched/timer_driver.h"
 #include "sched/topology.h"
+#include "stats/histogram.h"
 #include "stats/stats.h"
 
 #define SCHED_MAX_THREADS EPOCH_MAX_RECORDS
@@ -72,6 +73,12 @@ struct sched_worker {
     struct sched_park_driver park;     /* sleeps for the wheel unless an I/O driver does */
     AX_ALIGNED_LINE _Atomic uint32_t sleep; /* 1 parked, 0 awake (claimed by a notifier) */
     struct runq rq; /* its runnable tasks, FIFO; thieves take half at a time */
+    /* Metrics (runtime/metrics.c reads them): when the worker started, when its current idle
+     * spell (searching or parked) began (0: busy), and how long the handlers of metered actors
+     * took on it. */
+    int64_t started_ns;
+    _Atomic int64_t idle_since;
+    struct hist handler_ns;
 };
 
 struct sched_config {

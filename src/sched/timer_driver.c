@@ -113,11 +113,13 @@ static bool fire_due(struct sched_timer_driver *t, uint64_t now, struct sched_th
     wheel_advance(&t->wheel, now, collect, &l);
     publish_next(t);
     wheel_unlock(t);
-    for (struct wheel_entry *e = l.head, *next; e; e = next) {
+    uint64_t fired = 0;
+    for (struct wheel_entry *e = l.head, *next; e; e = next, fired++) {
         next = e->next;
         t->s->timer_fire(t->s, e, self);
     }
-    return l.head != NULL;
+    if (fired) stats_add(&self->stats, STAT_TIMERS_FIRED, fired);
+    return fired != 0;
 }
 
 static bool arming_empty(struct sched_timer_driver *t) {

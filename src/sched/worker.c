@@ -139,9 +139,11 @@ static inline struct sched_task *steal_pass(struct sched_worker *w, bool join) {
         for (unsigned j = 0; j < len; j++) {
             struct sched_worker *v = &all[w->victims[lo + k]];
             if (++k == len) k = 0;
-            struct sched_task *t;
-            if (join) t = deque_size(&v->jq) > 0 ? deque_steal(&v->jq) : NULL;
-            else t = runq_len(&v->rq) > 0 ? runq_steal_half(&v->rq, &w->rq) : NULL;
+            struct sched_task *t = NULL;
+            if (join ? deque_size(&v->jq) > 0 : runq_len(&v->rq) > 0) {
+                stats_add(&w->thr.stats, STAT_STEAL_TRIES, 1);
+                t = join ? deque_steal(&v->jq) : runq_steal_half(&v->rq, &w->rq);
+            }
             if (t) {
                 stats_add(&w->thr.stats, STAT_STEALS, 1);
                 return t;
@@ -210,6 +212,7 @@ static void maintain(struct sched_worker *w, bool idle) {
 }
 
 static void run_task(struct sched_worker *w, struct sched_task *t) {
+    stats_add(&w->thr.stats, STAT_TASKS, 1);
     t->run(t, &w->thr);
     epoch_quiescent(&w->thr.s->epoch, &w->thr.epoch);
     if (w->tick % MAINTAIN_INTERVAL == 0) maintain(w, false);
@@ -247,8 +250,23 @@ static void spin_wasted(struct sched_worker *w) {
     w->spin_ns = w->spin_ns / 2 <= min ? min : w->spin_ns / 2;
 }
 
+/* Starts an idle spell (metrics: busy and idle time), once per spell; now: a clock reading of the
+ * caller's, or 0. */
+static void idle_begin(struct sched_worker *w, int64_t now) {
+    if (atomic_load_explicit(&w->idle_since, memory_order_relaxed)) return;
+    atomic_store_explicit(&w->idle_since, now ? now : core_now_ns(), memory_order_relaxed);
+}
+
+static void idle_end(struct sched_worker *w) {
+    int64_t since = atomic_load_explicit(&w->idle_since, memory_order_relaxed);
+    if (!since) return;
+    stats_add(&w->thr.stats, STAT_IDLE_NS, (uint64_t)(core_now_ns() - since));
+    atomic_store_explicit(&w->idle_since, 0, memory_order_relaxed);
+}
+
 /* Leaves the searching state after finding work; the last searcher hands the search on. */
 static void found_work(struct sched_worker *w) {
+    idle_end(w);
     if (w->parked_ns) {
         spin_after_park(w, w->parked_ns);
         w->parked_ns = 0;
@@ -304,6 +322,7 @@ static void park(struct sched_worker *w) {
             deadline = d->ops->pending(d);
         }
         w->parked_ns = core_now_ns() - parked_at; /* judged when the worker finds work */
+        stats_add(&w->thr.stats, STAT_WAKEUPS, 1);
         epoch_enter(&s->epoch, &w->thr.epoch);
         uint32_t one = 1;
         if (atomic_compare_exchange_strong_explicit(&w->sleep, &one, 0, memory_order_acq_rel,
@@ -324,7 +343,8 @@ static struct sched_task *search(struct sched_worker *w) {
         atomic_fetch_add_explicit(&s->searching, 1, memory_order_seq_cst);
     }
     pool_remote_flush(&w->thr.remote_frees); /* their owners may want them while we idle */
-    int64_t until = w->spin_ns > 0 ? core_now_ns() + w->spin_ns : 0;
+    int64_t now = w->spin_ns > 0 ? core_now_ns() : 0, until = now ? now + w->spin_ns : 0;
+    idle_begin(w, now);
     /* The driver first: it submits what the tasks just run queued (a socket's reply) and
      * reaps what came meanwhile; then again every few steal rounds (a round with its pauses is
      * a few hundred ns), so that I/O finished while spinning is not left waiting. */

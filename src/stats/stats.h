@@ -29,6 +29,12 @@ enum stats_counter {
     STAT_IO_ENTERS,
     STAT_IO_SUBMITTED,
     STAT_IO_COMPLETIONS,
+    STAT_TASKS,        /* tasks a worker ran (an actor's turn, a join frame, a blocking result) */
+    STAT_STEAL_TRIES,  /* victims a worker tried to steal from that looked non-empty */
+    STAT_WAKEUPS,      /* parks that a notifier or a due event ended */
+    STAT_TIMERS_FIRED, /* wheel entries this thread fired (cancelled ones included) */
+    STAT_MAILBOX_FULL, /* user messages a bounded mailbox refused or dead-lettered */
+    STAT_IDLE_NS,      /* time a worker spent searching and parked (closed spells) */
     STAT_COUNT
 };
 
