@@ -1340,6 +1340,17 @@ AX_API void ax_metrics_free(ax_metrics *m);
 AX_API int ax_metrics_format(const ax_metrics *m, int format, char *buf, size_t size,
                              size_t *len);
 
+/* Serves a read-only view of the runtime over HTTP, from the runtime's own HTTP server (its
+ * listener actor's ref in *server, the bound port in *port, which may be NULL): GET /metrics
+ * (Prometheus text), /metrics.json (AX_METRICS_JSON), /workers, /actors (metered actors, the
+ * top N by ?by=depth (default), time (handler time in all) or messages; ?top=N, default 20),
+ * /tree (every supervisor with its static children, their refs, names and restart counts,
+ * nested); other methods get 405. addr as ax_tcp_listen's; NULL means "127.0.0.1:9464" (loopback:
+ * choose another address only on a trusted network). ax_stop(*server) ends it. Any thread, or a
+ * handler. Errors: AX_EINVAL (rt or server NULL, a malformed address), AX_ESHUTDOWN, AX_ENOMEM,
+ * or the kernel's (-EADDRINUSE...). */
+AX_API int ax_introspect_listen(ax_runtime *rt, const char *addr, ax_ref *server, int *port);
+
 #ifdef __cplusplus
 }
 #endif

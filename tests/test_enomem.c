@@ -90,6 +90,8 @@ static void test_outside(void) {
     CHECK_RC(ax_supervisor_start(rt, &spec, &sup), AX_ENOMEM);
     ax_metrics *snap = NULL;
     CHECK_RC(ax_metrics_snapshot(rt, &snap), AX_ENOMEM);
+    ax_ref srv;
+    CHECK_RC(ax_introspect_listen(rt, "127.0.0.1:0", &srv, NULL), AX_ENOMEM);
     CHECK(snap == NULL);
     mem_fault_on = 0;
 

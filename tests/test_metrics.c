@@ -3,12 +3,17 @@
  * merging, extremes) and ax_metrics_snapshot / ax_metrics_format through the public API:
  * per-actor counts, mailbox depth and peak, handler times, workers' counters, runtime-wide
  * metering, both text formats (their syntax line by line, escaping, truncation) and misuse. */
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "axon.h"
 #include "check.h"
@@ -466,15 +471,174 @@ static void test_misuse(void) {
     CHECK_EQ(len, 99); /* not written on error */
     ax_metrics_free(m);
     ax_metrics_free(NULL);
+    ax_ref srv;
+    CHECK_RC(ax_introspect_listen(rt, "no-port", &srv, NULL), AX_EINVAL);
     /* After shutdown, until destroy, a snapshot still works (the counters are final). */
     fixture_shutdown(rt);
+    CHECK_RC_OF(ax_introspect_listen, ax_introspect_listen(rt, "127.0.0.1:0", &srv, NULL),
+                AX_ESHUTDOWN);
     m = snapshot(rt);
     CHECK_EQ(m->actors_alive, 0);
     ax_metrics_free(m);
     fixture_destroy(rt);
 }
 
+/* ---- the introspection endpoint --------------------------------------------------------- */
+
+/* One request on a new connection to 127.0.0.1:port; returns the status, *body the body (to
+ * free). */
+static int http_get(int port, const char *method, const char *path, char **body) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
+    char req[512];
+    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+                     method, path);
+    CHECK(write(fd, req, (size_t)n) == n);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    CHECK(buf);
+    for (;;) {
+        if (len + 1 == cap) {
+            buf = realloc(buf, cap *= 2);
+            CHECK(buf);
+        }
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        CHECK(r >= 0);
+        if (r == 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    buf[len] = '\0';
+    int status = 0;
+    if (sscanf(buf, "HTTP/1.1 %d", &status) != 1)
+        fprintf(stderr, "%s %s: %zu bytes: %.200s\n", method, path, len, buf);
+    CHECK(status != 0);
+    char *start = strstr(buf, "\r\n\r\n");
+    CHECK(start != NULL);
+    *body = strdup(start + 4);
+    CHECK(*body);
+    free(buf);
+    return status;
+}
+
+static bool starts_with(const char *s, const char *prefix) {
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int child_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    (void)ctx, (void)state;
+    return msg->type == M_HOLD ? -1 : 0; /* M_HOLD: fail (a restart) */
+}
+static const ax_behavior child_b = {"child", 0, NULL, child_receive, NULL};
+
+/* Every page answers, in its format: /metrics parses as exposition text, the JSON pages parse,
+ * /actors ranks by the key asked for, /tree nests a supervisor under its parent with restart
+ * counts; other methods get 405 and other paths 404. */
+static void test_introspect(void) {
+    ax_runtime *rt = fixture_runtime(2);
+    atomic_store(&g_handled, 0);
+    atomic_store(&g_gate, 0);
+    atomic_store(&g_holding, 0);
+    ax_ref srv, a, b;
+    int port = 0;
+    CHECK_OK(ax_introspect_listen(rt, "127.0.0.1:0", &srv, &port));
+    CHECK(port > 0);
+    /* a: one message, held a while (the most handler time); b: 3 (the most messages). The hold
+     * ends before any request: a held worker would also hold the I/O it polls. */
+    CHECK_OK(ax_spawn(rt, &meter_b, NULL, &(ax_spawn_opts){.metrics = 1}, &a));
+    CHECK_OK(ax_spawn(rt, &plain_b, NULL, &(ax_spawn_opts){.metrics = 1}, &b));
+    CHECK_OK(ax_register(rt, "deep", a));
+    CHECK_OK(ax_register(rt, "busy", b));
+    for (int i = 0; i < 3; i++) CHECK_OK(ax_send(rt, b, M_WORK, NULL, 0));
+    CHECK_OK(ax_send(rt, a, M_HOLD, NULL, 0));
+    WAIT_UNTIL(atomic_load(&g_holding) && atomic_load(&g_handled) == 3);
+    atomic_store(&g_gate, 1);
+    WAIT_UNTIL(atomic_load(&g_handled) == 4);
+    /* A supervisor with a worker child and a supervisor child, whose own child restarts once. */
+    ax_child_spec leaf = {"leaf", &child_b, NULL, 0, AX_PERMANENT, 0, AX_CHILD_WORKER, "leaf-1"};
+    ax_sup_spec inner = {AX_ONE_FOR_ONE, 5, 1000, 0, 0, 0, &leaf, 1};
+    ax_child_spec top_children[] = {
+        {"w", &child_b, NULL, 0, AX_PERMANENT, 0, AX_CHILD_WORKER, NULL},
+        {"inner", &ax_supervisor_behavior, &inner, 0, AX_PERMANENT, 0, AX_CHILD_SUPERVISOR,
+         NULL}};
+    ax_sup_spec top = {AX_ONE_FOR_ALL, 5, 1000, 0, 0, 0, top_children, 2};
+    ax_ref sup, inner_ref, leaf_ref;
+    CHECK_OK(ax_supervisor_start(rt, &top, &sup));
+    CHECK_OK(ax_register(rt, "root-sup", sup));
+    CHECK_OK(ax_supervisor_child(rt, sup, "inner", &inner_ref));
+    CHECK_OK(ax_supervisor_child(rt, inner_ref, "leaf", &leaf_ref));
+    CHECK_OK(ax_send(rt, leaf_ref, M_HOLD, NULL, 0)); /* fails: restarted */
+    uint64_t restarts = 0;
+    WAIT_UNTIL(ax_supervisor_child_restarts(rt, inner_ref, "leaf", &restarts) == 0 && restarts == 1);
+
+    char *body;
+    CHECK_EQ(http_get(port, "GET", "/metrics", &body), 200);
+    check_prometheus_syntax(body);
+    CHECK(strstr(body, "name=\"deep\"") != NULL);
+    free(body);
+
+    CHECK_EQ(http_get(port, "GET", "/metrics.json", &body), 200);
+    CHECK(strcmp(json_value(body), "\n") == 0);
+    CHECK(strstr(body, "\"actors_alive\":") != NULL);
+    free(body);
+
+    CHECK_EQ(http_get(port, "GET", "/workers", &body), 200);
+    CHECK(strcmp(json_value(body), "\n") == 0);
+    CHECK(strstr(body, "{\"worker\":1,") != NULL);
+    free(body);
+
+    static const char *const pages[] = {"/actors", "/actors?by=time", "/actors?by=nonsense",
+                                        "/actors?top=x"};
+    for (int k = 0; k < 4; k++) { /* the order within these is the metrics', not checked here */
+        CHECK_EQ(http_get(port, "GET", pages[k], &body), 200);
+        CHECK(strcmp(json_value(body), "\n") == 0);
+        const char *want = k == 1 ? "{\"by\":\"time\",\"metered\":2,\"actors\":[{"
+                                  : "{\"by\":\"depth\",\"metered\":2,\"actors\":[{";
+        CHECK(starts_with(body, want));
+        CHECK(strstr(body, "\"name\":\"deep\"") && strstr(body, "\"name\":\"busy\""));
+        free(body);
+    }
+    CHECK_EQ(http_get(port, "GET", "/actors?by=messages&top=1", &body), 200);
+    CHECK(strcmp(json_value(body), "\n") == 0);
+    CHECK(strstr(body, "\"name\":\"busy\"") != NULL && strstr(body, "\"name\":\"deep\"") == NULL);
+    CHECK(strstr(body, "\"processed\":3,") != NULL);
+    free(body);
+    CHECK_EQ(http_get(port, "GET", "/actors?top=0", &body), 200);
+    CHECK(strstr(body, "\"actors\":[]}") != NULL);
+    free(body);
+
+    CHECK_EQ(http_get(port, "GET", "/tree", &body), 200);
+    CHECK(strcmp(json_value(body), "\n") == 0);
+    /* One root (the inner supervisor is nested, not listed again), its children in order. */
+    CHECK(starts_with(body, "{\"supervisors\":[{\"ref\":"));
+    char *root = strstr(body, "\"name\":\"root-sup\",\"strategy\":\"one_for_all\"");
+    char *w = strstr(body, "{\"id\":\"w\"");
+    char *in = strstr(body, "{\"id\":\"inner\"");
+    char *nested = strstr(body, "\"supervisor\":{");
+    char *lf = strstr(body, "{\"id\":\"leaf\"");
+    CHECK(root && w && in && nested && lf && root < w && w < in && in < nested && nested < lf);
+    CHECK(strstr(lf, "\"name\":\"leaf-1\",\"restarts\":1}") != NULL);
+    CHECK(strstr(body, "\"strategy\":\"one_for_one\"") != NULL);
+    CHECK(strstr(nested + 1, "\"supervisor\":{") == NULL);
+    free(body);
+
+    CHECK_EQ(http_get(port, "POST", "/metrics", &body), 405);
+    free(body);
+    CHECK_EQ(http_get(port, "GET", "/nothing", &body), 404);
+    free(body);
+    CHECK_EQ(http_get(port, "GET", "/", &body), 200);
+    CHECK(strstr(body, "/tree") != NULL);
+    free(body);
+    CHECK_RC_OF(ax_introspect_listen, ax_introspect_listen(NULL, NULL, &srv, NULL), AX_EINVAL);
+    CHECK_RC(ax_introspect_listen(rt, NULL, NULL, NULL), AX_EINVAL);
+    CHECK_NO_HANDLER_FAILURES();
+    fixture_destroy(rt);
+}
+
 TEST_MAIN(TEST_CASE(test_hist_buckets), TEST_CASE(test_hist_quantiles),
           TEST_CASE(test_hist_merge_and_extremes), TEST_CASE(test_actor_metrics),
           TEST_CASE(test_worker_metrics), TEST_CASE(test_meter_all_and_full),
-          TEST_CASE(test_formats), TEST_CASE(test_misuse))
+          TEST_CASE(test_formats), TEST_CASE(test_misuse), TEST_CASE(test_introspect))

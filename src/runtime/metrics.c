@@ -11,6 +11,7 @@
 #include "actor/metrics.h"
 #include "actor/registry.h"
 #include "mem/fault.h"
+#include "runtime/metrics.h"
 
 static void summarize(const struct hist_copy *c, ax_latency *out) {
     memset(out, 0, sizeof *out);
@@ -143,14 +144,7 @@ void ax_metrics_free(ax_metrics *m) {
 
 /* ---- text -------------------------------------------------------------------------------- */
 
-/* snprintf into what is left of buf; len counts the whole text. */
-struct text {
-    char *buf;
-    size_t size, len;
-};
-
-static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct text *t, const char *fmt, ...) {
+void text_put(struct text *t, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     char *at = t->len < t->size ? t->buf + t->len : NULL;
@@ -159,17 +153,15 @@ static void put(struct text *t, const char *fmt, ...) {
     if (n > 0) t->len += (size_t)n;
 }
 
-/* A label value (Prometheus) or string (JSON) with its quotes. JSON: bytes above 0x7f become
- * \u00XX, so the text stays valid UTF-8 whatever bytes a name holds. */
-static void put_quoted(struct text *t, const char *s, bool json) {
-    put(t, "\"");
+void text_quoted(struct text *t, const char *s, bool json) {
+    text_put(t, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') put(t, "\\%c", *p);
-        else if (*p == '\n') put(t, "\\n");
-        else if (json && (*p < 0x20 || *p > 0x7e)) put(t, "\\u%04x", *p);
-        else put(t, "%c", *p);
+        if (*p == '"' || *p == '\\') text_put(t, "\\%c", *p);
+        else if (*p == '\n') text_put(t, "\\n");
+        else if (json && (*p < 0x20 || *p > 0x7e)) text_put(t, "\\u%04x", *p);
+        else text_put(t, "%c", *p);
     }
-    put(t, "\"");
+    text_put(t, "\"");
 }
 
 static double seconds(uint64_t ns) { return (double)ns / 1e9; }
@@ -177,18 +169,18 @@ static double seconds(uint64_t ns) { return (double)ns / 1e9; }
 /* ---- Prometheus ---- */
 
 static void prom_head(struct text *t, const char *name, const char *type, const char *help) {
-    put(t, "# HELP axon_%s %s\n# TYPE axon_%s %s\n", name, help, name, type);
+    text_put(t, "# HELP axon_%s %s\n# TYPE axon_%s %s\n", name, help, name, type);
 }
 
 static void prom_value(struct text *t, const char *name, uint64_t v) {
-    put(t, "axon_%s %llu\n", name, (unsigned long long)v);
+    text_put(t, "axon_%s %llu\n", name, (unsigned long long)v);
 }
 
 static void prom_actor_labels(struct text *t, const ax_actor_metrics *a) {
-    put(t, "{ref=\"0x%llx\",name=", (unsigned long long)a->ref.id);
-    put_quoted(t, a->name, false);
-    put(t, ",behavior=");
-    put_quoted(t, a->behavior, false);
+    text_put(t, "{ref=\"0x%llx\",name=", (unsigned long long)a->ref.id);
+    text_quoted(t, a->name, false);
+    text_put(t, ",behavior=");
+    text_quoted(t, a->behavior, false);
 }
 
 /* A summary: quantiles, then _sum and _count; labels is "" or `key="v",` pairs. */
@@ -197,13 +189,13 @@ static void prom_summary(struct text *t, const char *name, const char *labels,
     static const char *const q[] = {"0.5", "0.9", "0.99", "0.999"};
     const uint64_t v[] = {l->p50_ns, l->p90_ns, l->p99_ns, l->p999_ns};
     for (int i = 0; i < 4; i++)
-        put(t, "axon_%s{%squantile=\"%s\"} %.9f\n", name, labels, q[i], seconds(v[i]));
+        text_put(t, "axon_%s{%squantile=\"%s\"} %.9f\n", name, labels, q[i], seconds(v[i]));
     /* The same labels without the quantile (and its trailing comma); none: no braces. */
     int n = (int)strlen(labels);
     const char *open = n ? "{" : "", *close = n ? "}" : "";
-    put(t, "axon_%s_sum%s%.*s%s %.9f\n", name, open, n ? n - 1 : 0, labels, close,
+    text_put(t, "axon_%s_sum%s%.*s%s %.9f\n", name, open, n ? n - 1 : 0, labels, close,
         seconds(l->sum_ns));
-    put(t, "axon_%s_count%s%.*s%s %llu\n", name, open, n ? n - 1 : 0, labels, close,
+    text_put(t, "axon_%s_count%s%.*s%s %llu\n", name, open, n ? n - 1 : 0, labels, close,
         (unsigned long long)l->count);
 }
 
@@ -258,7 +250,7 @@ static uint64_t field_at(const void *base, size_t offset) {
 
 static void format_prometheus(const ax_metrics *m, struct text *t) {
     prom_head(t, "uptime_seconds", "gauge", "Time since the runtime was created.");
-    put(t, "axon_uptime_seconds %.9f\n", seconds(m->uptime_ns > 0 ? (uint64_t)m->uptime_ns : 0));
+    text_put(t, "axon_uptime_seconds %.9f\n", seconds(m->uptime_ns > 0 ? (uint64_t)m->uptime_ns : 0));
     for (size_t i = 0; i < sizeof totals / sizeof totals[0]; i++) {
         prom_head(t, totals[i].name, totals[i].type, totals[i].help);
         prom_value(t, totals[i].name, field_at(&m->total, totals[i].offset));
@@ -275,8 +267,8 @@ static void format_prometheus(const ax_metrics *m, struct text *t) {
         prom_head(t, name, "counter", per_worker[k].help);
         for (int i = 0; i < m->nworkers; i++) {
             uint64_t v = field_at(&m->workers[i], per_worker[k].offset);
-            if (per_worker[k].ns) put(t, "axon_%s{worker=\"%d\"} %.9f\n", name, i, seconds(v));
-            else put(t, "axon_%s{worker=\"%d\"} %llu\n", name, i, (unsigned long long)v);
+            if (per_worker[k].ns) text_put(t, "axon_%s{worker=\"%d\"} %.9f\n", name, i, seconds(v));
+            else text_put(t, "axon_%s{worker=\"%d\"} %llu\n", name, i, (unsigned long long)v);
         }
     }
     if (m->nactors == 0) return;
@@ -296,9 +288,9 @@ static void format_prometheus(const ax_metrics *m, struct text *t) {
     for (size_t k = 0; k < sizeof per_actor / sizeof per_actor[0]; k++) {
         prom_head(t, per_actor[k].name, per_actor[k].type, per_actor[k].help);
         for (size_t i = 0; i < m->nactors; i++) {
-            put(t, "axon_%s", per_actor[k].name);
+            text_put(t, "axon_%s", per_actor[k].name);
             prom_actor_labels(t, &m->actors[i]);
-            put(t, "} %llu\n", (unsigned long long)field_at(&m->actors[i], per_actor[k].offset));
+            text_put(t, "} %llu\n", (unsigned long long)field_at(&m->actors[i], per_actor[k].offset));
         }
     }
     prom_head(t, "actor_handler_seconds", "summary", "Handler time per message.");
@@ -307,7 +299,7 @@ static void format_prometheus(const ax_metrics *m, struct text *t) {
         char labels[3 * (AX_NAME_MAX + 32) + 64];
         struct text l = {labels, sizeof labels, 0};
         prom_actor_labels(&l, &m->actors[i]);
-        put(&l, ",");
+        text_put(&l, ",");
         if (l.len >= sizeof labels) continue; /* cannot happen: each escape at most doubles */
         prom_summary(t, "actor_handler_seconds", labels + 1, &m->actors[i].handler);
     }
@@ -316,7 +308,7 @@ static void format_prometheus(const ax_metrics *m, struct text *t) {
 /* ---- JSON ---- */
 
 static void json_latency(struct text *t, const char *key, const ax_latency *l) {
-    put(t,
+    text_put(t,
         "\"%s\":{\"count\":%llu,\"sum_ns\":%llu,\"min_ns\":%llu,\"p50_ns\":%llu,\"p90_ns\":%llu,"
         "\"p99_ns\":%llu,\"p999_ns\":%llu,\"max_ns\":%llu}",
         key, (unsigned long long)l->count, (unsigned long long)l->sum_ns,
@@ -325,47 +317,55 @@ static void json_latency(struct text *t, const char *key, const ax_latency *l) {
         (unsigned long long)l->p999_ns, (unsigned long long)l->max_ns);
 }
 
+void metrics_json_worker(struct text *t, const ax_worker_metrics *w, int index) {
+    text_put(t, "{\"worker\":%d", index);
+    for (size_t k = 0; k < sizeof per_worker / sizeof per_worker[0]; k++) {
+        uint64_t v = field_at(w, per_worker[k].offset);
+        /* Durations stay in nanoseconds here: "busy_seconds_total" becomes "busy_ns". */
+        if (per_worker[k].ns)
+            text_put(t, ",\"%.*s_ns\":%llu", (int)strcspn(per_worker[k].name, "_"),
+                     per_worker[k].name, (unsigned long long)v);
+        else text_put(t, ",\"%s\":%llu", per_worker[k].name, (unsigned long long)v);
+    }
+    text_put(t, ",");
+    json_latency(t, "handler", &w->handler);
+    text_put(t, "}");
+}
+
+void metrics_json_actor(struct text *t, const ax_actor_metrics *a) {
+    text_put(t, "{\"ref\":\"0x%llx\",\"name\":", (unsigned long long)a->ref.id);
+    text_quoted(t, a->name, true);
+    text_put(t, ",\"behavior\":");
+    text_quoted(t, a->behavior, true);
+    text_put(t,
+             ",\"processed\":%llu,\"restarts\":%llu,\"mailbox_depth\":%llu,"
+             "\"mailbox_peak\":%llu,",
+             (unsigned long long)a->processed, (unsigned long long)a->restarts,
+             (unsigned long long)a->mailbox_depth, (unsigned long long)a->mailbox_peak);
+    json_latency(t, "handler", &a->handler);
+    text_put(t, "}");
+}
+
 static void format_json(const ax_metrics *m, struct text *t) {
-    put(t, "{\"taken_ns\":%lld,\"uptime_ns\":%lld,\"total\":{", (long long)m->taken_ns,
-        (long long)m->uptime_ns);
+    text_put(t, "{\"taken_ns\":%lld,\"uptime_ns\":%lld,\"total\":{", (long long)m->taken_ns,
+             (long long)m->uptime_ns);
     for (size_t i = 0; i < sizeof totals / sizeof totals[0]; i++)
-        put(t, "%s\"%s\":%llu", i ? "," : "", totals[i].name,
-            (unsigned long long)field_at(&m->total, totals[i].offset));
-    put(t, "},\"actors_alive\":%llu,\"mailbox_full_total\":%llu,",
-        (unsigned long long)m->actors_alive, (unsigned long long)m->mailbox_full);
+        text_put(t, "%s\"%s\":%llu", i ? "," : "", totals[i].name,
+                 (unsigned long long)field_at(&m->total, totals[i].offset));
+    text_put(t, "},\"actors_alive\":%llu,\"mailbox_full_total\":%llu,",
+             (unsigned long long)m->actors_alive, (unsigned long long)m->mailbox_full);
     json_latency(t, "handler", &m->handler);
-    put(t, ",\"workers\":[");
+    text_put(t, ",\"workers\":[");
     for (int i = 0; i < m->nworkers; i++) {
-        put(t, "%s{\"worker\":%d", i ? "," : "", i);
-        for (size_t k = 0; k < sizeof per_worker / sizeof per_worker[0]; k++) {
-            uint64_t v = field_at(&m->workers[i], per_worker[k].offset);
-            /* Durations stay in nanoseconds here: "busy_seconds_total" becomes "busy_ns". */
-            if (per_worker[k].ns)
-                put(t, ",\"%.*s_ns\":%llu", (int)strcspn(per_worker[k].name, "_"),
-                    per_worker[k].name, (unsigned long long)v);
-            else put(t, ",\"%s\":%llu", per_worker[k].name, (unsigned long long)v);
-        }
-        put(t, ",");
-        json_latency(t, "handler", &m->workers[i].handler);
-        put(t, "}");
+        if (i) text_put(t, ",");
+        metrics_json_worker(t, &m->workers[i], i);
     }
-    put(t, "],\"actors\":[");
+    text_put(t, "],\"actors\":[");
     for (size_t i = 0; i < m->nactors; i++) {
-        const ax_actor_metrics *a = &m->actors[i];
-        put(t, "%s{\"ref\":\"0x%llx\",\"name\":", i ? "," : "", (unsigned long long)a->ref.id);
-        put_quoted(t, a->name, true);
-        put(t, ",\"behavior\":");
-        put_quoted(t, a->behavior, true);
-        put(t,
-            ",\"processed\":%llu,\"restarts\":%llu,\"mailbox_depth\":%llu,"
-            "\"mailbox_peak\":%llu,",
-            (unsigned long long)a->processed,
-            (unsigned long long)a->restarts, (unsigned long long)a->mailbox_depth,
-            (unsigned long long)a->mailbox_peak);
-        json_latency(t, "handler", &a->handler);
-        put(t, "}");
+        if (i) text_put(t, ",");
+        metrics_json_actor(t, &m->actors[i]);
     }
-    put(t, "]}\n");
+    text_put(t, "]}\n");
 }
 
 int ax_metrics_format(const ax_metrics *m, int format, char *buf, size_t size, size_t *len) {

@@ -61,6 +61,10 @@ struct sup {
     uint64_t rng;
     int op, op_reason;
     size_t op_first, cursor;    /* stopping children cursor..op_first (downwards) */
+    /* Set once init has filled what other threads read (strategy, the static children, by_id):
+     * the supervisor is published before its init runs, and readers must not see it half
+     * built. */
+    _Atomic bool readable;
 };
 
 static struct sup *sup_of(void *state) { return state; }
@@ -521,7 +525,10 @@ static int sup_init_children(ax_ctx *ctx, struct sup *s, const ax_sup_spec *spec
         if (ref_index_resize(s, 8) != 0) return AX_ENOMEM;
         ax_child_spec tmpl = spec->children[0];
         tmpl.id = tmpl.name = NULL; /* ignored for dynamic children */
-        return copy_spec(&s->tmpl, &tmpl);
+        int rc = copy_spec(&s->tmpl, &tmpl);
+        /* release: pairs with the acquire in readable_sup (the strategy is set). */
+        if (rc == 0) atomic_store_explicit(&s->readable, true, memory_order_release);
+        return rc;
     }
     size_t n = spec->nchildren, slots = 16;
     while (slots < 2 * n) slots *= 2;
@@ -537,6 +544,9 @@ static int sup_init_children(ax_ctx *ctx, struct sup *s, const ax_sup_spec *spec
         s->by_id[h] = (uint32_t)i + 1;
         s->n = i + 1;
     }
+    /* release: pairs with the acquire in readable_sup; before the children start, since a
+     * child's init may look its siblings up. */
+    atomic_store_explicit(&s->readable, true, memory_order_release);
     for (size_t i = 0; i < n; i++) {
         /* A failing start fails init: the children already linked get its exit and stop. */
         int rc = start_child(ctx, s, &s->children[i], 0);
@@ -631,14 +641,22 @@ int ax_supervisor_start_child(ax_runtime *rt, ax_ref sup, const void *arg, size_
     return r.rc;
 }
 
+/* The state of supervisor a if other threads may read it (its init filled it), else NULL. */
+static struct sup *readable_sup(struct actor *a) {
+    if (!a || a->behavior != &ax_supervisor_behavior) return NULL;
+    struct sup *s = sup_of(a->state);
+    /* acquire: pairs with the release stores in sup_init_children. */
+    return atomic_load_explicit(&s->readable, memory_order_acquire) ? s : NULL;
+}
+
 /* Finds static child id of a live supervisor; the caller is inside rt_enter. */
 static struct sup_child *lookup(ax_runtime *rt, ax_ref sup, const char *id, int *rc) {
     struct actor *a = actor_lookup(rt, sup);
     *rc = AX_ENOACTOR;
     if (!a || a->behavior != &ax_supervisor_behavior) return NULL;
-    struct sup *s = sup_of(a->state);
+    struct sup *s = readable_sup(a);
     *rc = AX_ENOENT;
-    if (s->strategy == AX_SIMPLE_ONE_FOR_ONE || !s->by_id) return NULL;
+    if (!s || s->strategy == AX_SIMPLE_ONE_FOR_ONE) return NULL;
     for (size_t h = hash_id(id) & s->id_mask; s->by_id[h]; h = (h + 1) & s->id_mask) {
         struct sup_child *c = &s->children[s->by_id[h] - 1];
         if (strcmp(c->id, id) == 0) return (*rc = 0, c);
@@ -676,4 +694,21 @@ int ax_supervisor_child_restarts(ax_runtime *rt, ax_ref sup, const char *id, uin
     if (!rt || !id || !out) return AX_EINVAL;
     ax_ref ref;
     return read_child(rt, sup, id, &ref, out);
+}
+
+bool supervisor_is(const struct actor *a) { return a->behavior == &ax_supervisor_behavior; }
+
+int supervisor_children(struct actor *a, int *strategy, struct sup_child_info *out, size_t max) {
+    struct sup *s = readable_sup(a);
+    if (!s) return -1;
+    *strategy = (int)s->strategy;
+    if (s->strategy == AX_SIMPLE_ONE_FOR_ONE) return 0; /* its table is its handler's alone */
+    for (size_t i = 0; i < s->n && i < max; i++) {
+        struct sup_child *c = &s->children[i];
+        out[i] = (struct sup_child_info){
+            c->id, atomic_load_explicit(&c->ref, memory_order_acquire),
+            atomic_load_explicit(&c->restarts, memory_order_relaxed),
+            c->behavior == &ax_supervisor_behavior};
+    }
+    return (int)s->n;
 }
