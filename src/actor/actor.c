@@ -135,6 +135,7 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
         return AX_EINIT;
     }
     if (!x.internal) stats_add(&thr->stats, STAT_SPAWNED, 1);
+    AX_PROBE2(spawn, ref.id, b->name);
     *out = ref;
     release_after_init(rt, thr, a);
     return 0;
@@ -300,7 +301,9 @@ static inline __attribute__((always_inline)) void run_turn(ax_runtime *rt,
             t0 = core_now_ns();
             before = atomic_load_explicit(&thr->stats.v[STAT_PROCESSED], memory_order_relaxed);
         }
+        AX_PROBE2(receive_start, a->ref.id, m->pub.type);
         int rc = handle(&ctx, a, m);
+        AX_PROBE2(receive_end, a->ref.id, rc);
         if (metered)
             record_metered(a, thr, core_now_ns() - t0,
                            atomic_load_explicit(&thr->stats.v[STAT_PROCESSED],
@@ -349,6 +352,7 @@ static void actor_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a
 static void actor_stop_ex(ax_runtime *rt, struct sched_thread *thr, struct actor *a, int reason,
                           bool failed_init) {
     reftable_clear(&rt->refs, a->ref.id); /* from here on, sends fail with AX_ENOACTOR */
+    AX_PROBE2(stop, a->ref.id, reason);
     if (a->behavior->stopped && !failed_init) {
         ax_ctx ctx = {rt, a, NULL, thr, 0, 0, 0};
         a->behavior->stopped(&ctx, a->state, reason);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "actor/actor.h"
+#include "core/probes.h"
 
 /* Finds the live actor behind ref (the caller is a worker or inside sched_outside_enter). */
 static inline struct actor *actor_lookup(ax_runtime *rt, ax_ref ref) {
@@ -23,6 +24,7 @@ static inline void actor_schedule(ax_runtime *rt, struct sched_thread *thr, stru
 /* Queues m on a's mailbox and schedules a if the mailbox was idle. */
 static inline void actor_push(ax_runtime *rt, struct sched_thread *thr, struct actor *a,
                               struct msg *m) {
+    AX_PROBE3(send, m->pub.sender.id, a->ref.id, m->pub.type);
     if (mailbox_push(&a->mbox, &m->node)) actor_schedule(rt, thr, a);
 }
 

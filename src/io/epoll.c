@@ -19,6 +19,7 @@
 #include "axon.h"
 #include "core/duration.h"
 #include "core/platform.h"
+#include "core/probes.h"
 #include "io/poller.h"
 #include "mem/fault.h"
 #include "stats/stats.h"
@@ -220,6 +221,7 @@ static bool epoll_poll(struct sched_driver *d, struct sched_thread *self, bool i
     /* Handled in place: a socket closed meanwhile has its entry cleared (epoll_sock_cancel). */
     for (int i = 0; i < p->nready; i++) {
         struct io_sock *s = p->events[i].data.ptr;
+        AX_PROBE2(io_completion, (uintptr_t)s, p->events[i].events);
         if (s) handle(p, s, p->events[i].events);
     }
     p->nready = 0;

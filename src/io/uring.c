@@ -21,6 +21,7 @@
 #include "axon.h"
 #include "core/duration.h"
 #include "core/platform.h"
+#include "core/probes.h"
 #include "io/file.h"
 #include "io/poller.h"
 #include "mem/fault.h"
@@ -406,6 +407,7 @@ static bool uring_poll(struct sched_driver *d, struct sched_thread *self, bool i
             rearm = true;
             if (cqe->res < 0) u->broken = 1; /* the read fails: it would fail again at once */
         } else {
+            AX_PROBE2(io_completion, cqe->user_data, cqe->res);
             complete(u, cqe);
         }
     }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/probes.h"
 #include "sched/sched.h"
 
 _Thread_local struct sched_worker *sched_tls_worker;
@@ -146,6 +147,7 @@ static inline struct sched_task *steal_pass(struct sched_worker *w, bool join) {
             }
             if (t) {
                 stats_add(&w->thr.stats, STAT_STEALS, 1);
+                AX_PROBE3(steal, w->index, v->index, join);
                 return t;
             }
         }
@@ -313,6 +315,7 @@ static void park(struct sched_worker *w) {
     }
     if (!claimed) {
         stats_add(&w->thr.stats, STAT_PARKS, 1);
+        AX_PROBE1(park, w->index);
         epoch_leave(&w->thr.epoch);
         int64_t parked_at = core_now_ns();
         /* Until claimed, or an event of the driver is due (a timer, a completion). */
@@ -323,6 +326,7 @@ static void park(struct sched_worker *w) {
         }
         w->parked_ns = core_now_ns() - parked_at; /* judged when the worker finds work */
         stats_add(&w->thr.stats, STAT_WAKEUPS, 1);
+        AX_PROBE2(unpark, w->index, w->parked_ns);
         epoch_enter(&s->epoch, &w->thr.epoch);
         uint32_t one = 1;
         if (atomic_compare_exchange_strong_explicit(&w->sleep, &one, 0, memory_order_acq_rel,

@@ -13,6 +13,7 @@
 #include "actor/ask.h"
 #include "actor/deliver.h"
 #include "core/duration.h"
+#include "core/probes.h"
 #include "mem/fault.h"
 #include "supervise/supervisor.h"
 #include "time/timer.h"
@@ -192,8 +193,9 @@ static struct sup_child *find_child(struct sup *s, ax_ref ref, size_t *index) {
 
 /* Counts a restart of child c (at the decision: a delayed or failing start counts too). */
 static void count_restart(ax_ctx *ctx, struct sup_child *c) {
-    atomic_fetch_add_explicit(&c->restarts, 1, memory_order_relaxed);
+    uint64_t n = atomic_fetch_add_explicit(&c->restarts, 1, memory_order_relaxed) + 1;
     stats_add(&ctx->thr->stats, STAT_RESTARTS, 1);
+    AX_PROBE3(restart, ax_self(ctx).id, c->id, n);
 }
 
 static bool should_restart(const struct sup_child *c, int reason) {

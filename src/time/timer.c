@@ -105,6 +105,7 @@ static void timer_fire(struct sched *s, struct wheel_entry *e, struct sched_thre
         rec_free(rt, self, r); /* cancelled */
         return;
     }
+    AX_PROBE2(timer_fire, handle_of(st >> 2, r->index).id, r->to.id);
     bool owner_gone = !ax_ref_is_none(r->owner) && !actor_lookup(rt, r->owner);
     if (!owner_gone) deliver(rt, self, r);
     if (r->period_ms && !owner_gone) {
