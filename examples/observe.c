@@ -2,8 +2,10 @@
 /* observe.c: a small system to watch with axon-top or curl: a supervisor runs a pipeline
  * (source -> parser -> store), every actor metered, and the introspection endpoint is on.
  * The source emits a burst every 10 ms; the store is slow now and then, so its mailbox grows.
- * Build: make; run: build/release/examples/example_observe [addr [seconds]], then
- * build/release/tools/axon-top 127.0.0.1:9464 (or curl http://127.0.0.1:9464/metrics). */
+ * Build: make; run: build/release/examples/example_observe [addr [seconds [trace.json]]], then
+ * build/release/tools/axon-top 127.0.0.1:9464 (or curl http://127.0.0.1:9464/metrics). With a
+ * third argument the flight recorder keeps the last 64 events per worker and writes them there
+ * at the end (docs/trace-sample.json was made so); open it in https://ui.perfetto.dev. */
 #define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <axon.h>
 #include <signal.h>
@@ -57,8 +59,10 @@ static const ax_behavior store_b = {"store", sizeof(long), NULL, store_receive, 
 int main(int argc, char **argv) {
     const char *addr = argc > 1 ? argv[1] : "127.0.0.1:9464";
     double seconds = argc > 2 ? atof(argv[2]) : 0; /* 0: until SIGINT or SIGTERM */
+    const char *trace = argc > 3 ? argv[3] : NULL;
     ax_runtime *rt;
-    if (ax_runtime_create(&(ax_config){.metrics = 1}, &rt) != 0) return 1;
+    if (ax_runtime_create(&(ax_config){.metrics = 1, .trace_events = trace ? 64 : 0}, &rt) != 0)
+        return 1;
     ax_child_spec children[] = {
         {"store", &store_b, NULL, 0, AX_PERMANENT, 100, AX_CHILD_WORKER, "store"},
         {"parser", &parser_b, NULL, 0, AX_PERMANENT, 100, AX_CHILD_WORKER, "parser"},
@@ -81,6 +85,8 @@ int main(int argc, char **argv) {
         struct timespec ts = {0, 10000000};
         nanosleep(&ts, NULL);
     }
+    if (trace && (rc = ax_trace_dump(rt, trace)) != 0)
+        fprintf(stderr, "example_observe: trace: %s\n", ax_strerror(rc));
     ax_runtime_shutdown(rt, 2000);
-    return ax_runtime_destroy(rt) == 0 ? 0 : 1;
+    return ax_runtime_destroy(rt) == 0 && rc == 0 ? 0 : 1;
 }

@@ -187,7 +187,9 @@ typedef struct ax_config {
                          touched); nested fork-join lives there; default 65536 (64 MiB);
                          at least 1024 and at most 4194304 (4 GiB): beyond, the bound */
     int metrics;      /* non-zero: every actor is metered (see ax_spawn_opts.metrics) */
-    int reserved[6];  /* zero (see above): 64 bytes in all */
+    int trace_events; /* the flight recorder: events each worker keeps (rounded up to a power of
+                         two, at most 2^24; 48 bytes each); 0: off (see ax_trace_dump) */
+    int reserved[5];  /* zero (see above): 64 bytes in all */
 } ax_config;
 
 /* I/O backends. AX_IO_AUTO takes the environment variable AX_IO ("uring" or "epoll") if set,
@@ -1350,6 +1352,20 @@ AX_API int ax_metrics_format(const ax_metrics *m, int format, char *buf, size_t 
  * handler. Errors: AX_EINVAL (rt or server NULL, a malformed address), AX_ESHUTDOWN, AX_ENOMEM,
  * or the kernel's (-EADDRINUSE...). */
 AX_API int ax_introspect_listen(ax_runtime *rt, const char *addr, ax_ref *server, int *port);
+
+/* The flight recorder (ax_config.trace_events > 0): each worker keeps its most recent events in
+ * a ring: handler runs (behavior, actor, message type, start, duration), sends made in handlers,
+ * stops, sleeps. Writes them to path as Chrome trace JSON (Perfetto, chrome://tracing): a track
+ * per worker, a slice per handler run, an arrow from each send to the run that handled it.
+ * Names are read from the behaviors (ax_behavior.name), which must still be valid. Any thread,
+ * a handler too (it writes the file there), until ax_runtime_destroy. Errors: AX_EINVAL (NULL),
+ * AX_ENOTSUP (the recorder is off), AX_ENOMEM, or the C library's -errno (fopen, fclose). */
+AX_API int ax_trace_dump(ax_runtime *rt, const char *path);
+/* Sets the file that a supervisor's escalation (it gave up: AX_REASON_ESCALATED) dumps the
+ * recorder to, on the worker of the supervisor, before its children stop; NULL clears it. The
+ * escalation shows in the trace as an instant. path is copied. Any thread. Errors: AX_EINVAL
+ * (rt NULL), AX_ENOTSUP (the recorder is off), AX_ENOMEM. */
+AX_API int ax_trace_on_escalation(ax_runtime *rt, const char *path);
 
 #ifdef __cplusplus
 }

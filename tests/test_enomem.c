@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "axon.h"
 #include "check.h"
@@ -224,5 +225,20 @@ static void test_chan_no_record(void) {
     fixture_destroy(rt);
 }
 
+/* The flight recorder: its dump and the escalation path need memory of their own. */
+static void test_trace(void) {
+    ax_runtime *rt = fixture_runtime_cfg(&(ax_config){.workers = 1, .trace_events = 64});
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/axon-enomem-%d.json", (int)getpid());
+    mem_fault_on = 1;
+    CHECK_RC(ax_trace_dump(rt, path), AX_ENOMEM);
+    CHECK_RC(ax_trace_on_escalation(rt, path), AX_ENOMEM);
+    mem_fault_on = 0;
+    CHECK_OK(ax_trace_dump(rt, path));
+    CHECK_OK(ax_trace_on_escalation(rt, path));
+    unlink(path);
+    fixture_destroy(rt);
+}
+
 TEST_MAIN(TEST_CASE(test_in_handler), TEST_CASE(test_outside), TEST_CASE(test_no_record),
-          TEST_CASE(test_blocking_queue), TEST_CASE(test_chan_no_record))
+          TEST_CASE(test_blocking_queue), TEST_CASE(test_chan_no_record), TEST_CASE(test_trace))

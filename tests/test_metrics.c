@@ -18,6 +18,7 @@
 #include "axon.h"
 #include "check.h"
 #include "fixture.h"
+#include "json_check.h"
 #include "runner.h"
 #include "stats/histogram.h"
 
@@ -354,51 +355,6 @@ static void check_prometheus_syntax(const char *text) {
         p = end + 1;
     }
     CHECK(samples > 20);
-}
-
-/* The JSON text parses (a small recursive-descent check of its grammar) and is one line. */
-static const char *json_value(const char *p);
-static const char *json_string(const char *p) {
-    CHECK(*p == '"');
-    for (p++; *p != '"'; p++) {
-        CHECK((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
-        if (*p == '\\') {
-            p++;
-            if (*p == 'u') {
-                for (int i = 1; i <= 4; i++) CHECK(strchr("0123456789abcdef", p[i]) && p[i]);
-                p += 4;
-            } else {
-                CHECK(strchr("\"\\/bfnrt", *p) && *p);
-            }
-        }
-    }
-    return p + 1;
-}
-static const char *json_value(const char *p) {
-    if (*p == '{' || *p == '[') {
-        char close = *p == '{' ? '}' : ']';
-        p++;
-        if (*p == close) return p + 1;
-        for (;;) {
-            if (close == '}') {
-                p = json_string(p);
-                CHECK(*p == ':');
-                p++;
-            }
-            p = json_value(p);
-            if (*p == ',') {
-                p++;
-                continue;
-            }
-            CHECK(*p == close);
-            return p + 1;
-        }
-    }
-    if (*p == '"') return json_string(p);
-    char *end;
-    strtod(p, &end);
-    CHECK(end > p);
-    return end;
 }
 
 static void test_formats(void) {

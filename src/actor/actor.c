@@ -266,12 +266,20 @@ static void record_metered(struct actor *a, struct sched_thread *thr, int64_t ns
                               memory_order_relaxed);
 }
 
-/* One turn: up to `batch` messages. Inlined twice, so that an unmetered actor's loop has no
- * trace of metering: a metered one reads the clock around each message, and counts what it
- * processed as the difference in its worker's own count (handle and ask dispatch add to it). */
+/* A handler run for the flight recorder: from t0 to t1 (clock readings), message m. */
+static void record_traced(struct actor *a, struct sched_thread *thr, int64_t t0, int64_t t1,
+                          const struct msg *m) {
+    trace_put(thr->trace, (uint64_t)(t0 - thr->s->t0_ns), TRACE_HANDLER, m->pub.type,
+              (uint64_t)(t1 - t0), a->ref.id, (uintptr_t)m, a->behavior->name);
+}
+
+/* One turn: up to `batch` messages. Inlined twice, so that an actor neither metered nor on a
+ * worker with the flight recorder on runs a loop with no trace of either: an observed one
+ * reads the clock around each message, and a metered one counts what it processed as the
+ * difference in its worker's own count (handle and ask dispatch add to it). */
 static inline __attribute__((always_inline)) void run_turn(ax_runtime *rt,
                                                            struct sched_thread *thr,
-                                                           struct actor *a, const bool metered) {
+                                                           struct actor *a, const bool observed) {
     ax_ctx ctx = {rt, a, NULL, thr, 0, 0, 0};
     for (int n = rt->batch; n > 0; n--) {
         if (ax_unlikely(atomic_load_explicit(&a->sys, memory_order_relaxed) != NULL) &&
@@ -297,17 +305,21 @@ static inline __attribute__((always_inline)) void run_turn(ax_runtime *rt,
             atomic_fetch_sub_explicit(&a->mbox_len, 1, memory_order_relaxed);
         int64_t t0 = 0;
         uint64_t before = 0;
-        if (metered) {
+        if (observed) {
             t0 = core_now_ns();
             before = atomic_load_explicit(&thr->stats.v[STAT_PROCESSED], memory_order_relaxed);
         }
         AX_PROBE2(receive_start, a->ref.id, m->pub.type);
         int rc = handle(&ctx, a, m);
         AX_PROBE2(receive_end, a->ref.id, rc);
-        if (metered)
-            record_metered(a, thr, core_now_ns() - t0,
-                           atomic_load_explicit(&thr->stats.v[STAT_PROCESSED],
-                                                memory_order_relaxed) - before);
+        if (observed) {
+            int64_t t1 = core_now_ns();
+            if (a->metered)
+                record_metered(a, thr, t1 - t0,
+                               atomic_load_explicit(&thr->stats.v[STAT_PROCESSED],
+                                                    memory_order_relaxed) - before);
+            if (thr->trace) record_traced(a, thr, t0, t1, m);
+        }
         if (ax_unlikely(rc != 0 || ctx.failed)) {
             actor_fail(rt, thr, a);
             return;
@@ -321,7 +333,7 @@ void actor_run(struct sched_task *t, struct sched_thread *thr) {
     struct actor *a = actor_from_task(t);
     ax_runtime *rt = rt_of_sched(thr->s);
     thr->current = a;
-    if (ax_unlikely(a->metered)) run_turn(rt, thr, a, true);
+    if (ax_unlikely(a->metered || thr->trace)) run_turn(rt, thr, a, true);
     else run_turn(rt, thr, a, false);
     thr->current = NULL;
 }
@@ -353,6 +365,9 @@ static void actor_stop_ex(ax_runtime *rt, struct sched_thread *thr, struct actor
                           bool failed_init) {
     reftable_clear(&rt->refs, a->ref.id); /* from here on, sends fail with AX_ENOACTOR */
     AX_PROBE2(stop, a->ref.id, reason);
+    if (thr->trace)
+        trace_put(thr->trace, sched_trace_now(thr->s), TRACE_STOP, (uint32_t)reason, 0, a->ref.id,
+                  0, a->behavior->name);
     if (a->behavior->stopped && !failed_init) {
         ax_ctx ctx = {rt, a, NULL, thr, 0, 0, 0};
         a->behavior->stopped(&ctx, a->state, reason);

@@ -25,6 +25,9 @@ static inline void actor_schedule(ax_runtime *rt, struct sched_thread *thr, stru
 static inline void actor_push(ax_runtime *rt, struct sched_thread *thr, struct actor *a,
                               struct msg *m) {
     AX_PROBE3(send, m->pub.sender.id, a->ref.id, m->pub.type);
+    if (ax_unlikely(thr->trace)) /* the flight recorder: an arrow from here to the handler */
+        trace_put(thr->trace, sched_trace_now(thr->s), TRACE_SEND, m->pub.type, a->ref.id,
+                  m->pub.sender.id, (uintptr_t)m, NULL);
     if (mailbox_push(&a->mbox, &m->node)) actor_schedule(rt, thr, a);
 }
 

@@ -47,6 +47,10 @@ struct ax_runtime {
     void (*reclaim_state)(void *state);
     /* An actor that owned sockets or files stopped: close them (io/io.c). */
     void (*release_io)(ax_runtime *rt, struct sched_thread *thr, ax_ref owner);
+    /* A supervisor (sup) gave up: the flight recorder notes it and dumps to
+     * trace_escalation_path if one is set (runtime/trace_dump.c). */
+    void (*on_escalation)(ax_runtime *rt, struct sched_thread *thr, ax_ref sup);
+    char *trace_escalation_path;
 };
 
 /* The runtime that embeds scheduler s (for hooks the scheduler calls with itself). */

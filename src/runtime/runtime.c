@@ -17,6 +17,7 @@
 #include "io/socket.h"
 #include "mem/fault.h"
 #include "par/par.h"
+#include "runtime/trace_dump.h"
 #include "supervise/supervisor.h"
 #include "time/timer.h"
 
@@ -36,7 +37,7 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     if (!out) return AX_EINVAL;
     ax_config c = cfg ? *cfg : (ax_config){0};
     if (c.workers < 0 || c.workers > MAX_WORKERS || c.batch < 0 || c.lifo_cap < 0 ||
-        c.blocking_threads < 0 || c.blocking_queue < 0 || c.stack_kb < 0 ||
+        c.blocking_threads < 0 || c.blocking_queue < 0 || c.stack_kb < 0 || c.trace_events < 0 ||
         !core_all_zero(c.reserved, sizeof c.reserved))
         return AX_EINVAL;
     int spin_us = c.spin_us == 0 ? DEFAULT_SPIN_US : c.spin_us < 0 ? 0 : c.spin_us;
@@ -46,6 +47,7 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
         .batch = c.batch ? c.batch : DEFAULT_BATCH,
         .lifo_cap = c.lifo_cap ? c.lifo_cap : DEFAULT_LIFO_CAP,
         .spin_ns = (spin_us > MAX_SPIN_US ? MAX_SPIN_US : spin_us) * 1000ll,
+        .trace_events = (uint64_t)c.trace_events,
         .stack_bytes = (size_t)(c.stack_kb == 0             ? DEFAULT_STACK_KB
                                 : c.stack_kb < MIN_STACK_KB ? MIN_STACK_KB
                                 : c.stack_kb > MAX_STACK_KB ? MAX_STACK_KB
@@ -65,6 +67,7 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     rt->sched.reclaim = actor_reclaim;
     supervisor_install(rt);
     rt->release_io = io_release_owner;
+    trace_dump_install(rt);
     if (timer_init(rt) != 0) goto fail_timers;
     if ((rc = io_create(rt, c.io)) != 0) goto fail_io;
     if (blocking_create(rt, c.blocking_threads, c.blocking_queue) != 0 || par_create(rt) != 0) {
@@ -202,6 +205,7 @@ int ax_runtime_destroy(ax_runtime *rt) {
     ask_waiters_destroy(rt);
     reftable_destroy(&rt->refs);
     registry_destroy(rt->registry);
+    trace_dump_destroy(rt);
     free(rt);
     return 0;
 }

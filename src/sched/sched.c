@@ -54,6 +54,7 @@ static int steal_orders_init(struct sched *s) {
 static void free_workers(struct sched *s) {
     for (int i = 0; i < s->nworkers; i++) {
         deque_destroy(&s->workers[i].jq);
+        trace_ring_destroy(&s->workers[i].trace);
     }
     free(s->victims);
     s->victims = NULL;
@@ -87,6 +88,13 @@ int sched_init(struct sched *s, const struct sched_config *cfg) {
         runq_init(&w->rq);
         w->started_ns = s->t0_ns;
         hist_init(&w->handler_ns);
+        if (s->cfg.trace_events) {
+            if (trace_ring_init(&w->trace, s->cfg.trace_events) != 0) {
+                free_workers(s);
+                return -ENOMEM;
+            }
+            w->thr.trace = &w->trace;
+        }
         if (deque_init(&w->jq, 6) != 0 ||
             sched_register_thread(s, &w->thr) != 0) {
             free_workers(s);

@@ -21,6 +21,7 @@
 #include "sched/topology.h"
 #include "stats/histogram.h"
 #include "stats/stats.h"
+#include "stats/trace.h"
 
 #define SCHED_MAX_THREADS EPOCH_MAX_RECORDS
 
@@ -38,6 +39,7 @@ struct sched_thread {
     void *current;                /* the actor being run (or initialized) here, or NULL */
     struct slot_cache ref_slots;  /* free actor-ref slots (actor/reftable) */
     struct slot_cache timer_slots; /* free timer records (time/timer) */
+    struct trace_ring *trace;     /* workers, when the flight recorder is on; else NULL */
     uint16_t id;                  /* index in s->threads; message pools are found by it */
     int nest;                     /* outside threads: depth of sched_outside_enter */
     bool release_on_leave;        /* outside threads: not cached (every cache slot was inside
@@ -79,10 +81,12 @@ struct sched_worker {
     int64_t started_ns;
     _Atomic int64_t idle_since;
     struct hist handler_ns;
+    struct trace_ring trace; /* the flight recorder (thr.trace points here when it is on) */
 };
 
 struct sched_config {
     int workers, pin, batch, lifo_cap;
+    uint64_t trace_events; /* flight recorder events per worker; 0: off */
     int64_t spin_ns;
     size_t stack_bytes; /* each worker's stack */
 };
@@ -179,6 +183,11 @@ int sched_register_thread(struct sched *s, struct sched_thread *t);
 void sched_outside_publish(struct sched *s);
 void sched_outside_forget(struct sched *s);
 void sched_worker_discard(struct sched_worker *w);
+
+/* The flight recorder's clock: ns since the runtime started. */
+static inline uint64_t sched_trace_now(const struct sched *s) {
+    return (uint64_t)(core_now_ns() - s->t0_ns);
+}
 
 /* Sums the stats of every thread record into sum[STAT_COUNT]. */
 void sched_stats_total(struct sched *s, uint64_t *sum);

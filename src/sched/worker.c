@@ -327,6 +327,9 @@ static void park(struct sched_worker *w) {
         w->parked_ns = core_now_ns() - parked_at; /* judged when the worker finds work */
         stats_add(&w->thr.stats, STAT_WAKEUPS, 1);
         AX_PROBE2(unpark, w->index, w->parked_ns);
+        if (w->thr.trace)
+            trace_put(w->thr.trace, (uint64_t)(parked_at - s->t0_ns), TRACE_PARK, 0,
+                      (uint64_t)w->parked_ns, 0, 0, NULL);
         epoch_enter(&s->epoch, &w->thr.epoch);
         uint32_t one = 1;
         if (atomic_compare_exchange_strong_explicit(&w->sleep, &one, 0, memory_order_acq_rel,

@@ -389,6 +389,7 @@ static void decide_restart(ax_ctx *ctx, struct sup *s, size_t i) {
     }
     if (!note_restart(s)) { /* intensity exceeded: stop everything and fail upwards */
         stats_add(&ctx->thr->stats, STAT_ESCALATIONS, 1);
+        if (ctx->rt->on_escalation) ctx->rt->on_escalation(ctx->rt, ctx->thr, ax_self(ctx));
         begin_shutdown(ctx, s, AX_REASON_ESCALATED);
         return;
     }
