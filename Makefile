@@ -15,7 +15,7 @@ PREFIX ?= /usr/local
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 BENCH_ARGS ?=
-# soak: how long the randomized API test runs (seconds); AX_SEED in the environment replays a run.
+# soak: how long the randomized API test runs (seconds); AX_SOAK_SEED in the environment replays a run.
 SOAK_SECONDS ?= 600
 
 # Compiler: AX_CC=... wins; otherwise CC is passed on only when given on the command line or

@@ -189,8 +189,22 @@ typedef struct ax_config {
     int metrics;      /* non-zero: every actor is metered (see ax_spawn_opts.metrics) */
     int trace_events; /* the flight recorder: events each worker keeps (rounded up to a power of
                          two, at most 2^24; 48 bytes each); 0: off (see ax_trace_dump) */
-    int reserved[5];  /* zero (see above): 64 bytes in all */
+    int deterministic; /* non-zero: deterministic mode, from `seed` (see below) */
+    uint64_t seed;
+    int reserved[2];  /* zero (see above): 64 bytes in all */
 } ax_config;
+
+/* Deterministic mode, for tests: one worker; which runnable actor runs next, how many messages it
+ * handles in its turn, and the order of timers due together are drawn from a generator seeded
+ * with `seed`; timers run on virtual time, which stands still while anything is runnable and
+ * jumps to the next deadline when nothing is (a 10-second timeout passes at once). A program
+ * whose work starts from one message (or spawn) from outside and then comes from its own actors
+ * and timers makes the same handler calls in the same order under the same seed. Outside the
+ * guarantee: calls from outside threads while actors run (they arrive when the thread gets to
+ * them), I/O, the blocking pool, and fork-join's heartbeat (which only moves work between
+ * workers, and there is one). The environment variable AX_SEED=<n> (decimal or 0x hex) makes
+ * every runtime the process creates deterministic with seed n, whatever its configuration says
+ * (its workers become 1): a failure's seed replays it in the same program. */
 
 /* I/O backends. AX_IO_AUTO takes the environment variable AX_IO ("uring" or "epoll") if set,
  * else io_uring where the kernel has it and allows it (not refused by seccomp or
@@ -204,7 +218,8 @@ typedef struct ax_config {
 /* Creates a runtime and starts its workers. cfg may be NULL (defaults); it is copied. Any
  * thread. Errors: AX_EINVAL (out NULL, negative workers/batch/lifo_cap/blocking_threads/
  * blocking_queue/stack_kb, workers > 256, a reserved field not zero, an unknown io value, or
- * AX_IO set to another word than "uring", "io_uring", "epoll" or "auto"), AX_ENOTSUP
+ * AX_IO set to another word than "uring", "io_uring", "epoll" or "auto", deterministic with
+ * workers > 1, AX_SEED set to something other than a number), AX_ENOTSUP
  * (AX_IO_URING asked for, by cfg->io or AX_IO, where io_uring is unavailable), AX_ENOMEM (also
  * when a worker thread cannot be started, as with a stack_kb the system cannot map). */
 AX_API int ax_runtime_create(const ax_config *cfg, ax_runtime **out);

@@ -21,6 +21,10 @@ atomic_int g_handler_failures;
 enum { DEFAULT_CASE_TIMEOUT_S = 300 };
 
 static bool g_in_child; /* this process is a case's child: it has a time limit */
+static const char *g_program = "", *g_case = "";
+
+const char *test_program(void) { return g_program; }
+const char *test_case_name(void) { return g_case; }
 
 static double now_s(void) {
     struct timespec ts;
@@ -37,6 +41,7 @@ static bool selected(const char *name, int npat, char **pats) {
 
 /* Runs one case in this process; handler failures it counted (HCHECK) fail it too. */
 static void run_here(const struct test_case *c) {
+    g_case = c->name;
     c->fn();
     int hf = check_handler_failures();
     if (hf != 0) {
@@ -103,6 +108,7 @@ static void usage(FILE *f, const char *prog) {
 
 int test_run(int argc, char **argv, const struct test_case *cases, size_t n) {
     const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    g_program = argv[0];
     /* Line-buffered: what a case printed before it crashed is not lost in a pipe's buffer, and
      * its lines stay in order with the runner's. */
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -47,6 +47,10 @@ int test_run(int argc, char **argv, const struct test_case *cases, size_t n);
  * --no-fork, where there is no limit. */
 void test_case_time_limit(unsigned seconds);
 
+/* The running program's path (argv[0]) and the case being run: what a replay command names. */
+const char *test_program(void);
+const char *test_case_name(void);
+
 /* int main(...) running the cases given: TEST_MAIN(TEST_CASE(a), TEST_CASE(b), ...). */
 #define TEST_MAIN(...)                                                                  \
     int main(int argc, char **argv) {                                                   \

@@ -67,7 +67,7 @@ static unsigned long long g_clean_ends, g_abrupt_ends, g_sup_lives, g_timer_full
 
 static void die(unsigned long long call) {
     fprintf(stderr,
-            "test_api_random: FAILED at call %llu, seed=0x%llx (rerun: AX_SEED=0x%llx "
+            "test_api_random: FAILED at call %llu, seed=0x%llx (rerun: AX_SOAK_SEED=0x%llx "
             "./test_api_random)\n",
             call, (unsigned long long)g_seed, (unsigned long long)g_seed);
     exit(1);
@@ -1741,10 +1741,10 @@ static void *run_life(void *arg) {
     return NULL;
 }
 
-/* Lives of runtimes for AX_SOAK_SECONDS (default 3), from the seed AX_SEED (default: from the
+/* Lives of runtimes for AX_SOAK_SECONDS (default 3), from the seed AX_SOAK_SEED (default: from the
  * clock); one case, the program's whole run. */
 static void test_random_calls(void) {
-    const char *env = getenv("AX_SEED");
+    const char *env = getenv("AX_SOAK_SEED");
     g_seed = env ? strtoull(env, NULL, 0)
                  : ((uint64_t)time(NULL) * 0x9E3779B97F4A7C15ULL) ^ (uint64_t)clock();
     if (g_seed == 0) g_seed = 1;
@@ -1752,7 +1752,7 @@ static void test_random_calls(void) {
     double secs = env ? strtod(env, NULL) : 3.0;
     /* Room past the runner's time limit for a long soak, plus its shutdowns. */
     if (secs > 0 && secs < 1e6) test_case_time_limit((unsigned)secs + 300);
-    fprintf(stderr, "test_api_random: seed=0x%llx, %.0f s (rerun: AX_SEED=0x%llx)\n",
+    fprintf(stderr, "test_api_random: seed=0x%llx, %.0f s (rerun: AX_SOAK_SEED=0x%llx)\n",
             (unsigned long long)g_seed, secs, (unsigned long long)g_seed);
     for (uint32_t i = 0; i < sizeof g_big; i++) g_big[i] = (unsigned char)(i * 7u);
     uint64_t r = g_seed;

@@ -18,6 +18,7 @@
 
 #include "axon.h"
 #include "check.h"
+#include "det.h"
 #include "fixture.h"
 #include "runner.h"
 
@@ -1000,7 +1001,132 @@ static void test_shutdown(void) {
     CHECK_NO_HANDLER_FAILURES();
 }
 
+/* ---- deterministic mode: links and monitors under 1,000 schedules (tests/det.h) -----------
+ * A chain of six linked actors, one of them trapping exits, all monitored; two members are told
+ * to fail at the same virtual tick. Whatever the schedule: exactly the members the failure
+ * reaches (both ways, up to the trapping one) are down, each with one DOWN of reason FAILED, and
+ * the trapping member got one EXIT per dead neighbour. */
+enum { DL_FAIL = 0x5200, DL_GO };
+
+#define DL_CHAIN 6
+static ax_ref dl_chain[DL_CHAIN];
+static atomic_int dl_downs[DL_CHAIN], dl_down_bad, dl_exits[DL_CHAIN], dl_exit_bad;
+
+struct dl_arg {
+    int index, trap;
+};
+
+static int dl_init(ax_ctx *ctx, void *state, const void *arg) {
+    const struct dl_arg *a = arg;
+    memcpy(state, a, sizeof *a);
+    if (a->trap) HCHECK(ax_trap_exits(ctx, 1) == 0);
+    return a->index > 0 ? ax_link(ctx, dl_chain[a->index - 1]) : 0;
+}
+static int dl_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    (void)ctx;
+    const struct dl_arg *a = state;
+    if (msg->type == DL_FAIL) return -1;
+    if (msg->type == AX_MSG_EXIT) {
+        ax_exit x;
+        memcpy(&x, msg->data, sizeof x);
+        bool neighbour = (a->index > 0 && ax_ref_eq(x.from, dl_chain[a->index - 1])) ||
+                         (a->index + 1 < DL_CHAIN && ax_ref_eq(x.from, dl_chain[a->index + 1]));
+        if (!a->trap || !neighbour || x.reason != AX_REASON_FAILED) atomic_fetch_add(&dl_exit_bad, 1);
+        atomic_fetch_add(&dl_exits[a->index], 1);
+    }
+    return 0;
+}
+static const ax_behavior dl_b = {"link", sizeof(struct dl_arg), dl_init, dl_receive, NULL};
+
+/* The observer monitors every member, and counts their DOWNs. */
+static int dl_observer_init(ax_ctx *ctx, void *state, const void *arg) {
+    (void)state, (void)arg;
+    for (int i = 0; i < DL_CHAIN; i++) {
+        ax_monitor_id m;
+        if (ax_monitor(ctx, dl_chain[i], &m) != 0) return -1;
+    }
+    return 0;
+}
+static int dl_observer_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    (void)ctx, (void)state;
+    if (msg->type != AX_MSG_DOWN) return 0;
+    ax_down d;
+    memcpy(&d, msg->data, sizeof d);
+    for (int i = 0; i < DL_CHAIN; i++)
+        if (ax_ref_eq(d.ref, dl_chain[i])) {
+            atomic_fetch_add(&dl_downs[i], 1);
+            if (d.reason != AX_REASON_FAILED) atomic_fetch_add(&dl_down_bad, 1);
+        }
+    return 0;
+}
+static const ax_behavior dl_observer_b = {"observer", 0, dl_observer_init, dl_observer_receive, NULL};
+
+/* Kills: two members told to fail at the same virtual tick. */
+static int dl_killer_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    (void)state;
+    int k;
+    memcpy(&k, msg->data, sizeof k);
+    (void)ax_send(ax_ctx_runtime(ctx), dl_chain[k], DL_FAIL, NULL, 0);
+    return 0;
+}
+static const ax_behavior dl_killer_b = {"killer", 0, NULL, dl_killer_receive, NULL};
+
+static int dl_scenario(uint64_t seed, void *arg) {
+    (void)arg;
+    for (int i = 0; i < DL_CHAIN; i++) {
+        atomic_store(&dl_downs[i], 0);
+        atomic_store(&dl_exits[i], 0);
+    }
+    atomic_store(&dl_down_bad, 0);
+    atomic_store(&dl_exit_bad, 0);
+    uint32_t r = (uint32_t)seed * 2654435761u | 1u;
+    int trap = (int)(det_xorshift(&r) % DL_CHAIN), k1 = (int)(det_xorshift(&r) % DL_CHAIN),
+        k2 = (int)(det_xorshift(&r) % DL_CHAIN);
+    ax_runtime *rt = det_runtime(seed);
+    for (int i = 0; i < DL_CHAIN; i++) {
+        struct dl_arg a = {i, i == trap};
+        CHECK_OK(ax_spawn(rt, &dl_b, &a, NULL, &dl_chain[i]));
+    }
+    ax_ref observer, killer;
+    CHECK_OK(ax_spawn(rt, &dl_observer_b, NULL, NULL, &observer));
+    CHECK_OK(ax_spawn(rt, &dl_killer_b, NULL, NULL, &killer));
+    CHECK_OK(ax_send_after(rt, killer, DL_GO, &k1, sizeof k1, 3, NULL));
+    CHECK_OK(ax_send_after(rt, killer, DL_GO, &k2, sizeof k2, 3, NULL));
+    det_wait_idle(rt);
+    /* Expected: each killed member fails; failure spreads both ways along the chain and stops
+     * at the trapping member (unless it was killed itself), which gets one EXIT per dead
+     * neighbour. */
+    bool dead[DL_CHAIN] = {false};
+    for (int pass = 0; pass < 2; pass++) {
+        int k = pass ? k2 : k1;
+        dead[k] = true;
+        for (int d = -1; d <= 1; d += 2)
+            for (int j = k + d; j >= 0 && j < DL_CHAIN && j != trap; j += d) dead[j] = true;
+    }
+    if (dead[trap]) /* killed: it failed, and its own failure spread to both sides */
+        for (int j = 0; j < DL_CHAIN; j++) dead[j] = true;
+    int bad = atomic_load(&dl_down_bad) + atomic_load(&dl_exit_bad);
+    for (int i = 0; i < DL_CHAIN; i++) {
+        int downs = atomic_load(&dl_downs[i]), exits = atomic_load(&dl_exits[i]);
+        int dead_neighbours = (i > 0 && dead[i - 1]) + (i + 1 < DL_CHAIN && dead[i + 1]);
+        bool want_exits = i == trap && !dead[i];
+        if (downs != (dead[i] ? 1 : 0) || (want_exits && exits != dead_neighbours) ||
+            (!want_exits && i != trap && exits != 0)) {
+            fprintf(stderr, "links: trap %d kills %d %d: member %d dead %d downs %d exits %d\n",
+                    trap, k1, k2, i, dead[i], downs, exits);
+            bad++;
+        }
+    }
+    fixture_destroy(rt);
+    return bad;
+}
+
+static void test_det_seeds(void) {
+    DET_CHECK_ALL(dl_scenario, NULL);
+    CHECK_NO_HANDLER_FAILURES();
+}
+
 TEST_MAIN(TEST_CASE(test_propagation), TEST_CASE(test_normal_exit), TEST_CASE(test_trap),
           TEST_CASE(test_failed_stats), TEST_CASE(test_link_dead), TEST_CASE(test_unlink),
           TEST_CASE(test_monitor), TEST_CASE(test_hub), TEST_CASE(test_race),
-          TEST_CASE(test_misuse), TEST_CASE(test_shutdown))
+          TEST_CASE(test_misuse), TEST_CASE(test_shutdown), TEST_CASE(test_det_seeds))

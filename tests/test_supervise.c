@@ -22,6 +22,7 @@
 
 #include "axon.h"
 #include "check.h"
+#include "det.h"
 #include "fixture.h"
 #include "runner.h"
 
@@ -1323,7 +1324,7 @@ struct traffic {
     ax_ref sup;
     int nchildren;
     atomic_int stop;
-    unsigned long long sent;
+    atomic_ullong sent;
 };
 
 static void *traffic_main(void *p) {
@@ -1333,7 +1334,7 @@ static void *traffic_main(void *p) {
         if (ax_supervisor_child(t->rt, t->sup, g_ids[k % (unsigned)t->nchildren], &r) != 0)
             continue; /* between incarnations */
         int rc = ax_send(t->rt, r, M_INC, NULL, 0);
-        if (rc == 0) t->sent++;
+        if (rc == 0) atomic_fetch_add(&t->sent, 1);
         else if (rc != AX_ENOACTOR) HCHECK(rc == 0);
         if (k % 64 == 0) check_sleep_us(20);
     }
@@ -1348,14 +1349,15 @@ static void traffic_start(struct traffic *t, pthread_t *th, ax_runtime *rt, ax_r
 
 /* Stops the traffic, shuts the runtime down and checks the M_INC accounting. */
 static void traffic_finish(struct traffic *t, pthread_t th, ax_runtime *rt) {
+    /* On a loaded machine the thread may not have run yet: some traffic is what is checked. */
+    WAIT_UNTIL(atomic_load(&t->sent) > 0);
     atomic_store(&t->stop, 1);
     CHECK(pthread_join(th, NULL) == 0);
-    CHECK(t->sent > 0);
     fixture_shutdown(rt);
     ax_stats st;
     CHECK_OK(ax_stats_get(rt, &st));
     /* M_INC is the only kind of message that can be left queued here. */
-    CHECK_EQ(atomic_load(&g_inc_handled) + st.dead_letters, t->sent);
+    CHECK_EQ(atomic_load(&g_inc_handled) + st.dead_letters, atomic_load(&t->sent));
     fixture_destroy(rt);
 }
 
@@ -1640,6 +1642,121 @@ static void test_shutdown_tree(void) { shutdown_tree(0); }
 /* The same with children taking 1 ms to stop. */
 static void test_shutdown_tree_slow_stops(void) { shutdown_tree(1000); }
 
+/* ---- deterministic mode: supervision under 1,000 schedules (tests/det.h) -------------------
+ * Three children of a one_for_one, one_for_all or rest_for_one supervisor (by seed) are told to
+ * fail at random moments by a chaos actor; whatever the schedule, each child was started once
+ * more than it was restarted, one_for_one restarts exactly the children that failed, the counts
+ * add up to ax_stats, nothing escalates, and every child ends up running under its name. */
+enum { DS_FAIL = 0x5100, DS_TICK };
+
+#define DS_CHILDREN 3
+static atomic_int ds_inits[DS_CHILDREN], ds_failures[DS_CHILDREN];
+
+static int ds_child_init(ax_ctx *ctx, void *state, const void *arg) {
+    (void)ctx, (void)state;
+    atomic_fetch_add(&ds_inits[*(const int *)arg], 1);
+    return 0;
+}
+static int ds_child_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    (void)ctx, (void)state;
+    if (msg->type != DS_FAIL) return 0;
+    int i;
+    memcpy(&i, msg->data, sizeof i);
+    atomic_fetch_add(&ds_failures[i], 1);
+    return -1;
+}
+static const ax_behavior ds_child_b = {"child", 0, ds_child_init, ds_child_receive, NULL};
+
+/* Chaos: every tick, one child (by the chaos's own generator) is told to fail, if it is up. */
+struct ds_chaos {
+    uint32_t rng;
+    int ticks;
+    ax_timer tick;
+};
+static int ds_chaos_init(ax_ctx *ctx, void *state, const void *arg) {
+    struct ds_chaos *c = state;
+    c->rng = (uint32_t)*(const uint64_t *)arg | 1u;
+    return ax_send_interval(ax_ctx_runtime(ctx), ax_self(ctx), DS_TICK, NULL, 0, 1 + c->rng % 3,
+                            &c->tick);
+}
+static int ds_chaos_receive(ax_ctx *ctx, void *state, const ax_msg *msg) {
+    (void)msg;
+    struct ds_chaos *c = state;
+    ax_runtime *rt = ax_ctx_runtime(ctx);
+    if (++c->ticks > 25) {
+        HCHECK(ax_timer_cancel(rt, c->tick) == 0);
+        return ax_stop(rt, ax_self(ctx));
+    }
+    for (int burst = (int)(det_xorshift(&c->rng) % 3); burst >= 0; burst--) {
+        int i = (int)(det_xorshift(&c->rng) % DS_CHILDREN);
+        char name[8];
+        snprintf(name, sizeof name, "c%d", i);
+        ax_ref r;
+        if (ax_whereis(rt, name, &r) == 0) (void)ax_send(rt, r, DS_FAIL, &i, sizeof i);
+    }
+    return 0;
+}
+static const ax_behavior ds_chaos_b = {"chaos", sizeof(struct ds_chaos), ds_chaos_init, ds_chaos_receive,
+                                    NULL};
+
+static const int ds_child_index[DS_CHILDREN] = {0, 1, 2};
+
+static int ds_scenario(uint64_t seed, void *arg) {
+    (void)arg;
+    for (int i = 0; i < DS_CHILDREN; i++) {
+        atomic_store(&ds_inits[i], 0);
+        atomic_store(&ds_failures[i], 0);
+    }
+    ax_runtime *rt = det_runtime(seed);
+    static const ax_strategy strategies[] = {AX_ONE_FOR_ONE, AX_ONE_FOR_ALL, AX_REST_FOR_ONE};
+    ax_strategy strategy = strategies[seed % 3];
+    ax_child_spec ch[DS_CHILDREN];
+    static const char *const ids[] = {"c0", "c1", "c2"};
+    for (int i = 0; i < DS_CHILDREN; i++)
+        ch[i] = (ax_child_spec){ids[i], &ds_child_b, &ds_child_index[i], 0, AX_PERMANENT, 100,
+                                AX_CHILD_WORKER, ids[i]};
+    ax_sup_spec spec = {strategy, 1000, 1000, 0, 0, 0, ch, DS_CHILDREN};
+    ax_ref sup, chaos;
+    CHECK_OK(ax_supervisor_start(rt, &spec, &sup));
+    CHECK_OK(ax_spawn(rt, &ds_chaos_b, &seed, NULL, &chaos)); /* its interval starts the storm */
+    det_wait_idle(rt);
+    int bad = 0, failures = 0;
+    uint64_t restarts_sum = 0;
+    for (int i = 0; i < DS_CHILDREN; i++) {
+        uint64_t restarts = 0;
+        ax_ref now, named;
+        bad |= ax_supervisor_child_restarts(rt, sup, ids[i], &restarts) != 0;
+        bad |= ax_supervisor_child(rt, sup, ids[i], &now) != 0; /* up again */
+        bad |= ax_whereis(rt, ids[i], &named) != 0 || !ax_ref_eq(now, named);
+        int inits = atomic_load(&ds_inits[i]), fails = atomic_load(&ds_failures[i]);
+        bad |= (uint64_t)inits != 1 + restarts; /* each restart started it once more */
+        if (strategy == AX_ONE_FOR_ONE) bad |= restarts != (uint64_t)fails;
+        failures += fails;
+        restarts_sum += restarts;
+        if (bad) {
+            fprintf(stderr, "sup (strategy %d): child %d: restarts %llu inits %d failures %d\n",
+                    (int)strategy, i, (unsigned long long)restarts, inits, fails);
+            break;
+        }
+    }
+    ax_stats st = fixture_stats(rt);
+    if (!bad && (st.restarts != restarts_sum || st.escalations != 0 || failures == 0 ||
+                 st.spawned - st.stopped != 1 + DS_CHILDREN)) {
+        fprintf(stderr, "sup: restarts %llu vs %llu, escalations %llu, failures %d, alive %llu\n",
+                (unsigned long long)st.restarts, (unsigned long long)restarts_sum,
+                (unsigned long long)st.escalations, failures,
+                (unsigned long long)(st.spawned - st.stopped));
+        bad = 1;
+    }
+    fixture_destroy(rt);
+    return bad;
+}
+
+static void test_det_seeds(void) {
+    DET_CHECK_ALL(ds_scenario, NULL);
+    CHECK_NO_HANDLER_FAILURES();
+}
+
 TEST_MAIN(TEST_CASE(test_strategies), TEST_CASE(test_one_for_all_mixed),
           TEST_CASE(test_simple_one_for_one), TEST_CASE(test_intensity),
           TEST_CASE(test_escalation_tree), TEST_CASE(test_backoff), TEST_CASE(test_shutdown_tree),
@@ -1647,4 +1764,4 @@ TEST_MAIN(TEST_CASE(test_strategies), TEST_CASE(test_one_for_all_mixed),
           TEST_CASE(test_shutdown_timeout_late_exit), TEST_CASE(test_exit_before_group),
           TEST_CASE(test_exit_inside_group), TEST_CASE(test_codes),
           TEST_CASE(test_restart_that_cannot_start), TEST_CASE(test_stopping_supervisor_idles),
-          TEST_CASE(test_shutdown_tree_slow_stops))
+          TEST_CASE(test_shutdown_tree_slow_stops), TEST_CASE(test_det_seeds))

@@ -281,7 +281,10 @@ static inline __attribute__((always_inline)) void run_turn(ax_runtime *rt,
                                                            struct sched_thread *thr,
                                                            struct actor *a, const bool observed) {
     ax_ctx ctx = {rt, a, NULL, thr, 0, 0, 0};
-    for (int n = rt->batch; n > 0; n--) {
+    int batch = rt->batch;
+    /* Deterministic mode: the turn's length is a choice too (1 to batch messages). */
+    if (ax_unlikely(thr->s->det)) batch = 1 + (int)sched_det_below(thr->s, (uint64_t)batch);
+    for (int n = batch; n > 0; n--) {
         if (ax_unlikely(atomic_load_explicit(&a->sys, memory_order_relaxed) != NULL) &&
             signals_process(&ctx, a) != 0) {
             actor_fail(rt, thr, a);

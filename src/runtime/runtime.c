@@ -2,6 +2,7 @@
 /* runtime.c: a runtime's life, the top of the layers: create (every layer set up and its hooks
  * installed, workers started), shutdown in three phases (refuse outside work, drain until idle,
  * stop every actor), destroy, and the statistics API. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,8 +39,23 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     ax_config c = cfg ? *cfg : (ax_config){0};
     if (c.workers < 0 || c.workers > MAX_WORKERS || c.batch < 0 || c.lifo_cap < 0 ||
         c.blocking_threads < 0 || c.blocking_queue < 0 || c.stack_kb < 0 || c.trace_events < 0 ||
-        !core_all_zero(c.reserved, sizeof c.reserved))
+        (c.deterministic && c.workers > 1) || !core_all_zero(c.reserved, sizeof c.reserved))
         return AX_EINVAL;
+    /* AX_SEED: every runtime of the process deterministic, with one worker (a replay). */
+    const char *seed_env = getenv("AX_SEED");
+    if (seed_env && *seed_env) {
+        char *end;
+        errno = 0;
+        unsigned long long seed = strtoull(seed_env, &end, 0);
+        if (*end != '\0' || errno != 0 || seed_env[0] == '-') return AX_EINVAL;
+        c.deterministic = 1;
+        c.seed = seed;
+        c.workers = 1;
+    }
+    if (c.deterministic) {
+        c.workers = 1;
+        c.spin_us = -1; /* searching in vain only burns real time: virtual time moves instead */
+    }
     int spin_us = c.spin_us == 0 ? DEFAULT_SPIN_US : c.spin_us < 0 ? 0 : c.spin_us;
     struct sched_config sc = {
         .workers = c.workers ? c.workers : core_cpu_count(),
@@ -48,6 +64,8 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
         .lifo_cap = c.lifo_cap ? c.lifo_cap : DEFAULT_LIFO_CAP,
         .spin_ns = (spin_us > MAX_SPIN_US ? MAX_SPIN_US : spin_us) * 1000ll,
         .trace_events = (uint64_t)c.trace_events,
+        .deterministic = c.deterministic != 0,
+        .seed = c.seed,
         .stack_bytes = (size_t)(c.stack_kb == 0             ? DEFAULT_STACK_KB
                                 : c.stack_kb < MIN_STACK_KB ? MIN_STACK_KB
                                 : c.stack_kb > MAX_STACK_KB ? MAX_STACK_KB

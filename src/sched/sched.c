@@ -67,6 +67,8 @@ int sched_init(struct sched *s, const struct sched_config *cfg) {
     s->cfg = *cfg;
     s->nworkers = cfg->workers;
     s->uid = atomic_fetch_add(&next_uid, 1);
+    s->det = cfg->deterministic;
+    s->det_rng = cfg->seed;
     epoch_domain_init(&s->epoch);
     mpsc_init(&s->inject);
     pthread_mutex_init(&s->register_lock, NULL);

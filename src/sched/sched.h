@@ -82,10 +82,14 @@ struct sched_worker {
     _Atomic int64_t idle_since;
     struct hist handler_ns;
     struct trace_ring trace; /* the flight recorder (thr.trace points here when it is on) */
+    struct sched_task **det_ready; /* deterministic mode: every runnable task, in no order */
+    size_t det_n, det_cap;
 };
 
 struct sched_config {
     int workers, pin, batch, lifo_cap;
+    bool deterministic;    /* one worker, decisions from seed, virtual time (det.c) */
+    uint64_t seed;
     uint64_t trace_events; /* flight recorder events per worker; 0: off */
     int64_t spin_ns;
     size_t stack_bytes; /* each worker's stack */
@@ -100,6 +104,11 @@ struct sched {
     /* Fires an expired timer entry (self NULL at destroy: release it without firing). */
     void (*timer_fire)(struct sched *s, struct wheel_entry *e, struct sched_thread *self);
     int64_t t0_ns;                 /* tick 0 of the timing wheels */
+    /* Deterministic mode (det.c): the worker's random choices, and virtual time in ticks
+     * (advanced by the worker when nothing is runnable; read by any thread). */
+    bool det;
+    uint64_t det_rng;
+    _Atomic uint64_t det_tick;
     /* Reclaims a retired object after its grace period (self may be NULL at destroy). */
     void (*reclaim)(struct sched *s, struct epoch_node *n, struct sched_thread *self);
 
@@ -163,6 +172,9 @@ static inline void sched_wake_local(struct sched_thread *self, struct sched_task
 void sched_yield_task(struct sched_thread *self, struct sched_task *t);
 /* From any thread: through the inject queue. */
 void sched_inject(struct sched *s, struct sched_task *t);
+/* A worker: the oldest task of the inject queue, or NULL (empty, or another worker is taking
+ * one: it never waits). */
+struct sched_task *sched_inject_pop(struct sched *s);
 
 /* From worker w: a promoted join frame's task, taken from another worker's join deque (the
  * oldest first; victims in w's steal order), or NULL. */
@@ -183,6 +195,17 @@ int sched_register_thread(struct sched *s, struct sched_thread *t);
 void sched_outside_publish(struct sched *s);
 void sched_outside_forget(struct sched *s);
 void sched_worker_discard(struct sched_worker *w);
+
+/* Deterministic mode (det.c). The worker's next task, chosen at random among all runnable
+ * ones; NULL when none is. */
+struct sched_task *sched_det_next(struct sched_worker *w);
+/* Nothing is runnable: moves virtual time to the next timer deadline (firing what is due); false
+ * if no timer is pending (then the worker parks until something arrives from outside). */
+bool sched_det_advance(struct sched_worker *w);
+/* The worker's draw in [0, n) (n > 0). */
+uint64_t sched_det_below(struct sched *s, uint64_t n);
+/* Now: the virtual clock in deterministic mode, else CLOCK_MONOTONIC (ns). */
+int64_t sched_now_ns(const struct sched *s);
 
 /* The flight recorder's clock: ns since the runtime started. */
 static inline uint64_t sched_trace_now(const struct sched *s) {

@@ -7,7 +7,10 @@
  * stack into the wheel, fires what is due, and publishes the earliest deadline, which parked
  * workers sleep until. An armer that finds the stack empty kicks the owner if it is parked, and
  * one whose deadline is earlier than the wheel's earliest also wakes a parked worker. */
+#include <stdlib.h>
+
 #include "core/duration.h"
+#include "mem/fault.h"
 #include "sched/sched.h"
 
 static struct sched_timer_driver *timers_of(struct sched_driver *d) {
@@ -36,12 +39,12 @@ static void publish_next(struct sched_timer_driver *t) {
 }
 
 uint64_t sched_tick_now(const struct sched *s) {
-    return (uint64_t)(core_now_ns() - s->t0_ns) / SCHED_TICK_NS;
+    return (uint64_t)(sched_now_ns(s) - s->t0_ns) / SCHED_TICK_NS;
 }
 
 uint64_t sched_tick_after_ms(const struct sched *s, int64_t delay_ms) {
     /* Rounded up: the timer is due at the first tick that starts at or after its deadline. */
-    int64_t at = core_deadline_ms(core_now_ns() - s->t0_ns, delay_ms);
+    int64_t at = core_deadline_ms(sched_now_ns(s) - s->t0_ns, delay_ms);
     return ((uint64_t)at + SCHED_TICK_NS - 1) / SCHED_TICK_NS;
 }
 
@@ -106,6 +109,27 @@ static void collect(struct wheel_entry *e, void *arg) {
     l->tail = &e->next;
 }
 
+/* Deterministic mode: the due entries in an order drawn from the seed (they share a tick, or
+ * the clock jumped over several). Without memory for the shuffle, they keep the wheel's order. */
+static void det_shuffle(struct sched *s, struct due_list *l) {
+    size_t n = 0;
+    for (struct wheel_entry *e = l->head; e; e = e->next) n++;
+    struct wheel_entry **v = n > 1 ? mem_malloc(n * sizeof *v) : NULL;
+    if (!v) return;
+    n = 0;
+    for (struct wheel_entry *e = l->head; e; e = e->next) v[n++] = e;
+    for (size_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
+        size_t j = (size_t)sched_det_below(s, i + 1);
+        struct wheel_entry *x = v[i];
+        v[i] = v[j];
+        v[j] = x;
+    }
+    l->head = NULL;
+    l->tail = &l->head;
+    for (size_t i = 0; i < n; i++) collect(v[i], l);
+    free(v);
+}
+
 /* Lock of t held on entry, released before firing (firing may re-arm on t). */
 static bool fire_due(struct sched_timer_driver *t, uint64_t now, struct sched_thread *self) {
     struct due_list l = {NULL, &l.head};
@@ -113,6 +137,7 @@ static bool fire_due(struct sched_timer_driver *t, uint64_t now, struct sched_th
     wheel_advance(&t->wheel, now, collect, &l);
     publish_next(t);
     wheel_unlock(t);
+    if (t->s->det) det_shuffle(t->s, &l);
     uint64_t fired = 0;
     for (struct wheel_entry *e = l.head, *next; e; e = next, fired++) {
         next = e->next;
@@ -186,6 +211,7 @@ static int64_t timers_pending(struct sched_driver *d) {
         if (n < next) next = n;
     }
     int64_t inner = t->inner->ops->pending(t->inner);
+    if (s->det && next != UINT64_MAX) return 0; /* virtual time: the worker advances it now */
     if (next == UINT64_MAX || next > (uint64_t)(INT64_MAX - s->t0_ns) / SCHED_TICK_NS)
         return inner;
     int64_t own = s->t0_ns + (int64_t)(next * SCHED_TICK_NS);
@@ -214,6 +240,21 @@ void sched_timer_driver_init(struct sched_timer_driver *t, struct sched *s,
     atomic_store_explicit(&t->lock, 0, memory_order_relaxed);
     atomic_store_explicit(&t->next, UINT64_MAX, memory_order_relaxed);
     atomic_store_explicit(&t->arming, NULL, memory_order_relaxed);
+}
+
+bool sched_timers_advance_virtual(struct sched_timer_driver *t, struct sched_thread *self) {
+    struct sched *s = t->s;
+    wheel_lock(t);
+    take_arming(t);
+    uint64_t next = wheel_next_work(&t->wheel);
+    if (next == UINT64_MAX) {
+        wheel_unlock(t);
+        return false;
+    }
+    uint64_t now = atomic_load_explicit(&s->det_tick, memory_order_relaxed);
+    if (next > now) atomic_store_explicit(&s->det_tick, next, memory_order_relaxed);
+    fire_due(t, next > now ? next : now, self);
+    return true;
 }
 
 void sched_timers_destroy(struct sched *s) {

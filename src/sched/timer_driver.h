@@ -44,5 +44,8 @@ uint64_t sched_tick_after_ms(const struct sched *s, int64_t delay_ms);
 void sched_timer_arm(struct sched *s, struct sched_thread *self, struct wheel_entry *e);
 /* At destroy, workers stopped: passes every entry still armed to s->timer_fire with self NULL. */
 void sched_timers_destroy(struct sched *s);
+/* Deterministic mode, the owner with nothing runnable: takes what was armed, moves virtual time
+ * to the wheel's next work and fires what is due then; false if the wheel is empty. */
+bool sched_timers_advance_virtual(struct sched_timer_driver *t, struct sched_thread *self);
 
 #endif

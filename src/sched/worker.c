@@ -94,7 +94,7 @@ void sched_lifo_displace(struct sched_worker *w, struct sched_task *prev) {
     if (runq_push_owner(&w->rq, prev, &s->inject) && s->nworkers > 1) sched_notify(s);
 }
 
-static struct sched_task *inject_pop(struct sched *s) {
+struct sched_task *sched_inject_pop(struct sched *s) {
     if (mpsc_looks_empty(&s->inject)) return NULL;
     /* acquire: pairs with the release store below; one consumer at a time (Vyukov's queue is
      * single-consumer). A worker that loses simply looks elsewhere: this never blocks. */
@@ -115,7 +115,7 @@ void sched_yield_task(struct sched_thread *self, struct sched_task *t) {
         mpsc_push(&s->inject, &t->link);
         return;
     }
-    struct sched_task *waiting = inject_pop(s);
+    struct sched_task *waiting = sched_inject_pop(s);
     if (waiting) runq_push_owner(&self->worker->rq, waiting, &s->inject);
     runq_push_owner(&self->worker->rq, t, &s->inject);
 }
@@ -166,13 +166,14 @@ static struct sched_task *steal_some(struct sched_worker *w) {
         if (t) return t;
         if ((t = steal_pass(w, false)) != NULL) return t;
     }
-    return inject_pop(s);
+    return sched_inject_pop(s);
 }
 
 static struct sched_task *next_task(struct sched_worker *w) {
     struct sched *s = w->thr.s;
     struct sched_task *t;
-    if (++w->tick % FAIRNESS_INTERVAL == 0 && (t = inject_pop(s)) != NULL) return t;
+    if (ax_unlikely(s->det)) return sched_det_next(w);
+    if (++w->tick % FAIRNESS_INTERVAL == 0 && (t = sched_inject_pop(s)) != NULL) return t;
     if (w->lifo) {
         t = w->lifo;
         w->lifo = NULL;
@@ -191,7 +192,7 @@ static struct sched_task *next_task(struct sched_worker *w) {
     }
     w->lifo_runs = 0;
     if ((t = runq_pop_owner(&w->rq)) != NULL) return t;
-    return inject_pop(s);
+    return sched_inject_pop(s);
 }
 
 /* ---- the loop ---------------------------------------------------------------------------- */
@@ -357,7 +358,8 @@ static struct sched_task *search(struct sched_worker *w) {
      * a few hundred ns), so that I/O finished while spinning is not left waiting. */
     maintain(w, true);
     if (w->lifo || runq_len(&w->rq) > 0) return NULL;
-    for (unsigned i = 0;; i++) {
+    /* Deterministic mode: one worker, which took the inject queue in already (sched_det_next). */
+    for (unsigned i = 0; !s->det; i++) {
         struct sched_task *t = steal_some(w);
         if (t) return spin_paid(w, t);
         if (atomic_load_explicit(&s->stop, memory_order_relaxed)) return NULL;
@@ -371,6 +373,8 @@ static struct sched_task *search(struct sched_worker *w) {
     }
     maintain(w, true);
     if (w->lifo || runq_len(&w->rq) > 0) return NULL; /* the driver or reclaim made work */
+    /* Deterministic mode: nothing runnable, so virtual time moves to the next deadline. */
+    if (s->det && (!mpsc_looks_empty(&s->inject) || sched_det_advance(w))) return NULL;
     spin_wasted(w);
     park(w);
     return NULL;
@@ -462,5 +466,9 @@ void sched_worker_discard(struct sched_worker *w) {
     struct sched_task *t;
     if (w->lifo) w->lifo->run(w->lifo, NULL);
     w->lifo = NULL;
+    for (size_t i = 0; i < w->det_n; i++) w->det_ready[i]->run(w->det_ready[i], NULL);
+    free(w->det_ready);
+    w->det_ready = NULL;
+    w->det_n = w->det_cap = 0;
     while ((t = runq_pop_owner(&w->rq)) != NULL) t->run(t, NULL);
 }

@@ -220,8 +220,7 @@ static int log_grow(struct sup *s) {
 
 /* Records a restart; false if that exceeds the intensity within the period. Only restarts
  * within the period are kept, so a huge intensity costs memory only for restarts that happen. */
-static bool note_restart(struct sup *s) {
-    int64_t now = core_now_ns();
+static bool note_restart(struct sup *s, int64_t now) {
     while (s->log_len && now - s->log[s->log_head] >= s->period_ns) {
         s->log_head = (s->log_head + 1) % s->log_cap;
         s->log_len--;
@@ -266,7 +265,7 @@ static void restart_one(ax_ctx *ctx, struct sup *s, size_t i) {
     struct sup_child *c = &s->children[i];
     count_restart(ctx, c);
     if (s->backoff_min_ms > 0) {
-        int64_t now = core_now_ns();
+        int64_t now = sched_now_ns(&ctx->rt->sched); /* virtual in deterministic mode */
         if (c->backoff_ms == 0 || (s->backoff_reset_ms > 0 &&
                                    now - c->last_restart_ns > core_ms_to_ns(s->backoff_reset_ms)))
             c->backoff_ms = s->backoff_min_ms;
@@ -387,7 +386,9 @@ static void decide_restart(ax_ctx *ctx, struct sup *s, size_t i) {
         free_child(c);
         return;
     }
-    if (!note_restart(s)) { /* intensity exceeded: stop everything and fail upwards */
+    /* Intensity exceeded: stop everything and fail upwards. The clock is virtual in
+     * deterministic mode. */
+    if (!note_restart(s, sched_now_ns(&ctx->rt->sched))) {
         stats_add(&ctx->thr->stats, STAT_ESCALATIONS, 1);
         if (ctx->rt->on_escalation) ctx->rt->on_escalation(ctx->rt, ctx->thr, ax_self(ctx));
         begin_shutdown(ctx, s, AX_REASON_ESCALATED);
