@@ -30,7 +30,11 @@ typedef struct bench_params {
     int verbose_counts; /* --count-mallocs: also print the counters per run on stderr */
     int spin_us;        /* --spin-us: ax_config.spin_us (0: the runtime's default) */
     int pin;            /* --pin: pin workers to CPUs */
+    int introspect;     /* --introspect: BENCH_INTROSPECT_* */
 } bench_params;
+
+/* --introspect idle|scraped (bench/introspect.c): the endpoint on, and scraped once a second. */
+enum { BENCH_INTROSPECT_OFF, BENCH_INTROSPECT_IDLE, BENCH_INTROSPECT_SCRAPED };
 
 typedef struct bench_result {
     uint64_t n;            /* operations counted, as WORKLOADS.md defines them */
@@ -43,6 +47,10 @@ typedef struct bench_result {
     int64_t t0_ns;         /* internal: start of the measured part */
     bench_counts c0;       /* internal: counters at its start */
 } bench_result;
+
+void bench_introspect_start(ax_runtime *rt, int mode);
+/* Stops the scraper; adds its counts to r->extra. */
+void bench_introspect_stop(bench_result *r);
 
 /* Measured part: begin right before the first message that starts the work, end right after
  * the completion wait returns. Fills seconds and delta. */

@@ -2,7 +2,7 @@
 /* main.c: axon-bench's command line, the run loop (one fresh runtime per workload and worker
  * count), timing, RSS reading, the completion object and the one-JSON-line-per-run output.
  * Usage: axon-bench <workload>|all [--workers N] [--scale S] [--spin-us U] [--pin]
- *        [--count-mallocs] */
+ *        [--count-mallocs] [--introspect idle|scraped] */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -173,6 +173,8 @@ static void print_json(const struct workload *w, const bench_params *p, const be
     if (r->extra[0]) fputs(r->extra, stdout);
     if (p->spin_us) printf(",\"spin_us\":%d", p->spin_us);
     if (p->pin) printf(",\"pinned\":true");
+    if (p->introspect)
+        printf(",\"introspect\":\"%s\"", p->introspect == BENCH_INTROSPECT_IDLE ? "idle" : "scraped");
     printf(",\"checksum\":%llu,\"scale\":%g}\n", (unsigned long long)r->checksum, p->scale);
     fflush(stdout);
 }
@@ -188,7 +190,9 @@ static void run_one(const struct workload *w, const bench_params *p) {
 
     bench_result r;
     memset(&r, 0, sizeof r);
+    bench_introspect_start(rt, p->introspect);
     w->fn(rt, p, &r);
+    bench_introspect_stop(&r);
 
     ax_stats st;
     if (ax_stats_get(rt, &st) == 0)
@@ -213,8 +217,9 @@ static void run_one(const struct workload *w, const bench_params *p) {
 
 static _Noreturn void usage(void) {
     fprintf(stderr, "usage: axon-bench <workload>|all [--workers N] [--scale S] [--spin-us U] "
-                    "[--pin] [--count-mallocs]\n"
+                    "[--pin] [--count-mallocs] [--introspect idle|scraped]\n"
                     "--spin-us U: idle workers search U us before parking (negative: park at once)\n"
+                    "--introspect: the introspection endpoint on (scraped: GET /metrics each second)\n"
                     "workloads:");
     for (size_t i = 0; i < WORKLOAD_COUNT; i++) fprintf(stderr, " %s", workloads[i].name);
     fprintf(stderr, "\nSCALE in the environment sets the scale too (the flag wins); default 1.0.\n"
@@ -236,14 +241,14 @@ static double parse_scale(const char *s) {
 int main(int argc, char **argv) {
     const char *which = NULL;
     int workers = 0;
-    int verbose_counts = 0, spin_us = 0, pin = 0;
+    int verbose_counts = 0, spin_us = 0, pin = 0, introspect = BENCH_INTROSPECT_OFF;
     double scale = 0; /* 0: not given on the command line */
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
         if (strcmp(a, "--workers") == 0 || strcmp(a, "--scale") == 0 ||
-            strcmp(a, "--spin-us") == 0) {
+            strcmp(a, "--spin-us") == 0 || strcmp(a, "--introspect") == 0) {
             if (i + 1 >= argc) usage();
             val = argv[++i];
         } else if (strncmp(a, "--workers=", 10) == 0 || strncmp(a, "--scale=", 8) == 0 ||
@@ -262,6 +267,10 @@ int main(int argc, char **argv) {
             long v = strtol(val, &end, 10);
             if (end == val || *end != '\0' || v < -1 || v > 1000000) usage();
             spin_us = (int)v;
+        } else if (strncmp(a, "--introspect", 12) == 0 && val) {
+            if (strcmp(val, "idle") == 0) introspect = BENCH_INTROSPECT_IDLE;
+            else if (strcmp(val, "scraped") == 0) introspect = BENCH_INTROSPECT_SCRAPED;
+            else usage();
         } else if (strcmp(a, "--pin") == 0) {
             pin = 1;
         } else if (strcmp(a, "--count-mallocs") == 0) {
@@ -301,7 +310,8 @@ int main(int argc, char **argv) {
     for (size_t w = first; w < last; w++) {
         for (int k = 0; k < worker_runs; k++) {
             bench_params p = {.workers = worker_list[k], .scale = scale,
-                              .verbose_counts = verbose_counts, .spin_us = spin_us, .pin = pin};
+                              .verbose_counts = verbose_counts, .spin_us = spin_us, .pin = pin,
+                              .introspect = introspect};
             run_one(&workloads[w], &p);
         }
     }
