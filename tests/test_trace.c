@@ -128,56 +128,47 @@ static struct census read_dump(const char *text, const char *name0, const char *
     return c;
 }
 
-/* A relay and a sink on two workers: every run is a slice, every relay send an arrow to a sink
- * run, and a track per worker. */
-static void test_pipeline(void) {
-    ax_runtime *rt = fixture_runtime_cfg(&(ax_config){.workers = 2, .trace_events = 1 << 16});
+/* A relay and a sink on two workers with rings of trace_events, n items through them from main,
+ * then a dump, read back. */
+static struct census pipeline_dump(int trace_events, int n, const char *tag) {
+    ax_runtime *rt = fixture_runtime_cfg(&(ax_config){.workers = 2, .trace_events = trace_events});
     atomic_store(&g_sunk, 0);
     ax_ref sink, relay;
     CHECK_OK(ax_spawn(rt, &sink_b, NULL, NULL, &sink));
     CHECK_OK(ax_spawn(rt, &relay_b, &sink, NULL, &relay));
-    enum { N = 500 };
-    for (int i = 0; i < N; i++) CHECK_OK(ax_send(rt, relay, M_ITEM, &i, sizeof i));
-    WAIT_UNTIL(atomic_load(&g_sunk) == N);
+    for (int i = 0; i < n; i++) CHECK_OK(ax_send(rt, relay, M_ITEM, &i, sizeof i));
+    WAIT_UNTIL(atomic_load(&g_sunk) == n);
     char path[128];
-    temp_path(path, sizeof path, "pipeline");
+    temp_path(path, sizeof path, tag);
     CHECK_OK(ax_trace_dump(rt, path));
     char *text = read_file(path);
     struct census c = read_dump(text, "\"sink\"", "\"relay \\\"quoted\\\"\"");
+    free(text);
+    unlink(path);
+    fixture_destroy(rt);
+    return c;
+}
+
+/* Every run is a slice, every relay send an arrow to a sink run, and a track per worker. */
+static void test_pipeline(void) {
+    enum { N = 500 };
+    struct census c = pipeline_dump(1 << 16, N, "pipeline");
     CHECK_EQ(c.threads, 2);
     CHECK_EQ(c.handlers_named[0], N);
     CHECK_EQ(c.handlers_named[1], N);
     CHECK_EQ(c.sends, N); /* main's sends are outside any worker: not recorded */
     CHECK_EQ(c.arrows, N);
     CHECK(c.max_tid <= 1);
-    free(text);
-    unlink(path);
-    fixture_destroy(rt);
 }
 
 /* A ring of 64 under 5,000 messages: the newest events, whole, and still valid JSON. */
 static void test_small_ring(void) {
-    ax_runtime *rt = fixture_runtime_cfg(&(ax_config){.workers = 2, .trace_events = 50});
-    atomic_store(&g_sunk, 0);
-    ax_ref sink, relay;
-    CHECK_OK(ax_spawn(rt, &sink_b, NULL, NULL, &sink));
-    CHECK_OK(ax_spawn(rt, &relay_b, &sink, NULL, &relay));
-    enum { N = 5000 };
-    for (int i = 0; i < N; i++) CHECK_OK(ax_send(rt, relay, M_ITEM, &i, sizeof i));
-    WAIT_UNTIL(atomic_load(&g_sunk) == N);
-    char path[128];
-    temp_path(path, sizeof path, "small");
-    CHECK_OK(ax_trace_dump(rt, path));
-    char *text = read_file(path);
-    struct census c = read_dump(text, "\"sink\"", "\"relay");
+    struct census c = pipeline_dump(50, 5000, "small");
     CHECK_EQ(c.threads, 2);
     /* 50 rounds up to 64 per worker; arrows only where both ends are still in the rings. */
     CHECK(c.lines - c.threads - c.arrows - 2 <= 2 * 64); /* 2: the process name, the end */
     CHECK(c.handlers_named[0] + c.handlers_named[1] > 0);
     CHECK(c.arrows <= c.sends);
-    free(text);
-    unlink(path);
-    fixture_destroy(rt);
 }
 
 /* Dumps while both workers write: each dump is whole (its syntax and arrows check). */
