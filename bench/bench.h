@@ -31,6 +31,8 @@ typedef struct bench_params {
     int spin_us;        /* --spin-us: ax_config.spin_us (0: the runtime's default) */
     int pin;            /* --pin: pin workers to CPUs */
     int introspect;     /* --introspect: BENCH_INTROSPECT_* */
+    int meter;          /* --meter: ax_config.metrics (every actor metered) */
+    int trace_events;   /* --trace N: ax_config.trace_events (the flight recorder) */
 } bench_params;
 
 /* --introspect idle|scraped (bench/introspect.c): the endpoint on, and scraped once a second. */

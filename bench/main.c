@@ -2,7 +2,7 @@
 /* main.c: axon-bench's command line, the run loop (one fresh runtime per workload and worker
  * count), timing, RSS reading, the completion object and the one-JSON-line-per-run output.
  * Usage: axon-bench <workload>|all [--workers N] [--scale S] [--spin-us U] [--pin]
- *        [--count-mallocs] [--introspect idle|scraped] */
+ *        [--count-mallocs] [--introspect idle|scraped] [--meter] [--trace N] */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -173,6 +173,8 @@ static void print_json(const struct workload *w, const bench_params *p, const be
     if (r->extra[0]) fputs(r->extra, stdout);
     if (p->spin_us) printf(",\"spin_us\":%d", p->spin_us);
     if (p->pin) printf(",\"pinned\":true");
+    if (p->meter) printf(",\"metered\":true");
+    if (p->trace_events) printf(",\"trace_events\":%d", p->trace_events);
     if (p->introspect)
         printf(",\"introspect\":\"%s\"", p->introspect == BENCH_INTROSPECT_IDLE ? "idle" : "scraped");
     printf(",\"checksum\":%llu,\"scale\":%g}\n", (unsigned long long)r->checksum, p->scale);
@@ -184,6 +186,8 @@ static void run_one(const struct workload *w, const bench_params *p) {
     cfg.workers = p->workers;
     cfg.spin_us = p->spin_us;
     cfg.pin = p->pin;
+    cfg.metrics = p->meter;
+    cfg.trace_events = p->trace_events;
     ax_runtime *rt = NULL;
     int rc = ax_runtime_create(&cfg, &rt);
     if (rc != 0) bench_die("ax_runtime_create(workers=%d): %s", p->workers, ax_strerror(rc));
@@ -217,9 +221,10 @@ static void run_one(const struct workload *w, const bench_params *p) {
 
 static _Noreturn void usage(void) {
     fprintf(stderr, "usage: axon-bench <workload>|all [--workers N] [--scale S] [--spin-us U] "
-                    "[--pin] [--count-mallocs] [--introspect idle|scraped]\n"
+                    "[--pin] [--count-mallocs] [--introspect idle|scraped] [--meter] [--trace N]\n"
                     "--spin-us U: idle workers search U us before parking (negative: park at once)\n"
                     "--introspect: the introspection endpoint on (scraped: GET /metrics each second)\n"
+                    "--meter: every actor metered; --trace N: the flight recorder, N events a worker\n"
                     "workloads:");
     for (size_t i = 0; i < WORKLOAD_COUNT; i++) fprintf(stderr, " %s", workloads[i].name);
     fprintf(stderr, "\nSCALE in the environment sets the scale too (the flag wins); default 1.0.\n"
@@ -241,14 +246,16 @@ static double parse_scale(const char *s) {
 int main(int argc, char **argv) {
     const char *which = NULL;
     int workers = 0;
-    int verbose_counts = 0, spin_us = 0, pin = 0, introspect = BENCH_INTROSPECT_OFF;
+    int verbose_counts = 0, spin_us = 0, pin = 0, introspect = BENCH_INTROSPECT_OFF, meter = 0;
+    int trace_events = 0;
     double scale = 0; /* 0: not given on the command line */
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = NULL;
         if (strcmp(a, "--workers") == 0 || strcmp(a, "--scale") == 0 ||
-            strcmp(a, "--spin-us") == 0 || strcmp(a, "--introspect") == 0) {
+            strcmp(a, "--spin-us") == 0 || strcmp(a, "--introspect") == 0 ||
+            strcmp(a, "--trace") == 0) {
             if (i + 1 >= argc) usage();
             val = argv[++i];
         } else if (strncmp(a, "--workers=", 10) == 0 || strncmp(a, "--scale=", 8) == 0 ||
@@ -271,6 +278,13 @@ int main(int argc, char **argv) {
             if (strcmp(val, "idle") == 0) introspect = BENCH_INTROSPECT_IDLE;
             else if (strcmp(val, "scraped") == 0) introspect = BENCH_INTROSPECT_SCRAPED;
             else usage();
+        } else if (strcmp(a, "--trace") == 0 && val) {
+            char *end = NULL;
+            long v = strtol(val, &end, 10);
+            if (end == val || *end != '\0' || v < 1 || v > (1 << 24)) usage();
+            trace_events = (int)v;
+        } else if (strcmp(a, "--meter") == 0) {
+            meter = 1;
         } else if (strcmp(a, "--pin") == 0) {
             pin = 1;
         } else if (strcmp(a, "--count-mallocs") == 0) {
@@ -311,7 +325,8 @@ int main(int argc, char **argv) {
         for (int k = 0; k < worker_runs; k++) {
             bench_params p = {.workers = worker_list[k], .scale = scale,
                               .verbose_counts = verbose_counts, .spin_us = spin_us, .pin = pin,
-                              .introspect = introspect};
+                              .introspect = introspect, .meter = meter,
+                              .trace_events = trace_events};
             run_one(&workloads[w], &p);
         }
     }
