@@ -1319,8 +1319,10 @@ typedef struct ax_actor_metrics {
     char name[AX_NAME_MAX + 1]; /* its registered name, or "" */
     char behavior[32];          /* ax_behavior.name (cut to 31 bytes), or "" */
     uint64_t processed;         /* user messages and ask continuations handled */
-    uint64_t restarts;          /* how often its supervisor restarted this child before (a
-                                   failed handler stops its actor: these are its failures) */
+    uint64_t restarts;          /* how often its supervisor restarted this child before */
+    uint64_t failures;          /* of its predecessors, how many stopped abnormally on their own
+                                   (a failed handler stops its actor: these are its failures;
+                                   a group restart restarts siblings that did not fail) */
     uint64_t mailbox_depth;     /* user messages queued now */
     uint64_t mailbox_peak;      /* the most user messages queued at once */
     ax_latency handler;         /* time per message handled (every kind), in ns */

@@ -594,7 +594,40 @@ static void test_introspect(void) {
     fixture_destroy(rt);
 }
 
+/* A supervised child's restarts and failures carry over to each new incarnation: under
+ * one_for_all, the child that fails twice shows 2 and 2, its sibling 2 restarts and no failure. */
+static void test_restarts_and_failures(void) {
+    ax_runtime *rt = fixture_runtime_cfg(&(ax_config){.workers = 2, .metrics = 1});
+    ax_child_spec ch[] = {{"a", &child_b, NULL, 0, AX_PERMANENT, 0, AX_CHILD_WORKER, NULL},
+                          {"b", &child_b, NULL, 0, AX_PERMANENT, 0, AX_CHILD_WORKER, NULL}};
+    ax_sup_spec spec = {AX_ONE_FOR_ALL, 10, 60000, 0, 0, 0, ch, 2};
+    ax_ref sup, a, b;
+    CHECK_OK(ax_supervisor_start(rt, &spec, &sup));
+    for (uint64_t k = 0; k < 2; k++) {
+        uint64_t restarts = 0;
+        WAIT_UNTIL(ax_supervisor_child_restarts(rt, sup, "b", &restarts) == 0 && restarts == k &&
+                   ax_supervisor_child(rt, sup, "a", &a) == 0 &&
+                   ax_supervisor_child(rt, sup, "b", &b) == 0);
+        CHECK_OK(ax_send(rt, a, M_HOLD, NULL, 0)); /* child_b fails on M_HOLD */
+    }
+    uint64_t restarts = 0;
+    WAIT_UNTIL(ax_supervisor_child_restarts(rt, sup, "b", &restarts) == 0 && restarts == 2 &&
+               ax_supervisor_child(rt, sup, "a", &a) == 0 &&
+               ax_supervisor_child(rt, sup, "b", &b) == 0);
+    ax_metrics *m = snapshot(rt);
+    const ax_actor_metrics *ma = find_actor(m, a), *mb = find_actor(m, b);
+    CHECK(ma && mb && find_actor(m, sup));
+    CHECK_EQ(ma->restarts, 2);
+    CHECK_EQ(ma->failures, 2);
+    CHECK_EQ(mb->restarts, 2);
+    CHECK_EQ(mb->failures, 0);
+    CHECK_EQ(find_actor(m, sup)->restarts, 0); /* not a supervised child */
+    ax_metrics_free(m);
+    fixture_destroy(rt);
+}
+
 TEST_MAIN(TEST_CASE(test_hist_buckets), TEST_CASE(test_hist_quantiles),
           TEST_CASE(test_hist_merge_and_extremes), TEST_CASE(test_actor_metrics),
           TEST_CASE(test_worker_metrics), TEST_CASE(test_meter_all_and_full),
-          TEST_CASE(test_formats), TEST_CASE(test_misuse), TEST_CASE(test_introspect))
+          TEST_CASE(test_formats), TEST_CASE(test_misuse), TEST_CASE(test_introspect),
+          TEST_CASE(test_restarts_and_failures))

@@ -77,7 +77,7 @@ struct spawn_extra {
     bool internal;   /* the ask sink: not counted */
     bool supervised; /* started by a supervisor */
     int prev_reason; /* how the previous incarnation stopped */
-    uint64_t restarts;
+    uint64_t restarts, failures;
 };
 
 static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
@@ -120,6 +120,7 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
         struct actor_metrics *am = actor_metrics_of(a);
         hist_init(&am->handler_ns);
         am->restarts = x.restarts;
+        am->failures = x.failures;
     }
     /* Published before init, as an Erlang process exists during its init: init may link,
      * monitor and register it; what others send meanwhile waits in the mailbox. */
@@ -161,8 +162,8 @@ int actor_spawn_internal(ax_runtime *rt, struct sched_thread *thr, const ax_beha
 }
 
 int actor_spawn_restart(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
-                        const void *arg, int prev_reason, uint64_t restarts, ax_ref *out) {
-    struct spawn_extra x = {false, true, prev_reason, restarts};
+                        const void *arg, const struct actor_restart *r, ax_ref *out) {
+    struct spawn_extra x = {false, true, r->prev_reason, r->restarts, r->failures};
     return spawn_in(rt, thr, b, arg, NULL, x, out);
 }
 

@@ -95,9 +95,16 @@ void actor_trap_stop_release(ax_ctx *ctx, int reason);
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
 void actor_run(struct sched_task *t, struct sched_thread *thr);
-/* A supervisor's (re)started child: init sees restarts and prev_reason via ax_restarts. */
+/* A supervisor's child at its (re)start: how its predecessor stopped, how often the supervisor
+ * restarted it, and how many of its incarnations failed (stopped abnormally on their own). */
+struct actor_restart {
+    int prev_reason;
+    uint64_t restarts, failures;
+};
+/* A supervisor's (re)started child: init sees restarts and prev_reason via ax_restarts; a
+ * metered one reports restarts and failures. */
 int actor_spawn_restart(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
-                        const void *arg, int prev_reason, uint64_t restarts, ax_ref *out);
+                        const void *arg, const struct actor_restart *r, ax_ref *out);
 /* Spawns a runtime-internal actor (the ask sink): not counted in the stats. */
 int actor_spawn_internal(ax_runtime *rt, struct sched_thread *thr, const ax_behavior *b,
                          ax_ref *out);

@@ -12,7 +12,7 @@
 
 struct actor_metrics {
     _Atomic uint64_t processed;
-    uint64_t restarts;      /* set at spawn */
+    uint64_t restarts, failures; /* set at spawn (a supervisor's child) */
     _Atomic uint32_t peak;  /* the deepest the mailbox was */
     struct hist handler_ns;
 };

@@ -61,6 +61,7 @@ static void actor_metrics_read(ax_runtime *rt, struct actor *a, ax_actor_metrics
     }
     out->processed = atomic_load_explicit(&am->processed, memory_order_relaxed);
     out->restarts = am->restarts;
+    out->failures = am->failures;
     /* The count runs ahead of the queue by a send in flight, or behind by a pop: never below 0. */
     uint32_t depth = atomic_load_explicit(&a->mbox_len, memory_order_relaxed);
     out->mailbox_depth = depth > (UINT32_MAX >> 1) ? 0 : depth;
@@ -280,6 +281,8 @@ static void format_prometheus(const ax_metrics *m, struct text *t) {
          offsetof(ax_actor_metrics, processed)},
         {"actor_restarts", "gauge", "Restarts before this incarnation.",
          offsetof(ax_actor_metrics, restarts)},
+        {"actor_failures", "gauge", "Earlier incarnations that failed.",
+         offsetof(ax_actor_metrics, failures)},
         {"actor_mailbox_depth", "gauge", "User messages queued now.",
          offsetof(ax_actor_metrics, mailbox_depth)},
         {"actor_mailbox_peak", "gauge", "The most user messages queued at once.",
@@ -338,9 +341,10 @@ void metrics_json_actor(struct text *t, const ax_actor_metrics *a) {
     text_put(t, ",\"behavior\":");
     text_quoted(t, a->behavior, true);
     text_put(t,
-             ",\"processed\":%llu,\"restarts\":%llu,\"mailbox_depth\":%llu,"
+             ",\"processed\":%llu,\"restarts\":%llu,\"failures\":%llu,\"mailbox_depth\":%llu,"
              "\"mailbox_peak\":%llu,",
              (unsigned long long)a->processed, (unsigned long long)a->restarts,
+             (unsigned long long)a->failures,
              (unsigned long long)a->mailbox_depth, (unsigned long long)a->mailbox_peak);
     json_latency(t, "handler", &a->handler);
     text_put(t, "}");

@@ -37,6 +37,7 @@ struct sup_child {
     int64_t shutdown_ms;
     _Atomic ax_ref ref;  /* AX_REF_NONE while not running; read by other threads */
     _Atomic uint64_t restarts;
+    uint64_t failures;   /* incarnations that stopped abnormally on their own */
     int state;
     bool pending;        /* stopped on its own during a group restart it is not part of:
                             decided once that restart is done (OTP reads exits one by one) */
@@ -163,9 +164,9 @@ static void free_child(struct sup_child *c) {
 
 static int start_child(ax_ctx *ctx, struct sup *s, struct sup_child *c, int prev_reason) {
     ax_ref ref;
-    uint64_t restarts = atomic_load_explicit(&c->restarts, memory_order_relaxed);
-    int rc = actor_spawn_restart(ctx->rt, ctx->thr, c->behavior, c->arg, prev_reason, restarts,
-                                 &ref);
+    struct actor_restart r = {prev_reason, atomic_load_explicit(&c->restarts, memory_order_relaxed),
+                              c->failures};
+    int rc = actor_spawn_restart(ctx->rt, ctx->thr, c->behavior, c->arg, &r, &ref);
     if (rc != 0) return rc;
     ax_link(ctx, ref); /* if it already died, its exit (NOPROC) arrives like any other */
     if (c->name[0] && (rc = ax_register(ctx->rt, c->name, ref)) != 0 && rc != AX_ENOACTOR) {
@@ -366,6 +367,7 @@ static void handle_down(ax_ctx *ctx, struct sup *s, size_t i, int reason) {
     set_child_ref(s, c, AX_REF_NONE);
     c->state = CH_DOWN;
     c->last_reason = reason;
+    if (reason != AX_REASON_NORMAL) c->failures++;
     if (s->op == OP_SHUTDOWN) return;
     if (s->op == OP_RESTART) {
         /* OTP handles one exit at a time. A member of the group being restarted is one it would
