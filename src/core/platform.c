@@ -28,6 +28,26 @@ int64_t core_now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t core_coarse_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t core_coarse_lag_ns(void) {
+    static _Atomic int64_t lag; /* 0: not asked yet (the answer is the same for every thread) */
+    int64_t v = atomic_load_explicit(&lag, memory_order_relaxed);
+    if (v) return v;
+    struct timespec res;
+    /* The clock's step (a scheduler tick, 1 to 10 ms), plus 1 ms for the tick's own jitter; a
+     * kernel that will not say is assumed to tick at 100 Hz. */
+    v = clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0
+            ? (int64_t)res.tv_sec * 1000000000 + res.tv_nsec + 1000000
+            : 11000000;
+    atomic_store_explicit(&lag, v, memory_order_relaxed);
+    return v;
+}
+
 int core_cpu_count(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : (int)n;

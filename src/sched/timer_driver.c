@@ -151,10 +151,21 @@ static bool arming_empty(struct sched_timer_driver *t) {
     return atomic_load_explicit(&t->arming, memory_order_relaxed) == NULL;
 }
 
+/* Whether tick `next` may have come. The coarse clock is never ahead of the true one and lags
+ * it by less than its lag, so a coarse reading plus the lag that is still before `next` proves
+ * it has not come, at a fifth of the cost of the true clock: a wheel holding only far timers
+ * (a connection's idle timeout, a minute away) costs the worker that much per look. */
+static bool may_be_due(const struct sched *s, uint64_t next) {
+    if (s->det) return true; /* virtual time: the true clock is the cheap one */
+    int64_t latest = core_coarse_now_ns() + core_coarse_lag_ns() - s->t0_ns;
+    return latest < 0 || (uint64_t)latest / SCHED_TICK_NS + 1 >= next;
+}
+
 /* The owner: takes what was armed and fires what is due on its own wheel. */
 static bool run_due(struct sched_timer_driver *t, struct sched_thread *self) {
     uint64_t next = atomic_load_explicit(&t->next, memory_order_relaxed);
-    if (next == UINT64_MAX && arming_empty(t)) return false; /* nothing here: no clock read */
+    if (arming_empty(t) && (next == UINT64_MAX || !may_be_due(t->s, next)))
+        return false; /* nothing here, or nothing due yet: no precise clock read */
     uint64_t now = sched_tick_now(t->s);
     if (next > now && arming_empty(t)) return false;
     wheel_lock(t);
