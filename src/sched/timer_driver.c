@@ -151,20 +151,36 @@ static bool arming_empty(struct sched_timer_driver *t) {
     return atomic_load_explicit(&t->arming, memory_order_relaxed) == NULL;
 }
 
-/* Whether tick `next` may have come. The coarse clock is never ahead of the true one and lags
- * it by less than its lag, so a coarse reading plus the lag that is still before `next` proves
- * it has not come, at a fifth of the cost of the true clock: a wheel holding only far timers
- * (a connection's idle timeout, a minute away) costs the worker that much per look. */
-static bool may_be_due(const struct sched *s, uint64_t next) {
+/* A deadline this far away lets the owner skip FAR_SKIPS looks (of 16 tasks each) before the
+ * next: a timer is late for it only if those tasks together ran longer than a second. */
+#define FAR_TICKS (1000000000 / SCHED_TICK_NS)
+#define FAR_SKIPS 3
+
+/* The owner: whether tick `next` may have come. The coarse clock is never ahead of the true
+ * one and lags it by less than its lag, so a coarse reading plus the lag that is still before
+ * `next` proves it has not come, at a fifth of the cost of the true clock; and a deadline more
+ * than a second away is not looked at again for a few looks. So a wheel that holds only far
+ * timers (a connection's idle timeout, a minute away) costs its worker almost nothing. */
+static bool may_be_due(struct sched_timer_driver *t, uint64_t next) {
+    const struct sched *s = t->s;
     if (s->det) return true; /* virtual time: the true clock is the cheap one */
+    if (t->far_skips) {
+        t->far_skips--;
+        return false;
+    }
     int64_t latest = core_coarse_now_ns() + core_coarse_lag_ns() - s->t0_ns;
-    return latest < 0 || (uint64_t)latest / SCHED_TICK_NS + 1 >= next;
+    if (latest < 0) return true;
+    uint64_t tick = (uint64_t)latest / SCHED_TICK_NS + 1;
+    if (tick >= next) return true;
+    if (next - tick >= FAR_TICKS) t->far_skips = FAR_SKIPS;
+    return false;
 }
 
 /* The owner: takes what was armed and fires what is due on its own wheel. */
 static bool run_due(struct sched_timer_driver *t, struct sched_thread *self) {
     uint64_t next = atomic_load_explicit(&t->next, memory_order_relaxed);
-    if (arming_empty(t) && (next == UINT64_MAX || !may_be_due(t->s, next)))
+    if (!arming_empty(t)) t->far_skips = 0; /* a new entry may be near */
+    else if (next == UINT64_MAX || !may_be_due(t, next))
         return false; /* nothing here, or nothing due yet: no precise clock read */
     uint64_t now = sched_tick_now(t->s);
     if (next > now && arming_empty(t)) return false;

@@ -26,6 +26,7 @@ struct sched_timer_driver {
     struct sched_driver base;
     struct sched_driver *inner; /* sleeps for it: the futex park, or an I/O poller */
     struct sched *s;
+    unsigned far_skips; /* the owner: looks to skip while the next deadline is far (run_due) */
     struct wheel wheel;                /* under lock */
     AX_ALIGNED_LINE _Atomic int lock;  /* the owner, and idle workers helping a busy one */
     _Atomic uint64_t next;             /* the wheel's earliest deadline (tick) */
