@@ -261,10 +261,8 @@ static void record_metered(struct actor *a, struct sched_thread *thr, int64_t ns
     uint64_t v = ns > 0 ? (uint64_t)ns : 0;
     hist_record(&am->handler_ns, v);
     if (thr->worker) hist_record(&thr->worker->handler_ns, v);
-    if (processed)
-        atomic_store_explicit(&am->processed,
-                              atomic_load_explicit(&am->processed, memory_order_relaxed) + processed,
-                              memory_order_relaxed);
+    uint64_t done = atomic_load_explicit(&am->processed, memory_order_relaxed);
+    if (processed) atomic_store_explicit(&am->processed, done + processed, memory_order_relaxed);
 }
 
 /* A handler run for the flight recorder: from t0 to t1 (clock readings), message m. */
@@ -280,11 +278,9 @@ static void record_traced(struct actor *a, struct sched_thread *thr, int64_t t0,
  * difference in its worker's own count (handle and ask dispatch add to it). */
 static inline __attribute__((always_inline)) void run_turn(ax_runtime *rt,
                                                            struct sched_thread *thr,
-                                                           struct actor *a, const bool observed) {
+                                                           struct actor *a, int batch,
+                                                           const bool observed) {
     ax_ctx ctx = {rt, a, NULL, thr, 0, 0, 0};
-    int batch = rt->batch;
-    /* Deterministic mode: the turn's length is a choice too (1 to batch messages). */
-    if (ax_unlikely(thr->s->det)) batch = 1 + (int)sched_det_below(thr->s, (uint64_t)batch);
     for (int n = batch; n > 0; n--) {
         if (ax_unlikely(atomic_load_explicit(&a->sys, memory_order_relaxed) != NULL) &&
             signals_process(&ctx, a) != 0) {
@@ -337,8 +333,14 @@ void actor_run(struct sched_task *t, struct sched_thread *thr) {
     struct actor *a = actor_from_task(t);
     ax_runtime *rt = rt_of_sched(thr->s);
     thr->current = a;
-    if (ax_unlikely(a->metered || thr->trace)) run_turn(rt, thr, a, true);
-    else run_turn(rt, thr, a, false);
+    if (ax_likely(!(a->metered | thr->observed_runs))) {
+        run_turn(rt, thr, a, rt->batch, false);
+    } else {
+        int batch = rt->batch;
+        /* Deterministic mode: the turn's length is a choice too (1 to batch messages). */
+        if (thr->s->det) batch = 1 + (int)sched_det_below(thr->s, (uint64_t)batch);
+        run_turn(rt, thr, a, batch, true);
+    }
     thr->current = NULL;
 }
 

@@ -97,6 +97,7 @@ int sched_init(struct sched *s, const struct sched_config *cfg) {
             }
             w->thr.trace = &w->trace;
         }
+        w->thr.observed_runs = w->thr.trace != NULL || s->det;
         if (deque_init(&w->jq, 6) != 0 ||
             sched_register_thread(s, &w->thr) != 0) {
             free_workers(s);

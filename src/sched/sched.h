@@ -40,6 +40,8 @@ struct sched_thread {
     struct slot_cache ref_slots;  /* free actor-ref slots (actor/reftable) */
     struct slot_cache timer_slots; /* free timer records (time/timer) */
     struct trace_ring *trace;     /* workers, when the flight recorder is on; else NULL */
+    bool observed_runs;           /* workers: the recorder or deterministic mode is on, so every
+                                     actor takes the observed run loop (actor.c) */
     uint16_t id;                  /* index in s->threads; message pools are found by it */
     int nest;                     /* outside threads: depth of sched_outside_enter */
     bool release_on_leave;        /* outside threads: not cached (every cache slot was inside

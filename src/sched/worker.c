@@ -169,10 +169,10 @@ static struct sched_task *steal_some(struct sched_worker *w) {
     return sched_inject_pop(s);
 }
 
-static struct sched_task *next_task(struct sched_worker *w) {
+static inline __attribute__((always_inline)) struct sched_task *next_task(
+    struct sched_worker *w) {
     struct sched *s = w->thr.s;
     struct sched_task *t;
-    if (ax_unlikely(s->det)) return sched_det_next(w);
     if (++w->tick % FAIRNESS_INTERVAL == 0 && (t = sched_inject_pop(s)) != NULL) return t;
     if (w->lifo) {
         t = w->lifo;
@@ -214,7 +214,8 @@ static void maintain(struct sched_worker *w, bool idle) {
     if (w->thr.limbo.head) collect_garbage(w);
 }
 
-static void run_task(struct sched_worker *w, struct sched_task *t) {
+static inline __attribute__((always_inline)) void run_task(struct sched_worker *w,
+                                                           struct sched_task *t) {
     stats_add(&w->thr.stats, STAT_TASKS, 1);
     t->run(t, &w->thr);
     epoch_quiescent(&w->thr.s->epoch, &w->thr.epoch);
@@ -268,13 +269,13 @@ static void idle_end(struct sched_worker *w) {
 }
 
 /* Leaves the searching state after finding work; the last searcher hands the search on. */
-static void found_work(struct sched_worker *w) {
-    idle_end(w);
+static inline __attribute__((always_inline)) void found_work(struct sched_worker *w) {
     if (w->parked_ns) {
         spin_after_park(w, w->parked_ns);
         w->parked_ns = 0;
     }
     if (!w->searching) return;
+    idle_end(w); /* an idle spell begins only in search, which marks the worker searching */
     w->searching = false;
     if (atomic_fetch_sub_explicit(&w->thr.s->searching, 1, memory_order_seq_cst) == 1)
         sched_notify(w->thr.s);
@@ -398,6 +399,22 @@ static uintptr_t stack_low_end(void) {
     return (uintptr_t)addr;
 }
 
+/* The loop, inlined twice: deterministic mode chooses its tasks its own way (det.c), and the
+ * normal loop does not test for it at each task. */
+static inline __attribute__((always_inline)) void worker_loop(struct sched_worker *w,
+                                                              const bool det) {
+    struct sched *s = w->thr.s;
+    while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
+        struct sched_task *t = det ? sched_det_next(w) : next_task(w);
+        if (!t) {
+            t = search(w);
+            if (!t) continue;
+        }
+        found_work(w);
+        run_task(w, t);
+    }
+}
+
 static void *worker_main(void *arg) {
     struct sched_worker *w = arg;
     struct sched *s = w->thr.s;
@@ -406,15 +423,8 @@ static void *worker_main(void *arg) {
     w->stack_low = stack_low_end();
     if (s->cfg.pin) pin_to_cpu(w->index);
     epoch_enter(&s->epoch, &w->thr.epoch);
-    while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
-        struct sched_task *t = next_task(w);
-        if (!t) {
-            t = search(w);
-            if (!t) continue;
-        }
-        found_work(w);
-        run_task(w, t);
-    }
+    if (s->det) worker_loop(w, true);
+    else worker_loop(w, false);
     if (w->searching) {
         w->searching = false;
         atomic_fetch_sub_explicit(&s->searching, 1, memory_order_seq_cst);
