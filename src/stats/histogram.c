@@ -17,18 +17,29 @@ void hist_copy_init(struct hist_copy *c) {
 
 void hist_merge_into(struct hist_copy *c, struct hist *h) {
     uint64_t n = 0;
+    unsigned first = HIST_BUCKETS, last = 0;
     for (unsigned i = 0; i < HIST_BUCKETS; i++) {
         uint64_t v = hist_load(&h->b[i]);
         c->b[i] += v;
         n += v;
+        if (v && first == HIST_BUCKETS) first = i;
+        if (v) last = i;
     }
+    if (!n) return;
     /* The buckets decide the count, so that quantiles never run past the last bucket even if
      * the recorder moved between our reads. */
     c->count += n;
     c->sum += hist_load(&h->sum);
+    /* A copy made while the recorder writes may see a value's bucket before its min or max (the
+     * first value of all: min still UINT64_MAX, max 0): the extremes then come from the
+     * buckets, so that min <= every quantile <= max holds in every copy. */
     uint64_t lo = hist_load(&h->min), hi = hist_load(&h->max);
-    if (n && lo < c->min) c->min = lo;
-    if (n && hi > c->max) c->max = hi;
+    if (lo > hist_bucket_high(first) || (lo == UINT64_MAX && hi != UINT64_MAX))
+        lo = hist_bucket_low(first); /* (the top bucket's high is UINT64_MAX: "unset" is) */
+    if (hi < hist_bucket_low(last))
+        hi = last == HIST_BUCKETS - 1 ? hist_bucket_low(last) : hist_bucket_high(last);
+    if (lo < c->min) c->min = lo;
+    if (hi > c->max) c->max = hi;
 }
 
 uint64_t hist_bucket_low(unsigned i) {
