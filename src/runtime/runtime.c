@@ -128,16 +128,20 @@ static void nap_us(long us) {
     nanosleep(&ts, NULL);
 }
 
-/* Waits until no outside thread is inside a call that began before the phase changed. */
-static void wait_outside_quiet(ax_runtime *rt, int64_t deadline) {
+/* Waits until no outside thread is inside a call that began before the phase changed; false if
+ * one still was at the deadline. */
+static bool wait_outside_quiet(ax_runtime *rt, int64_t deadline) {
     struct sched *s = &rt->sched;
     int n = atomic_load_explicit(&s->nthreads, memory_order_acquire);
+    bool quiet = true;
     for (int i = s->nworkers; i < n; i++) {
         struct sched_thread *t = atomic_load_explicit(&s->threads[i], memory_order_acquire);
         while (atomic_load_explicit(&t->epoch.local, memory_order_seq_cst) != 0 &&
                core_now_ns() < deadline)
             nap_us(50);
+        quiet &= atomic_load_explicit(&t->epoch.local, memory_order_seq_cst) == 0;
     }
+    return quiet;
 }
 
 /* Asks every live actor to stop (reason shutdown). Actors already stopping are skipped, and
@@ -171,7 +175,16 @@ static int finish_shutdown(ax_runtime *rt, int64_t deadline) {
      * time fails the shutdown as an actor that does not stop would. */
     if (blocking_stop(rt, deadline) != 0) return AX_ETIMEDOUT;
     sched_stop(&rt->sched);
-    /* Every thread is offline now: each worker reclaims its whole limbo list. */
+    /* The workers are offline now; outside threads may still be in calls that read actors
+     * (a metrics snapshot, ax_supervisor_child: allowed after shutdown), found before every
+     * actor stopped. Once each has left its call, no call can find a stopped actor, and the
+     * workers' limbo lists can be reclaimed whole; one still inside at the deadline leaves
+     * them to ax_runtime_destroy. */
+    int64_t grace = core_now_ns() + 100000000; /* a call in progress is short: 100 ms at least */
+    if (!wait_outside_quiet(rt, deadline > grace ? deadline : grace)) {
+        atomic_store_explicit(&rt->phase, RT_DOWN, memory_order_release);
+        return 0;
+    }
     for (int i = 0; i < rt->sched.nworkers; i++) {
         struct sched_thread *t = &rt->sched.workers[i].thr;
         struct epoch_node *e = epoch_take_all(&t->limbo);
