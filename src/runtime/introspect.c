@@ -98,15 +98,23 @@ struct top {
     size_t top;
 };
 
-static uint64_t rank_key(const ax_actor_metrics *a, const char *by) {
-    if (strcmp(by, "time") == 0) return a->handler.sum_ns;
-    if (strcmp(by, "messages") == 0) return a->processed;
-    return a->mailbox_depth;
+/* The ranks ?by= knows (the first is the default), and where each actor's key is. */
+static const struct rank {
+    const char *name;
+    size_t offset; /* of a uint64_t in ax_actor_metrics */
+} ranks[] = {{"depth", offsetof(ax_actor_metrics, mailbox_depth)},
+             {"time", offsetof(ax_actor_metrics, handler.sum_ns)},
+             {"messages", offsetof(ax_actor_metrics, processed)}};
+
+static uint64_t rank_key(const void *a, size_t offset) {
+    uint64_t v;
+    memcpy(&v, (const char *)a + offset, sizeof v);
+    return v;
 }
 
-static _Thread_local const char *t_sort_by;
+static _Thread_local size_t t_sort_offset; /* qsort passes no argument: the handler's thread */
 static int by_key_desc(const void *x, const void *y) {
-    uint64_t a = rank_key(x, t_sort_by), b = rank_key(y, t_sort_by);
+    uint64_t a = rank_key(x, t_sort_offset), b = rank_key(y, t_sort_offset);
     return a < b ? 1 : a > b ? -1 : 0;
 }
 
@@ -250,17 +258,18 @@ static int serve_snapshot(ax_ctx *ctx, const ax_http_request *req, ax_http_respo
     } else if (path_is(req, "/workers")) {
         rc = respond_rendered(res, "application/json", render_workers, m);
     } else { /* /actors */
-        char by[16] = "depth", top[16];
-        if (!query_param(req->target, req->target_len, "by", by, sizeof by) ||
-            (strcmp(by, "depth") && strcmp(by, "time") && strcmp(by, "messages")))
-            strcpy(by, "depth");
-        struct top q = {m, by, TOP_DEFAULT};
+        char by[16], top[16];
+        const struct rank *rank = &ranks[0];
+        if (query_param(req->target, req->target_len, "by", by, sizeof by))
+            for (size_t i = 0; i < sizeof ranks / sizeof ranks[0]; i++)
+                if (strcmp(by, ranks[i].name) == 0) rank = &ranks[i];
+        struct top q = {m, rank->name, TOP_DEFAULT};
         if (query_param(req->target, req->target_len, "top", top, sizeof top)) {
             char *end;
             unsigned long long v = strtoull(top, &end, 10);
             if (*end == '\0' && end != top) q.top = (size_t)(v > 100000 ? 100000 : v);
         }
-        t_sort_by = by;
+        t_sort_offset = rank->offset;
         qsort(m->actors, m->nactors, sizeof *m->actors, by_key_desc);
         rc = respond_rendered(res, "application/json", render_top, &q);
     }
