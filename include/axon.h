@@ -87,10 +87,11 @@ typedef struct ax_ctx ax_ctx;
 #define AX_HANDLE_NONE_(type) ((type){0})
 #endif
 
-/* An actor ref (slot index and generation). Copy it, store it, send it inside messages. A ref
- * whose actor stopped stays invalid forever: it is never reissued to another actor. Calls given
- * a ref that is not alive return AX_ENOACTOR, unless their comment says otherwise (ax_link,
- * ax_monitor, ax_unlink, the timers). */
+/* An actor ref: the node that issued it (ax_config.node), a slot and the slot's generation.
+ * Copy it, store it, send it inside messages, to this runtime or (axon_remote.h) to another
+ * node. A ref whose actor stopped stays invalid forever: it is never reissued to another actor.
+ * Calls given a ref that is not alive return AX_ENOACTOR, unless their comment says otherwise
+ * (ax_link, ax_monitor, ax_unlink, the timers). */
 typedef struct ax_ref {
     uint64_t id;
 } ax_ref;
@@ -99,6 +100,10 @@ typedef struct ax_ref {
 static inline int ax_ref_eq(ax_ref a, ax_ref b) { return a.id == b.id; }
 /* True for AX_REF_NONE. */
 static inline int ax_ref_is_none(ax_ref r) { return r.id == 0; }
+/* The largest node number (ax_config.node); nodes are 0 (a runtime in no cluster) to this. */
+#define AX_NODE_MAX 4095u
+/* The node that issued r: its top 12 bits. */
+static inline uint32_t ax_ref_node(ax_ref r) { return (uint32_t)(r.id >> 52); }
 
 /* Largest payload of one message, in bytes. */
 #define AX_MSG_MAX 65536u
@@ -132,6 +137,8 @@ enum ax_reason {
     AX_REASON_FAILED = 2,   /* its receive hook (or an ask continuation) returned non-zero */
     AX_REASON_NOPROC = 3,   /* the actor linked or monitored was not alive ("no such actor") */
     AX_REASON_ESCALATED = 4, /* a supervisor exceeded its restart intensity (OTP: shutdown) */
+    AX_REASON_NODEDOWN = 5, /* the actor's node went down or became unreachable (axon_remote.h;
+                               Erlang: noconnection); the actor itself may still be running */
     AX_REASON_USER = 16     /* first reason free for programs */
 };
 
@@ -191,7 +198,9 @@ typedef struct ax_config {
                          two, at most 2^24; 48 bytes each); 0: off (see ax_trace_dump) */
     int deterministic; /* non-zero: deterministic mode, from `seed` (see below) */
     uint64_t seed;
-    int reserved[2];  /* zero (see above): 64 bytes in all */
+    int node;         /* this runtime's node number, 0 to AX_NODE_MAX, written into every ref it
+                         issues; unique in a cluster (axon_remote.h); 0: in no cluster */
+    int reserved[1];  /* zero (see above): 64 bytes in all */
 } ax_config;
 
 /* Deterministic mode, for tests: one worker; which runnable actor runs next, how many messages it
@@ -217,9 +226,9 @@ typedef struct ax_config {
 
 /* Creates a runtime and starts its workers. cfg may be NULL (defaults); it is copied. Any
  * thread. Errors: AX_EINVAL (out NULL, negative workers/batch/lifo_cap/blocking_threads/
- * blocking_queue/stack_kb, workers > 256, a reserved field not zero, an unknown io value, or
- * AX_IO set to another word than "uring", "io_uring", "epoll" or "auto", deterministic with
- * workers > 1, AX_SEED set to something other than a number), AX_ENOTSUP
+ * blocking_queue/stack_kb/node, workers > 256, node > AX_NODE_MAX, a reserved field not zero,
+ * an unknown io value, or AX_IO set to another word than "uring", "io_uring", "epoll" or
+ * "auto", deterministic with workers > 1, AX_SEED set to something other than a number), AX_ENOTSUP
  * (AX_IO_URING asked for, by cfg->io or AX_IO, where io_uring is unavailable), AX_ENOMEM (also
  * when a worker thread cannot be started, as with a stack_kb the system cannot map). */
 AX_API int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
@@ -1231,7 +1240,9 @@ AX_API int ax_unregister(ax_runtime *rt, const char *name);
 enum ax_dead_reason {
     AX_DEAD_STOPPED = 1,  /* the receiver stopped (or was stopping) with the message queued */
     AX_DEAD_FULL = 2,     /* the receiver's bounded mailbox was full */
-    AX_DEAD_LATE_REPLY = 3 /* a reply whose ask had already timed out */
+    AX_DEAD_LATE_REPLY = 3, /* a reply whose ask had already timed out */
+    AX_DEAD_LOST = 4      /* sent to another node and lost on the way (a NATS server or the node
+                             went down with it; axon_remote.h), or not known to have arrived */
 };
 
 typedef struct ax_dead_letter {

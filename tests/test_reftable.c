@@ -41,7 +41,7 @@ static struct obj *resolve(struct reftable *t, uint64_t ref) {
 static void test_basic(void) {
     enum { N = 300 };
     struct reftable t;
-    CHECK_OK(reftable_init(&t));
+    CHECK_OK(reftable_init(&t, 0));
     struct slot_cache thr;
     memset(&thr, 0, sizeof thr);
     static struct obj objs[N];
@@ -73,21 +73,21 @@ static void test_basic(void) {
 
     /* Values that were never valid refs. */
     CHECK(reftable_get(&t, 0) == NULL);
-    CHECK(reftable_get(&t, ref_make(1, 0)) == NULL);
-    CHECK(reftable_get(&t, ref_make(0xFFFFFFFFu, 0)) == NULL);
-    CHECK(reftable_get(&t, ref_make(1, hwm)) == NULL);
-    CHECK(reftable_get(&t, ref_make(1, hwm + 1)) == NULL);
-    CHECK(reftable_get(&t, ref_make(1, SLOTS_CHUNK * 3 + 5)) == NULL);
-    CHECK(reftable_get(&t, ref_make(1, SLOTS_MAX - 1)) == NULL);
-    CHECK(reftable_get(&t, ref_make(1, SLOTS_MAX)) == NULL);
+    CHECK(reftable_get(&t, ref_make(0, 1, 0)) == NULL);
+    CHECK(reftable_get(&t, ref_make(0, 0xFFFFFFFFu, 0)) == NULL);
+    CHECK(reftable_get(&t, ref_make(0, 1, hwm)) == NULL);
+    CHECK(reftable_get(&t, ref_make(0, 1, hwm + 1)) == NULL);
+    CHECK(reftable_get(&t, ref_make(0, 1, SLOTS_CHUNK * 3 + 5)) == NULL);
+    CHECK(reftable_get(&t, ref_make(0, 1, SLOTS_MAX - 1)) == NULL);
+    CHECK(reftable_get(&t, ref_make(0, 1, SLOTS_MAX)) == NULL);
     CHECK(reftable_get(&t, UINT64_MAX) == NULL);
-    CHECK(reftable_get(&t, ref_make(0, 0xFFFFFFFFu)) == NULL);
+    CHECK(reftable_get(&t, ref_make(0, 0, 0xFFFFFFFFu)) == NULL);
     /* Right index, wrong generation: the slot's object may come back, but its ref differs. */
     for (int i = 0; i < N; i++) {
         uint32_t idx = ref_index(refs[i]);
         uint32_t gens[] = {0, 2, 3, 0x80000000u, 0xFFFFFFFFu};
         for (size_t g = 0; g < sizeof gens / sizeof gens[0]; g++) {
-            uint64_t bad = ref_make(gens[g], idx);
+            uint64_t bad = ref_make(0, gens[g], idx);
             struct obj *o = reftable_get(&t, bad);
             CHECK(o == NULL || atomic_load(&o->ref) != bad);
             CHECK(resolve(&t, bad) == NULL);
@@ -97,7 +97,7 @@ static void test_basic(void) {
     uint64_t rng = 0xDEADBEEFCAFEF00DULL;
     for (long k = 0; k < RANDOM_GETS; k++) {
         uint64_t v = check_rand(&rng);
-        if (k & 1) v = ref_make((uint32_t)(v >> 32), (uint32_t)(v % (hwm + 8)));
+        if (k & 1) v = ref_make(0, (uint32_t)(v >> 32), (uint32_t)(v % (hwm + 8)));
         bool live = false;
         for (int i = 0; i < N && !live; i++) live = refs[i] == v;
         if (live) continue;
@@ -139,7 +139,7 @@ static void test_basic(void) {
 
 static void test_generation_wrap(void) {
     struct reftable t;
-    CHECK_OK(reftable_init(&t));
+    CHECK_OK(reftable_init(&t, 0));
     struct slot_cache thr;
     memset(&thr, 0, sizeof thr);
 
@@ -148,8 +148,8 @@ static void test_generation_wrap(void) {
     CHECK(r0 != 0);
     uint32_t idx = ref_index(r0);
     reftable_free(&t, &thr, r0);
-    reftable_set_gen(&t, r0, 0xFFFFFFFFu);
-    CHECK_EQ(reftable_gen(&t, r0), 0xFFFFFFFFu);
+    reftable_set_gen(&t, r0, REF_GEN_MAX);
+    CHECK_EQ(reftable_gen(&t, r0), REF_GEN_MAX);
 
     uint64_t last = 0;
     for (int k = 0; k < 2 * SLOTS_BATCH + 1 && !last; k++) {
@@ -158,16 +158,16 @@ static void test_generation_wrap(void) {
         if (ref_index(r) == idx) last = r;
     }
     CHECK(last != 0);
-    CHECK_EQ(ref_gen(last), 0xFFFFFFFFu);
+    CHECK_EQ(ref_gen(last), REF_GEN_MAX);
     static struct obj o;
     atomic_store(&o.ref, last);
     reftable_publish(&t, last, &o);
     CHECK(resolve(&t, last) == &o);
     reftable_clear(&t, last);
     CHECK(reftable_get(&t, last) == NULL);
-    reftable_free(&t, &thr, last); /* the generation wraps to 0: the slot is retired */
+    reftable_free(&t, &thr, last); /* the generations are spent: the slot is retired */
     CHECK_EQ(reftable_gen(&t, last), 0);
-    CHECK(reftable_get(&t, ref_make(0, idx)) == NULL);
+    CHECK(reftable_get(&t, ref_make(0, 0, idx)) == NULL);
     CHECK(reftable_get(&t, last) == NULL);
 
     /* The retired index never comes back, and no ref ever has generation 0: allocate well
@@ -191,7 +191,7 @@ static void test_generation_wrap(void) {
 static void test_growth(void) {
     enum { N = 2 * SLOTS_CHUNK + 3 * SLOTS_BATCH + 7 };
     struct reftable t;
-    CHECK_OK(reftable_init(&t));
+    CHECK_OK(reftable_init(&t, 0));
     struct slot_cache thr;
     memset(&thr, 0, sizeof thr);
     struct obj *objs = calloc(N, sizeof *objs);
@@ -286,7 +286,7 @@ static void *worker(void *arg) {
             uint64_t ref = atomic_load(&o->ref);
             CHECK(reftable_get(&shared, ref) == o);
             uint32_t hwm = atomic_load(&shared.slots.hwm);
-            uint64_t any = ref_make((uint32_t)(r >> 40) % 4, (uint32_t)((r >> 16) % (hwm + 4)));
+            uint64_t any = ref_make(0, (uint32_t)(r >> 40) % 4, (uint32_t)((r >> 16) % (hwm + 4)));
             struct obj *x = reftable_get(&shared, any);
             CHECK(x == NULL || is_test_obj(x));
         }
@@ -306,7 +306,7 @@ static void *worker(void *arg) {
 }
 
 static void test_threads(void) {
-    CHECK_OK(reftable_init(&shared));
+    CHECK_OK(reftable_init(&shared, 0));
     pthread_t th[N_THREADS];
     for (int i = 0; i < N_THREADS; i++)
         CHECK(pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i) == 0);
@@ -328,7 +328,7 @@ static void test_threads(void) {
  * set to the value of a full table instead of allocating 2^28 slots.) */
 static void test_full_table(void) {
     struct reftable t;
-    CHECK_EQ(reftable_init(&t), 0);
+    CHECK_EQ(reftable_init(&t, 0), 0);
     struct slot_cache a, b;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
@@ -339,8 +339,8 @@ static void test_full_table(void) {
     atomic_store(&t.slots.hwm, full);
     for (int i = 0; i < 1000; i++) CHECK_EQ(reftable_alloc(&t, &b), 0);
     CHECK_EQ(atomic_load(&t.slots.hwm), full);
-    CHECK(reftable_get(&t, ref_make(1, SLOTS_MAX)) == NULL);
-    CHECK(reftable_get(&t, ref_make(1, 0xFFFFFFFFu)) == NULL);
+    CHECK(reftable_get(&t, ref_make(0, 1, SLOTS_MAX)) == NULL);
+    CHECK(reftable_get(&t, ref_make(0, 1, 0xFFFFFFFFu)) == NULL);
     CHECK(reftable_get(&t, live) == &obj);
     reftable_destroy(&t);
 }
@@ -349,7 +349,7 @@ static void test_full_table(void) {
  * list, so a producer/freer pair does not grow the table round after round. */
 static void test_spill(void) {
     struct reftable t;
-    CHECK_EQ(reftable_init(&t), 0);
+    CHECK_EQ(reftable_init(&t, 0), 0);
     struct slot_cache producer = {0, 0}, freer = {0, 0};
     enum { ROUND = 10000, ROUNDS = 20 };
     static uint64_t refs[ROUND];
@@ -362,5 +362,43 @@ static void test_spill(void) {
     reftable_destroy(&t);
 }
 
-TEST_MAIN(TEST_CASE(test_basic), TEST_CASE(test_spill), TEST_CASE(test_full_table),
+/* A node's table writes its number into every ref; a ref naming another node never resolves
+ * to this node's actor in its slot (the caller's compare of the whole ref misses), and the node
+ * field never spills into the generation or the slot. */
+static void test_node_field(void) {
+    struct reftable t;
+    CHECK_OK(reftable_init(&t, AX_NODE_MAX));
+    struct slot_cache thr;
+    memset(&thr, 0, sizeof thr);
+    static struct obj o;
+    uint64_t r = reftable_alloc(&t, &thr);
+    CHECK(r != 0);
+    CHECK_EQ(ref_node(r), AX_NODE_MAX);
+    CHECK_EQ(ref_gen(r), 1);
+    CHECK_EQ(ax_ref_node((ax_ref){r}), AX_NODE_MAX);
+    atomic_store(&o.ref, r);
+    reftable_publish(&t, r, &o);
+    CHECK(resolve(&t, r) == &o);
+    for (uint32_t node = 0; node < AX_NODE_MAX; node += 1 + node * 3) {
+        uint64_t other = ref_make(node, ref_gen(r), ref_index(r));
+        CHECK_EQ(ref_index(other), ref_index(r));
+        CHECK_EQ(ref_gen(other), ref_gen(r));
+        CHECK(resolve(&t, other) == NULL);
+    }
+    /* Out-of-range fields are cut to their widths. */
+    CHECK_EQ(ref_make(AX_NODE_MAX + 1, 0, 0), 0);
+    CHECK_EQ(ref_gen(ref_make(0, REF_GEN_MAX + 1, 7)), 0);
+    reftable_clear(&t, r);
+    reftable_free(&t, &thr, r);
+    uint64_t again = 0;
+    for (int k = 0; k < 2 * SLOTS_BATCH + 1 && !again; k++) {
+        uint64_t n = reftable_alloc(&t, &thr);
+        CHECK_EQ(ref_node(n), AX_NODE_MAX);
+        if (ref_index(n) == ref_index(r)) again = n;
+    }
+    CHECK_EQ(ref_gen(again), 2);
+    reftable_destroy(&t);
+}
+
+TEST_MAIN(TEST_CASE(test_basic), TEST_CASE(test_node_field), TEST_CASE(test_spill), TEST_CASE(test_full_table),
           TEST_CASE(test_generation_wrap), TEST_CASE(test_growth), TEST_CASE(test_threads))

@@ -131,6 +131,7 @@ static int spawn_in(ax_runtime *rt, struct sched_thread *thr, const ax_behavior 
     thr->current = a;
     int rc = b->init ? b->init(&ctx, a->state, arg) : 0;
     thr->current = saved;
+    if (!saved) transport_flush(rt, thr); /* no turn of a spawner's to end and flush it */
     if (rc != 0) {
         actor_stop_ex(rt, thr, a, AX_REASON_FAILED, true);
         return AX_EINIT;
@@ -294,6 +295,7 @@ static inline __attribute__((always_inline)) void run_turn(ax_runtime *rt,
         if (done) msg_release(rt, thr, (struct msg *)done);
         if (!m) {
             bool stop_delivered = a->trap_stop == TRAP_STOP_DELIVERED;
+            transport_flush(rt, thr); /* before a sender can schedule us on another worker */
             if (mailbox_try_idle(&a->mbox, &done)) { /* the next sender schedules us */
                 if (done) msg_release(rt, thr, (struct msg *)done);
                 if (ax_likely(!reclaim_if_signalled(a, stop_delivered))) return;
@@ -325,6 +327,7 @@ static inline __attribute__((always_inline)) void run_turn(ax_runtime *rt,
             return;
         }
     }
+    transport_flush(rt, thr);
     sched_yield_task(thr, &a->u.task);
 }
 
@@ -341,6 +344,7 @@ void actor_run(struct sched_task *t, struct sched_thread *thr) {
         if (thr->s->det) batch = 1 + (int)sched_det_below(thr->s, (uint64_t)batch);
         run_turn(rt, thr, a, batch, true);
     }
+    transport_flush(rt, thr); /* a turn that ended in a stop or a failure */
     thr->current = NULL;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "actor/actor.h"
+#include "actor/transport.h"
 #include "core/probes.h"
 
 /* Finds the live actor behind ref (the caller is a worker or inside sched_outside_enter). */
@@ -45,14 +46,15 @@ static inline int actor_deliver_user(ax_runtime *rt, struct sched_thread *thr, s
     return 0;
 }
 
-/* Delivers m to the actor behind to (m's pub.type/size/sender set by the caller). On success
- * the runtime owns m. Errors: AX_ENOACTOR, AX_EFULL (caller keeps m). With the dead-letter
- * overflow policy a full mailbox gives 0 and a dead letter. thr may be a worker or an entered
- * outside record. sys: a runtime message (not counted, never refused for capacity). */
+/* Delivers m to the actor behind to (m's pub.type/size/sender set by the caller), here or, if
+ * `to` names another node, through the transport. On success the runtime owns m. Errors:
+ * AX_ENOACTOR, AX_EFULL, a transport's (caller keeps m). With the dead-letter overflow policy a
+ * full mailbox gives 0 and a dead letter. thr may be a worker or an entered outside record.
+ * sys: a runtime message (not counted, never refused for capacity). */
 static inline int actor_deliver(ax_runtime *rt, struct sched_thread *thr, ax_ref to,
                                 struct msg *m, bool sys) {
     struct actor *a = actor_lookup(rt, to);
-    if (ax_unlikely(!a)) return AX_ENOACTOR;
+    if (ax_unlikely(!a)) return ref_is_foreign(rt, to) ? transport_send(rt, thr, to, m) : AX_ENOACTOR;
     if (!sys) return actor_deliver_user(rt, thr, a, m, (ax_overflow)a->overflow);
     actor_push(rt, thr, a, m);
     return 0;
@@ -106,7 +108,10 @@ void deadletter_post(ax_runtime *rt, struct sched_thread *thr, ax_ref target, st
 static inline void actor_deliver_or_deadletter(ax_runtime *rt, struct sched_thread *thr,
                                                ax_ref to, struct msg *m) {
     struct actor *a = actor_lookup(rt, to);
-    if (ax_unlikely(!a)) deadletter_post(rt, thr, to, m, AX_DEAD_STOPPED);
+    if (ax_unlikely(!a)) {
+        int rc = ref_is_foreign(rt, to) ? transport_send(rt, thr, to, m) : AX_ENOACTOR;
+        if (rc) deadletter_post(rt, thr, to, m, rc == AX_EFULL ? AX_DEAD_FULL : AX_DEAD_STOPPED);
+    }
     else if (actor_deliver_user(rt, thr, a, m, AX_OVERFLOW_REFUSE) != 0)
         deadletter_post(rt, thr, to, m, AX_DEAD_FULL);
 }

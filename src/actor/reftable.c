@@ -6,7 +6,8 @@
 
 #include <stddef.h>
 
-int reftable_init(struct reftable *t) {
+int reftable_init(struct reftable *t, uint32_t node) {
+    t->node_bits = ref_make(node, 0, 0);
     return slots_init(&t->slots, sizeof(struct ref_entry),
                       (uint32_t)offsetof(struct ref_entry, next_free));
 }
@@ -22,7 +23,7 @@ uint64_t reftable_alloc(struct reftable *t, struct slot_cache *c) {
     if (!index) return 0;
     struct ref_entry *e = slots_at(&t->slots, index);
     if (e->gen == 0) e->gen = 1; /* a fresh record */
-    return ref_make(e->gen, index);
+    return t->node_bits | ref_make(0, e->gen, index);
 }
 
 void reftable_publish(struct reftable *t, uint64_t ref, void *actor) {
@@ -38,7 +39,11 @@ void reftable_clear(struct reftable *t, uint64_t ref) {
 
 void reftable_free(struct reftable *t, struct slot_cache *c, uint64_t ref) {
     struct ref_entry *e = entry_of(t, ref);
-    if (++e->gen == 0) return; /* generations exhausted: the slot is retired */
+    if (e->gen == REF_GEN_MAX) { /* generations exhausted: the slot is retired */
+        e->gen = 0;
+        return;
+    }
+    e->gen++;
     slots_free(&t->slots, c, ref_index(ref));
 }
 

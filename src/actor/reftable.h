@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* reftable.h: the table that turns a 64-bit actor ref (generation << 32 | slot index) into the
- * actor's address: a slots table (mem/slots.h) of 16-byte entries. */
+/* reftable.h: the table that turns a 64-bit actor ref (node << 52 | generation << 32 | slot index)
+ * into the actor's address: a slots table (mem/slots.h) of 16-byte entries. */
 #ifndef AX_ACTOR_REFTABLE_H
 #define AX_ACTOR_REFTABLE_H
 
@@ -11,6 +11,12 @@
 
 struct slot_cache;
 
+/* A ref's fields: the node that issued it (axon.h, ax_config.node), the slot's generation, and
+ * the slot. A slot whose generation would pass REF_GEN_MAX is retired. */
+#define REF_NODE_BITS 12
+#define REF_GEN_BITS 20
+#define REF_GEN_MAX ((1u << REF_GEN_BITS) - 1)
+
 struct ref_entry {
     _Atomic(void *) actor; /* NULL when the slot holds no live actor */
     uint32_t gen;          /* the generation of the current (or next) ref; 0 means 1 (fresh) */
@@ -19,9 +25,11 @@ struct ref_entry {
 
 struct reftable {
     struct slots slots;
+    uint64_t node_bits; /* the node's number, in place: or-ed into every ref issued */
 };
 
-int reftable_init(struct reftable *t);
+/* node: 0 to AX_NODE_MAX, written into every ref the table issues. */
+int reftable_init(struct reftable *t, uint32_t node);
 void reftable_destroy(struct reftable *t);
 
 /* Takes a free slot from the calling thread's cache; returns its future ref (never 0), or 0
@@ -40,7 +48,7 @@ static inline void *reftable_get(struct reftable *t, uint64_t ref) {
 /* Stops ref's slot from resolving (the actor stopped). */
 void reftable_clear(struct reftable *t, uint64_t ref);
 /* After the grace period: the slot gets a new generation and goes to the cache. A slot whose
- * generation would wrap to 0 is retired for good, so no ref is ever reissued. */
+ * generation would pass REF_GEN_MAX is retired for good, so no ref is ever reissued. */
 void reftable_free(struct reftable *t, struct slot_cache *c, uint64_t ref);
 
 /* For tests: the generation the slot of ref holds now. */
@@ -49,9 +57,11 @@ uint32_t reftable_gen(struct reftable *t, uint64_t ref);
 void reftable_set_gen(struct reftable *t, uint64_t ref, uint32_t gen);
 
 static inline uint32_t ref_index(uint64_t ref) { return (uint32_t)ref; }
-static inline uint32_t ref_gen(uint64_t ref) { return (uint32_t)(ref >> 32); }
-static inline uint64_t ref_make(uint32_t gen, uint32_t index) {
-    return ((uint64_t)gen << 32) | index;
+static inline uint32_t ref_gen(uint64_t ref) { return (uint32_t)(ref >> 32) & REF_GEN_MAX; }
+static inline uint32_t ref_node(uint64_t ref) { return (uint32_t)(ref >> (32 + REF_GEN_BITS)); }
+/* gen is cut to its 20 bits and node to its 12. */
+static inline uint64_t ref_make(uint32_t node, uint32_t gen, uint32_t index) {
+    return ((uint64_t)node << (32 + REF_GEN_BITS)) | ((uint64_t)(gen & REF_GEN_MAX) << 32) | index;
 }
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "actor/reftable.h"
 #include "axon.h"
+#include "axon_transport.h"
 #include "mem/slots.h"
 #include "sched/sched.h"
 
@@ -24,6 +25,7 @@ struct ax_runtime {
     struct reftable refs;
     struct slots timers; /* timer records (time/timer.c) */
     int batch;
+    uint32_t node;  /* ax_config.node: in every ref this runtime issues */
     bool meter_all; /* ax_config.metrics: every actor is metered */
     AX_ALIGNED_LINE _Atomic int phase;       /* enum rt_phase */
     _Atomic int64_t live_actors;
@@ -51,7 +53,20 @@ struct ax_runtime {
      * trace_escalation_path if one is set (runtime/trace_dump.c). */
     void (*on_escalation)(ax_runtime *rt, struct sched_thread *thr, ax_ref sup);
     char *trace_escalation_path;
+    /* The transport to other nodes (axon_transport.h), once attached (acquire: pairs with the
+     * release store in ax_transport_attach); read only when a ref is not this node's. */
+    _Atomic bool transport_on;
+    ax_transport transport;
 };
+
+/* True when ref was issued by another node (whether or not that node is up). */
+static inline bool ref_is_foreign(const ax_runtime *rt, ax_ref ref) {
+    return ax_ref_node(ref) != rt->node;
+}
+/* True when ref was issued by another node and a transport is attached to reach it. */
+static inline bool ref_is_reachable(ax_runtime *rt, ax_ref ref) {
+    return ref_is_foreign(rt, ref) && atomic_load_explicit(&rt->transport_on, memory_order_relaxed);
+}
 
 /* The runtime that embeds scheduler s (for hooks the scheduler calls with itself). */
 static inline ax_runtime *rt_of_sched(struct sched *s) {

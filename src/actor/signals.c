@@ -17,7 +17,6 @@
 #include "actor/signals.h"
 #include "mem/fault.h"
 
-enum sig_kind { SIG_LINK = 1, SIG_UNLINK, SIG_EXIT, SIG_MONITOR, SIG_DEMONITOR };
 enum rel_kind { REL_LINK = 1, REL_MONITOR, REL_WATCHER };
 
 struct signal {
@@ -66,11 +65,11 @@ void actor_wake(ax_runtime *rt, struct sched_thread *thr, struct actor *a) {
     if (mailbox_unidle(&a->mbox)) actor_schedule(rt, thr, a);
 }
 
-/* Sends a signal to `to`. AX_ENOACTOR if it is not alive; AX_ENOMEM. Never blocks. */
-static int signal_send(ax_runtime *rt, struct sched_thread *thr, ax_ref to, uint32_t kind,
-                       ax_ref from, uint64_t id, int reason) {
+int signal_send(ax_runtime *rt, struct sched_thread *thr, ax_ref to, uint32_t kind, ax_ref from,
+                uint64_t id, int reason) {
     struct actor *a = actor_lookup(rt, to);
-    if (!a) return AX_ENOACTOR;
+    if (!a) return ref_is_foreign(rt, to) ? transport_signal(rt, thr, kind, to, from, id, reason)
+                                          : AX_ENOACTOR;
     struct msg *m = msg_new(thr, sizeof(struct signal));
     if (!m) return AX_ENOMEM;
     struct signal *sg = (struct signal *)m->pub.data;
@@ -92,22 +91,32 @@ static int signal_send(ax_runtime *rt, struct sched_thread *thr, ax_ref to, uint
 
 /* A DOWN notice is an ordinary message to the watcher (it keeps its place among user
  * messages, as in Erlang), marked so that a demonitored one is dropped on arrival. */
-static void send_down(ax_runtime *rt, struct sched_thread *thr, ax_ref watcher, ax_ref target,
-                      uint64_t id, int reason) {
+int signal_send_down(ax_runtime *rt, struct sched_thread *thr, ax_ref watcher, ax_ref target,
+                     uint64_t id, int reason) {
+    if (ref_is_foreign(rt, watcher))
+        return transport_signal(rt, thr, AX_WIRE_DOWN, watcher, target, id, reason);
     struct msg *m = msg_new(thr, sizeof(ax_down));
-    if (!m) return;
+    if (!m) return AX_ENOMEM;
     ax_down d = {target, {id}, reason, 0};
     memcpy(m->pub.data, &d, sizeof d);
     m->pub.sender = target;
     m->pub.type = AX_MSG_DOWN;
     m->pub.size = sizeof d;
     m->flags = MSG_NOTICE | MSG_DOWN;
-    if (actor_deliver(rt, thr, watcher, m, true) != 0) msg_release(rt, thr, m);
+    int rc = actor_deliver(rt, thr, watcher, m, true);
+    if (rc != 0) msg_release(rt, thr, m);
+    return rc;
+}
+
+/* Why a link or monitor of `other` is answered at once: it is not alive here, or its node is
+ * not up (a ref of another node, with a transport to reach it: see ref_is_reachable). */
+static int absent_reason(ax_runtime *rt, ax_ref other) {
+    return ref_is_reachable(rt, other) ? AX_REASON_NODEDOWN : AX_REASON_NOPROC;
 }
 
 /* Delivers an exit signal to the calling actor itself (its peer was not alive). */
 static void self_exit(ax_ctx *ctx, ax_ref from) {
-    signal_send(ctx->rt, ctx->thr, ctx->self->ref, SIG_EXIT, from, 0, AX_REASON_NOPROC);
+    signal_send(ctx->rt, ctx->thr, ctx->self->ref, SIG_EXIT, from, 0, absent_reason(ctx->rt, from));
 }
 
 /* ---- relations --------------------------------------------------------------------------- */
@@ -192,7 +201,10 @@ int ax_link(ax_ctx *ctx, ax_ref other) {
     if (add_rel(ctx->thr, e, REL_LINK, other, 0) != 0) return AX_ENOMEM;
     int rc = signal_send(ctx->rt, ctx->thr, other, SIG_LINK, ctx->self->ref, 0, 0);
     if (rc == AX_ENOACTOR) {
-        drop_rel(ctx->rt, ctx->thr, e, find_rel(e, REL_LINK, other, 0));
+        /* Answered at once, as if by `other`: a NOPROC exit needs no record; a node-down one
+         * finds the record kept for it, as it would over a link that was up. */
+        if (!ref_is_reachable(ctx->rt, other))
+            drop_rel(ctx->rt, ctx->thr, e, find_rel(e, REL_LINK, other, 0));
         self_exit(ctx, other);
         return 0;
     }
@@ -227,7 +239,8 @@ int ax_monitor(ax_ctx *ctx, ax_ref target, ax_monitor_id *monitor) {
         drop_rel(ctx->rt, ctx->thr, e, find_rel(e, REL_MONITOR, target, id));
         return rc;
     }
-    if (rc == AX_ENOACTOR) send_down(ctx->rt, ctx->thr, ctx->self->ref, target, id, AX_REASON_NOPROC);
+    if (rc == AX_ENOACTOR)
+        signal_send_down(ctx->rt, ctx->thr, ctx->self->ref, target, id, absent_reason(ctx->rt, target));
     monitor->id = id;
     return 0;
 }
@@ -283,7 +296,7 @@ static int handle_signal(ax_ctx *ctx, struct actor *a, struct msg *m, bool may_r
         return 0;
     case SIG_MONITOR:
         if (!(e = actor_ext_get(ctx->thr, a)) || add_rel(ctx->thr, e, REL_WATCHER, sg.from, sg.id))
-            send_down(ctx->rt, ctx->thr, sg.from, a->ref, sg.id, AX_REASON_NOPROC);
+            signal_send_down(ctx->rt, ctx->thr, sg.from, a->ref, sg.id, AX_REASON_NOPROC);
         return 0;
     case SIG_DEMONITOR:
         if (a->ext && *find_rel(a->ext, REL_WATCHER, sg.from, sg.id))
@@ -355,7 +368,7 @@ static void answer_dead(ax_runtime *rt, struct sched_thread *thr, ax_ref self, s
                         int reason) {
     struct signal *sg = (struct signal *)m->pub.data;
     if (thr && sg->kind == SIG_LINK) signal_send(rt, thr, sg->from, SIG_EXIT, self, 0, reason);
-    if (thr && sg->kind == SIG_MONITOR) send_down(rt, thr, sg->from, self, sg->id, reason);
+    if (thr && sg->kind == SIG_MONITOR) signal_send_down(rt, thr, sg->from, self, sg->id, reason);
     msg_release(rt, thr, m);
 }
 
@@ -370,7 +383,7 @@ void signals_on_stop(ax_runtime *rt, struct sched_thread *thr, struct actor *a, 
         while (e->rels[i]) {
             struct relation *r = e->rels[i];
             if (r->kind == REL_LINK) signal_send(rt, thr, r->other, SIG_EXIT, a->ref, 0, reason);
-            if (r->kind == REL_WATCHER) send_down(rt, thr, r->other, a->ref, r->id, reason);
+            if (r->kind == REL_WATCHER) signal_send_down(rt, thr, r->other, a->ref, r->id, reason);
             drop_rel(rt, thr, e, &e->rels[i]);
         }
     }

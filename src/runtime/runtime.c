@@ -39,7 +39,8 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     ax_config c = cfg ? *cfg : (ax_config){0};
     if (c.workers < 0 || c.workers > MAX_WORKERS || c.batch < 0 || c.lifo_cap < 0 ||
         c.blocking_threads < 0 || c.blocking_queue < 0 || c.stack_kb < 0 || c.trace_events < 0 ||
-        (c.deterministic && c.workers > 1) || !core_all_zero(c.reserved, sizeof c.reserved))
+        (c.deterministic && c.workers > 1) || c.node < 0 || (unsigned)c.node > AX_NODE_MAX ||
+        !core_all_zero(c.reserved, sizeof c.reserved))
         return AX_EINVAL;
     /* AX_SEED: every runtime of the process deterministic, with one worker (a replay). */
     const char *seed_env = getenv("AX_SEED");
@@ -80,7 +81,8 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     rt->meter_all = c.metrics != 0;
     int rc = AX_ENOMEM;
     if (registry_create(&rt->registry) != 0) goto fail_registry;
-    if (reftable_init(&rt->refs) != 0) goto fail_refs;
+    if (reftable_init(&rt->refs, (uint32_t)c.node) != 0) goto fail_refs;
+    rt->node = (uint32_t)c.node;
     if (sched_init(&rt->sched, &sc) != 0) goto fail_sched;
     rt->sched.reclaim = actor_reclaim;
     supervisor_install(rt);
@@ -152,7 +154,7 @@ static void stop_all_pass(ax_runtime *rt, bool all) {
     if (!thr) return;
     uint32_t hwm = atomic_load_explicit(&rt->refs.slots.hwm, memory_order_acquire);
     for (uint32_t i = 1; i < hwm; i++) {
-        struct actor *a = reftable_get(&rt->refs, ref_make(0, i));
+        struct actor *a = reftable_get(&rt->refs, ref_make(0, 0, i));
         if (a && (all || !atomic_load_explicit(&a->supervised, memory_order_relaxed)))
             actor_request_stop(rt, thr, a->ref, AX_REASON_SHUTDOWN);
     }
@@ -226,6 +228,7 @@ int ax_runtime_destroy(ax_runtime *rt) {
     if (phase != RT_RUNNING && phase != RT_DOWN &&
         finish_shutdown(rt, core_deadline_ms(core_now_ns(), DEFAULT_SHUTDOWN_MS)) != 0)
         return AX_EBUSY;
+    transport_release(rt); /* its threads deliver here no more */
     io_sockets_destroy(rt); /* sockets left open: their queued writes go back to the pools */
     io_files_destroy(rt);
     par_destroy(rt); /* the workers stopped: no root runs; its thread reads their flags */

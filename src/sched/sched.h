@@ -42,6 +42,8 @@ struct sched_thread {
     struct trace_ring *trace;     /* workers, when the flight recorder is on; else NULL */
     bool observed_runs;           /* workers: the recorder or deterministic mode is on, so every
                                      actor takes the observed run loop (actor.c) */
+    bool transport_queued;        /* workers: the transport queued a send to flush at the turn's
+                                     end (actor/transport.h) */
     uint16_t id;                  /* index in s->threads; message pools are found by it */
     int nest;                     /* outside threads: depth of sched_outside_enter */
     bool release_on_leave;        /* outside threads: not cached (every cache slot was inside
