@@ -233,6 +233,9 @@ typedef struct ax_config {
  * when a worker thread cannot be started, as with a stack_kb the system cannot map). */
 AX_API int ax_runtime_create(const ax_config *cfg, ax_runtime **out);
 
+/* The runtime's node number (ax_config.node); 0 for NULL. Any thread. */
+AX_API uint32_t ax_runtime_node(const ax_runtime *rt);
+
 /* Shuts the runtime down, from a thread outside it (not a handler, not a job of its blocking
  * pool: AX_ECONTEXT); it blocks.
  * 1. Sends, spawns, ax_msg_alloc, timer arming and the blocking calls from outside the runtime

@@ -59,6 +59,9 @@ typedef struct ax_transport {
  * AX_ESHUTDOWN. */
 AX_API int ax_transport_attach(ax_runtime *rt, const ax_transport *t);
 
+/* True (1) when the calling thread is one of rt's workers, where a transport must not block. */
+AX_API int ax_transport_on_worker(ax_runtime *rt);
+
 /* Delivers n messages that came from other nodes to actors of rt, from a thread outside the
  * runtime; one call enters the runtime once. results[i] (results may be NULL) is 0, or why
  * msgs[i] was not delivered: AX_ENOACTOR (its actor is not alive here: the transport reports
@@ -69,15 +72,17 @@ AX_API int ax_transport_deliver(ax_runtime *rt, const ax_wire_msg *msgs, size_t 
 
 /* A signal that came from another node, for actor `to` of rt; AX_WIRE_DOWN delivers the DOWN
  * notice a monitor expects (also how a transport reports AX_REASON_NODEDOWN), AX_WIRE_EXIT an
- * exit over a link. Any thread but rt's workers (AX_ECONTEXT). Errors: AX_ENOACTOR (`to` is not
+ * exit over a link. Any thread (a worker too: a transport reporting from inside a send).
+ * Errors: AX_ENOACTOR (`to` is not
  * alive here: answer a LINK with an EXIT and a MONITOR with a DOWN, reason AX_REASON_NOPROC),
- * AX_EINVAL (an unknown kind, `to` of another node), AX_ESHUTDOWN, AX_ENOMEM. */
+ * AX_EINVAL (an unknown kind, `to` of another node), AX_ESHUTDOWN (an outside thread after
+ * shutdown began), AX_ENOMEM. */
 AX_API int ax_transport_signal(ax_runtime *rt, int kind, ax_ref to, ax_ref from, uint64_t id,
                                int reason);
 
 /* A message sent from rt that did not arrive (reason: an ax_dead_reason): counted and handed to
- * the dead-letter actor as if it had failed here. Any thread but rt's workers. Errors:
- * AX_EINVAL, AX_ESHUTDOWN (after shutdown it is only counted), AX_ECONTEXT, AX_ENOMEM. */
+ * the dead-letter actor as if it had failed here (also during shutdown). Any thread. Errors:
+ * AX_EINVAL (rt or m NULL, data NULL with a size), AX_EMSGSIZE, AX_ENOMEM. */
 AX_API int ax_transport_dead_letter(ax_runtime *rt, const ax_wire_msg *m, int reason);
 
 #ifdef __cplusplus

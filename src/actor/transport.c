@@ -3,6 +3,7 @@
  * another node goes to the attached transport (only after the local lookup missed: the local hot
  * path is unchanged); inbound, what the transport received is delivered as from an outside
  * thread, one runtime entry for a whole batch. */
+#include <pthread.h>
 #include <string.h>
 
 #include "actor/deliver.h"
@@ -46,6 +47,10 @@ void transport_flush_slow(ax_runtime *rt, struct sched_thread *thr) {
     rt->transport.flush(rt->transport.ctx);
 }
 
+int ax_transport_on_worker(ax_runtime *rt) { return rt && sched_worker_self(&rt->sched) ? 1 : 0; }
+
+uint32_t ax_runtime_node(const ax_runtime *rt) { return rt ? rt->node : 0; }
+
 int ax_transport_attach(ax_runtime *rt, const ax_transport *t) {
     if (!rt || !t || !t->send || !t->signal || !t->flush || rt->node == 0) return AX_EINVAL;
     if (sched_worker_self(&rt->sched)) return AX_ECONTEXT;
@@ -68,13 +73,13 @@ void transport_release(ax_runtime *rt) {
     if (attached(rt) && rt->transport.release) rt->transport.release(rt->transport.ctx);
 }
 
-/* Enters rt from a thread outside it (a transport's receiving thread) while it runs. */
-static int enter_outside(ax_runtime *rt, struct sched_thread **out) {
-    if (sched_worker_self(&rt->sched)) return AX_ECONTEXT;
-    struct sched_thread *thr = sched_outside_enter(&rt->sched);
+/* Enters rt from the calling thread: a worker (a transport reporting from inside a send) or an
+ * outside thread (its receiving thread), which may not once shutdown began. */
+static int enter(ax_runtime *rt, struct sched_thread **out, bool *outside) {
+    struct sched_thread *thr = rt_enter(rt, outside);
     if (!thr) return AX_ENOMEM;
-    if (atomic_load_explicit(&rt->phase, memory_order_acquire) != RT_RUNNING) {
-        sched_outside_leave(thr);
+    if (*outside && atomic_load_explicit(&rt->phase, memory_order_acquire) != RT_RUNNING) {
+        rt_leave(thr, *outside);
         return AX_ESHUTDOWN;
     }
     *out = thr;
@@ -101,8 +106,10 @@ static int deliver_one(ax_runtime *rt, struct sched_thread *thr, const ax_wire_m
 
 int ax_transport_deliver(ax_runtime *rt, const ax_wire_msg *msgs, size_t n, int *results) {
     if (!rt || (!msgs && n)) return AX_EINVAL;
+    if (sched_worker_self(&rt->sched)) return AX_ECONTEXT;
     struct sched_thread *thr;
-    int rc = enter_outside(rt, &thr);
+    bool outside;
+    int rc = enter(rt, &thr, &outside);
     if (rc) return rc;
     int delivered = 0;
     for (size_t i = 0; i < n; i++) {
@@ -110,7 +117,7 @@ int ax_transport_deliver(ax_runtime *rt, const ax_wire_msg *msgs, size_t n, int 
         if (r == 0) delivered++;
         if (results) results[i] = r;
     }
-    sched_outside_leave(thr);
+    rt_leave(thr, outside);
     return delivered;
 }
 
@@ -119,19 +126,20 @@ int ax_transport_signal(ax_runtime *rt, int kind, ax_ref to, ax_ref from, uint64
     if (!rt || kind < AX_WIRE_LINK || kind > AX_WIRE_DOWN) return AX_EINVAL;
     if (ref_is_foreign(rt, to)) return AX_EINVAL;
     struct sched_thread *thr;
-    int rc = enter_outside(rt, &thr);
+    bool outside;
+    int rc = enter(rt, &thr, &outside);
     if (rc) return rc;
     if (kind == AX_WIRE_DOWN) rc = signal_send_down(rt, thr, to, from, id, reason);
     else rc = signal_send(rt, thr, to, (uint32_t)kind, from, id, reason);
-    sched_outside_leave(thr);
+    rt_leave(thr, outside);
     return rc;
 }
 
 int ax_transport_dead_letter(ax_runtime *rt, const ax_wire_msg *w, int reason) {
     if (!rt || !w || (w->size && !w->data)) return AX_EINVAL;
     if (w->size > AX_MSG_MAX) return AX_EMSGSIZE;
-    if (sched_worker_self(&rt->sched)) return AX_ECONTEXT;
-    struct sched_thread *thr = sched_outside_enter(&rt->sched);
+    bool outside;
+    struct sched_thread *thr = rt_enter(rt, &outside);
     if (!thr) return AX_ENOMEM;
     int rc = AX_ENOMEM;
     struct msg *m = msg_new(thr, w->size);
@@ -145,6 +153,6 @@ int ax_transport_dead_letter(ax_runtime *rt, const ax_wire_msg *w, int reason) {
         deadletter_post(rt, thr, w->to, m, reason);
         rc = 0;
     }
-    sched_outside_leave(thr);
+    rt_leave(thr, outside);
     return rc;
 }

@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: MIT */
+/* test_remote.c: runtimes in separate processes as nodes of one cluster over NATS (axon_remote.h),
+ * with their own nats-server processes: names, asks, sends counted exactly, stale refs, links and
+ * monitors across nodes; three nodes on a three-server cluster; a node killed (monitors fire); a
+ * NATS server killed in the middle of traffic (delivered + reported lost = sent). */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "axon.h"
+#include "axon_remote.h"
+#include "check.h"
+#include "nats_servers.h"
+#include "runner.h"
+
+enum { T_PING = 1, T_PONG, T_COUNT, T_QUIT, T_STOP, T_DONE, T_HOW_MANY, T_PUMP, T_ARMED };
+
+#define COUNTS 20000 /* counted messages each sending node sends (half from an actor) */
+
+static char g_cluster[32];
+
+/* ---- processes --------------------------------------------------------------------------- */
+
+static struct nats_servers g_servers;
+
+static void start_servers(int n) {
+    if (!nats_server_path()) TEST_SKIP("no nats-server (apt-get install nats-server)");
+    CHECK(nats_servers_start(&g_servers, n));
+    snprintf(g_cluster, sizeof g_cluster, "t%d", (int)getpid());
+}
+
+/* Runs fn(arg) in a child process: the node's whole life. Its exit status is the verdict. */
+static pid_t fork_node(void (*fn)(int), int arg) {
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        fn(arg);
+        exit(0);
+    }
+    return pid;
+}
+
+static int wait_node(pid_t pid) {
+    int status = 0;
+    CHECK_EQ(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* A node: a runtime numbered `node`, joined over the servers listed (by index). */
+static ax_runtime *node_start(uint32_t node, const int *servers, int n, int down_after_ms,
+                              ax_remote **r) {
+    ax_runtime *rt;
+    CHECK_OK(ax_runtime_create(&(ax_config){.workers = 2, .node = (int)node}, &rt));
+    const char *urls[NATS_SERVERS_MAX];
+    for (int i = 0; i < n; i++) urls[i] = g_servers.url[servers[i]];
+    ax_remote_config c = {.cluster = g_cluster, .servers = urls, .nservers = n, .heartbeat_ms = 50,
+                          .down_after_ms = down_after_ms};
+    CHECK_OK(ax_remote_join(rt, &c, r));
+    return rt;
+}
+
+static ax_ref lookup(ax_remote *r, const char *name) {
+    ax_ref ref = AX_REF_NONE;
+    int rc;
+    for (int i = 0; i < 200 && (rc = ax_remote_whereis(r, name, 200, &ref)) != 0; i++)
+        check_sleep_us(20000);
+    CHECK_OK(ax_remote_whereis(r, name, 1000, &ref));
+    return ref;
+}
+
+/* ---- the serving node: echo (asks, counts, quit) and victim (stops when told) ------------- */
+
+static atomic_long g_counted, g_done, g_quit;
+
+static int echo_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
+    (void)state;
+    int64_t x = 0;
+    if (m->size == sizeof x) memcpy(&x, m->data, sizeof x);
+    switch (m->type) {
+    case T_PING: {
+        int64_t y = x + 1;
+        return ax_reply(ctx, T_PONG, &y, sizeof y);
+    }
+    case T_COUNT: atomic_fetch_add(&g_counted, 1); return 0;
+    case T_HOW_MANY: {
+        int64_t n = atomic_load(&g_counted);
+        return ax_reply(ctx, T_PONG, &n, sizeof n);
+    }
+    case T_DONE: atomic_fetch_add(&g_done, 1); return 0;
+    case T_QUIT: atomic_store(&g_quit, 1); return 0;
+    default: return 0;
+    }
+}
+static const ax_behavior echo_behavior = {.name = "echo", .receive = echo_receive};
+
+static int victim_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
+    (void)state;
+    if (m->type == T_STOP) return ax_stop(ax_ctx_runtime(ctx), ax_self(ctx));
+    return 0;
+}
+static const ax_behavior victim_behavior = {.name = "victim", .receive = victim_receive};
+
+/* Serves until told to quit (T_QUIT) or until `dones` nodes said T_DONE; then, if expect >= 0,
+ * checks that exactly that many counted messages arrived. */
+static void serve(const int *servers, int nservers, long dones, long expect) {
+    ax_remote *r;
+    ax_runtime *rt = node_start(1, servers, nservers, 1000, &r);
+    ax_ref echo, victim;
+    CHECK_OK(ax_spawn(rt, &echo_behavior, NULL, NULL, &echo));
+    CHECK_OK(ax_spawn(rt, &victim_behavior, NULL, NULL, &victim));
+    CHECK_EQ(ax_ref_node(echo), 1);
+    CHECK_OK(ax_remote_register(r, "echo", echo));
+    CHECK_OK(ax_remote_register(r, "victim", victim));
+    CHECK_EQ(ax_remote_register(r, "echo", victim), AX_EEXIST);
+    WAIT_UNTIL(atomic_load(&g_quit) || (dones > 0 && atomic_load(&g_done) >= dones));
+    if (expect >= 0) CHECK_EQ(atomic_load(&g_counted), expect);
+    CHECK_OK(ax_remote_leave(r));
+    CHECK_OK(ax_runtime_destroy(rt));
+}
+
+static void serve_one(int arg) {
+    (void)arg;
+    serve((int[]){0}, 1, 0, -1);
+}
+
+/* ---- a driving node ---------------------------------------------------------------------- */
+
+static atomic_long g_dead[8], g_downs[8], g_exits[8]; /* by reason (index clipped to 7) */
+
+static int clip(int reason) { return reason < 0 || reason > 7 ? 7 : reason; }
+
+static int sink_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
+    (void)ctx, (void)state;
+    if (m->type == AX_MSG_DEAD_LETTER) {
+        ax_dead_letter d;
+        memcpy(&d, m->data, sizeof d);
+        atomic_fetch_add(&g_dead[clip(d.reason)], 1);
+    }
+    return 0;
+}
+static const ax_behavior sink_behavior = {.name = "dead letters", .receive = sink_receive};
+
+/* Watches the ref it is given: a monitor and a link (trapping exits). */
+static int watcher_init(ax_ctx *ctx, void *state, const void *arg) {
+    (void)state;
+    ax_ref target;
+    memcpy(&target, arg, sizeof target);
+    ax_monitor_id mon;
+    CHECK_OK(ax_trap_exits(ctx, 1));
+    CHECK_OK(ax_monitor(ctx, target, &mon));
+    CHECK_OK(ax_link(ctx, target));
+    return 0;
+}
+static int watcher_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
+    (void)ctx, (void)state;
+    if (m->type == AX_MSG_DOWN) {
+        ax_down d;
+        memcpy(&d, m->data, sizeof d);
+        atomic_fetch_add(&g_downs[clip(d.reason)], 1);
+    } else if (m->type == AX_MSG_EXIT) {
+        ax_exit x;
+        memcpy(&x, m->data, sizeof x);
+        atomic_fetch_add(&g_exits[clip(x.reason)], 1);
+    }
+    return 0;
+}
+static const ax_behavior watcher_behavior = {.name = "watcher", .init = watcher_init,
+                                             .receive = watcher_receive};
+
+/* Sends COUNTS / 2 counted messages to the ref in its T_PUMP message, from inside a handler
+ * (so they leave in frames of many). */
+static int pump_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
+    (void)state;
+    if (m->type != T_PUMP) return 0;
+    ax_ref to;
+    memcpy(&to, m->data, sizeof to);
+    for (int i = 0; i < COUNTS / 2;) {
+        int rc = ax_send(ax_ctx_runtime(ctx), to, T_COUNT, NULL, 0);
+        if (rc == AX_EFULL) continue; /* the window: acknowledgements come on another thread */
+        CHECK_OK(rc);
+        i++;
+    }
+    return 0;
+}
+static const ax_behavior pump_behavior = {.name = "pump", .receive = pump_receive};
+
+static int64_t ask(ax_runtime *rt, ax_ref to, uint32_t type, int64_t x) {
+    ax_msg *reply;
+    CHECK_OK(ax_ask_wait(rt, to, type, &x, sizeof x, 5000, &reply));
+    int64_t y;
+    CHECK_EQ(reply->type, T_PONG);
+    memcpy(&y, reply->data, sizeof y);
+    CHECK_OK(ax_msg_free(rt, reply));
+    return y;
+}
+
+/* Sends COUNTS counted messages to echo: half from this thread, half from a pump actor. */
+static void send_counts(ax_runtime *rt, ax_ref echo) {
+    ax_ref pump;
+    CHECK_OK(ax_spawn(rt, &pump_behavior, NULL, NULL, &pump));
+    CHECK_OK(ax_send(rt, pump, T_PUMP, &echo, sizeof echo));
+    for (int i = 0; i < COUNTS / 2;) {
+        int rc = ax_send(rt, echo, T_COUNT, NULL, 0);
+        if (rc == AX_EFULL) {
+            check_sleep_us(100);
+            continue;
+        }
+        CHECK_OK(rc);
+        i++;
+    }
+}
+
+static void drive(int arg) {
+    (void)arg;
+    ax_remote *r;
+    ax_runtime *rt = node_start(2, (int[]){0}, 1, 1000, &r);
+    ax_ref sink;
+    CHECK_OK(ax_spawn(rt, &sink_behavior, NULL, NULL, &sink));
+    CHECK_OK(ax_set_dead_letter_actor(rt, sink));
+    ax_ref echo = lookup(r, "echo"), victim = lookup(r, "victim");
+    CHECK_EQ(ax_ref_node(echo), 1);
+    CHECK(ax_remote_node_up(r, 1));
+    CHECK_EQ(ax_remote_whereis(r, "nobody", 500, &(ax_ref){0}), AX_ENOENT);
+
+    /* An ask across nodes, and many in a row. */
+    CHECK_EQ(ask(rt, echo, T_PING, 41), 42);
+    for (int64_t i = 0; i < 200; i++) CHECK_EQ(ask(rt, echo, T_PING, i), i + 1);
+
+    /* Counted sends: every one arrives. */
+    send_counts(rt, echo);
+    WAIT_UNTIL(ask(rt, echo, T_HOW_MANY, 0) == COUNTS);
+
+    /* A stale ref of node 1 (another generation): the send is accepted here and comes back as a
+     * dead letter (the receiver is not alive there). */
+    ax_ref stale = {echo.id ^ (1ull << 33)};
+    CHECK_OK(ax_send(rt, stale, T_COUNT, NULL, 0));
+    WAIT_UNTIL(atomic_load(&g_dead[AX_DEAD_STOPPED]) == 1);
+
+    /* A ref of a node that is not up: refused at once. */
+    ax_ref nowhere = {((uint64_t)77 << 52) | (echo.id & ((1ull << 52) - 1))};
+    CHECK_EQ(ax_send(rt, nowhere, T_COUNT, NULL, 0), AX_ENOACTOR);
+
+    /* A monitor and a link across nodes: the victim stops normally; then one of a stale ref
+     * (answered NOPROC by node 1). */
+    ax_ref w1, w2;
+    CHECK_OK(ax_spawn(rt, &watcher_behavior, &victim, NULL, &w1));
+    check_sleep_us(100000); /* the monitor and link reach node 1 before the stop */
+    CHECK_OK(ax_send(rt, victim, T_STOP, NULL, 0));
+    WAIT_UNTIL(atomic_load(&g_downs[AX_REASON_NORMAL]) == 1 &&
+               atomic_load(&g_exits[AX_REASON_NORMAL]) == 1);
+    CHECK_OK(ax_spawn(rt, &watcher_behavior, &stale, NULL, &w2));
+    WAIT_UNTIL(atomic_load(&g_downs[AX_REASON_NOPROC]) == 1 &&
+               atomic_load(&g_exits[AX_REASON_NOPROC]) == 1);
+    /* A monitor of a node that is not up: DOWN at once, node down. */
+    ax_ref w3;
+    CHECK_OK(ax_spawn(rt, &watcher_behavior, &nowhere, NULL, &w3));
+    WAIT_UNTIL(atomic_load(&g_downs[AX_REASON_NODEDOWN]) == 1 &&
+               atomic_load(&g_exits[AX_REASON_NODEDOWN]) == 1);
+
+    ax_remote_stats st;
+    CHECK_OK(ax_remote_stats_get(r, &st));
+    CHECK_EQ(st.lost, 0);
+    CHECK_EQ(st.bounced, 1);
+    CHECK(st.msgs_out >= COUNTS + 201 + 1);
+    CHECK(st.frames_out < st.msgs_out); /* the pump's sends shared frames */
+    fprintf(stderr, "drive: %llu messages in %llu frames out\n", (unsigned long long)st.msgs_out,
+            (unsigned long long)st.frames_out);
+    CHECK_OK(ax_send(rt, echo, T_QUIT, NULL, 0));
+    WAIT_UNTIL(!ax_remote_node_up(r, 1)); /* it left */
+    CHECK_OK(ax_remote_leave(r));
+    CHECK_EQ(ax_remote_leave(r), AX_ENOENT);
+    CHECK_OK(ax_runtime_destroy(rt));
+}
+
+static void test_two_nodes(void) {
+    start_servers(1);
+    pid_t a = fork_node(serve_one, 0), b = fork_node(drive, 0);
+    int vb = wait_node(b), va = wait_node(a);
+    nats_servers_stop(&g_servers);
+    CHECK_EQ(vb, 0);
+    CHECK_EQ(va, 0);
+}
+
+/* ---- three nodes, three servers ---------------------------------------------------------- */
+
+static void serve_three(int arg) {
+    (void)arg;
+    serve((int[]){0, 1, 2}, 3, 2, 2 * COUNTS);
+}
+
+static void send_and_done(int server) {
+    ax_remote *r;
+    ax_runtime *rt = node_start((uint32_t)server + 1, (int[]){server}, 1, 1000, &r);
+    ax_ref echo = lookup(r, "echo");
+    CHECK_EQ(ask(rt, echo, T_PING, 1), 2);
+    send_counts(rt, echo);
+    /* T_DONE after every count from this node: order holds per sender only, and the pump is a
+     * sender of its own, so wait for its share to be acknowledged by the ask's round trip. */
+    WAIT_UNTIL(ask(rt, echo, T_HOW_MANY, 0) >= COUNTS);
+    CHECK_OK(ax_send(rt, echo, T_DONE, NULL, 0));
+    WAIT_UNTIL(!ax_remote_node_up(r, 1));
+    CHECK_OK(ax_runtime_destroy(rt));
+}
+
+static void test_three_nodes_three_servers(void) {
+    start_servers(3);
+    pid_t a = fork_node(serve_three, 0);
+    pid_t b = fork_node(send_and_done, 1), c = fork_node(send_and_done, 2);
+    int vb = wait_node(b), vc = wait_node(c), va = wait_node(a);
+    nats_servers_stop(&g_servers);
+    CHECK_EQ(va, 0);
+    CHECK_EQ(vb, 0);
+    CHECK_EQ(vc, 0);
+}
+
+/* ---- a node killed ----------------------------------------------------------------------- */
+
+static int g_ready_fd;
+
+static void watch_and_wait(int arg) {
+    (void)arg;
+    ax_remote *r;
+    ax_runtime *rt = node_start(2, (int[]){0}, 1, 400, &r);
+    ax_ref victim = lookup(r, "victim"), w;
+    CHECK_OK(ax_spawn(rt, &watcher_behavior, &victim, NULL, &w));
+    check_sleep_us(200000); /* the monitor and the link are set on node 1 */
+    CHECK_EQ(write(g_ready_fd, "r", 1), 1);
+    WAIT_UNTIL(atomic_load(&g_downs[AX_REASON_NODEDOWN]) == 1 &&
+               atomic_load(&g_exits[AX_REASON_NODEDOWN]) == 1);
+    CHECK(!ax_remote_node_up(r, 1));
+    CHECK_EQ(ax_send(rt, victim, T_COUNT, NULL, 0), AX_ENOACTOR);
+    ax_remote_stats st;
+    CHECK_OK(ax_remote_stats_get(r, &st));
+    CHECK_EQ(st.nodes_down, 1);
+    CHECK_OK(ax_runtime_destroy(rt));
+}
+
+static void test_node_killed(void) {
+    start_servers(1);
+    int fds[2];
+    CHECK_OK(pipe(fds));
+    g_ready_fd = fds[1];
+    pid_t a = fork_node(serve_one, 0), b = fork_node(watch_and_wait, 0);
+    char c;
+    CHECK_EQ(read(fds[0], &c, 1), 1);
+    kill(a, SIGKILL);
+    int va = wait_node(a), vb = wait_node(b);
+    nats_servers_stop(&g_servers);
+    CHECK_EQ(va, 128 + SIGKILL);
+    CHECK_EQ(vb, 0);
+}
+
+/* ---- a NATS server killed mid-traffic ---------------------------------------------------- */
+
+#define FLOOD 200000
+
+static void serve_two_servers(int arg) {
+    (void)arg;
+    serve((int[]){0, 1}, 2, 0, -1); /* on server 0, reconnecting to server 1 */
+}
+
+static void flood(int arg) {
+    (void)arg;
+    ax_remote *r;
+    ax_runtime *rt = node_start(2, (int[]){1}, 1, 5000, &r);
+    ax_ref sink;
+    CHECK_OK(ax_spawn(rt, &sink_behavior, NULL, NULL, &sink));
+    CHECK_OK(ax_set_dead_letter_actor(rt, sink));
+    ax_ref echo = lookup(r, "echo");
+    for (long i = 0; i < FLOOD;) {
+        if (i == FLOOD / 4) CHECK_EQ(write(g_ready_fd, "h", 1), 1); /* the parent kills now */
+        int rc = ax_send(rt, echo, T_COUNT, NULL, 0);
+        if (rc == AX_EFULL) {
+            check_sleep_us(200);
+            continue;
+        }
+        CHECK_OK(rc);
+        i++;
+        if (i % 1000 == 0) check_sleep_us(500); /* spread over the kill */
+    }
+    /* Every message is delivered or reported lost, exactly once: wait until the counts meet,
+     * then see that they stay met. */
+    int64_t delivered = 0, lost = 0;
+    for (int i = 0; i < 300; i++) {
+        ax_msg *reply;
+        int64_t x = 0;
+        if (ax_ask_wait(rt, echo, T_HOW_MANY, &x, sizeof x, 1000, &reply) == 0) {
+            memcpy(&delivered, reply->data, sizeof delivered);
+            ax_msg_free(rt, reply);
+        }
+        lost = atomic_load(&g_dead[AX_DEAD_LOST]);
+        if (delivered + lost >= FLOOD) break;
+        check_sleep_us(100000);
+    }
+    check_sleep_us(500000);
+    lost = atomic_load(&g_dead[AX_DEAD_LOST]);
+    ax_remote_stats st;
+    CHECK_OK(ax_remote_stats_get(r, &st));
+    fprintf(stderr, "flood: sent %d, delivered %lld, reported lost %lld, reconnects %llu\n", FLOOD,
+            (long long)delivered, (long long)lost, (unsigned long long)st.reconnects);
+    CHECK_EQ(delivered + lost, FLOOD);
+    CHECK_EQ((uint64_t)lost, st.lost);
+    CHECK_OK(ax_send(rt, echo, T_QUIT, NULL, 0));
+    WAIT_UNTIL(!ax_remote_node_up(r, 1));
+    CHECK_OK(ax_runtime_destroy(rt));
+}
+
+static void test_server_killed_accounting(void) {
+    start_servers(2);
+    int fds[2];
+    CHECK_OK(pipe(fds));
+    g_ready_fd = fds[1];
+    pid_t a = fork_node(serve_two_servers, 0), b = fork_node(flood, 0);
+    char c;
+    CHECK_EQ(read(fds[0], &c, 1), 1);
+    nats_servers_kill(&g_servers, 0);
+    int vb = wait_node(b), va = wait_node(a);
+    nats_servers_stop(&g_servers);
+    CHECK_EQ(vb, 0);
+    CHECK_EQ(va, 0);
+}
+
+/* ---- misuse ------------------------------------------------------------------------------ */
+
+static void test_join_misuse(void) {
+    ax_runtime *rt;
+    ax_remote *r;
+    CHECK_OK(ax_runtime_create(&(ax_config){.workers = 1}, &rt));
+    CHECK_EQ(ax_remote_join(rt, NULL, &r), AX_EINVAL); /* node 0 */
+    CHECK_EQ(ax_remote_join(NULL, NULL, &r), AX_EINVAL);
+    CHECK_OK(ax_runtime_destroy(rt));
+    CHECK_EQ(ax_runtime_create(&(ax_config){.node = AX_NODE_MAX + 1}, &rt), AX_EINVAL);
+    CHECK_EQ(ax_runtime_create(&(ax_config){.node = -1}, &rt), AX_EINVAL);
+    CHECK_OK(ax_runtime_create(&(ax_config){.workers = 1, .node = AX_NODE_MAX}, &rt));
+    CHECK_EQ(ax_runtime_node(rt), AX_NODE_MAX);
+    ax_remote_config bad[] = {{.cluster = ""}, {.cluster = "a.b"}, {.heartbeat_ms = 5},
+                              {.heartbeat_ms = 100, .down_after_ms = 150}, {.nservers = 1},
+                              {.window_kib = -1}, {.reserved = {1}}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_EQ(ax_remote_join(rt, &bad[i], &r), AX_EINVAL);
+    /* No server there: the connection times out. */
+    const char *url[] = {"nats://127.0.0.1:1"};
+    CHECK_EQ(ax_remote_join(rt, &(ax_remote_config){.servers = url, .nservers = 1,
+                                                    .connect_timeout_ms = 200}, &r),
+             AX_ETIMEDOUT);
+    ax_ref self_ref;
+    CHECK_OK(ax_spawn(rt, &victim_behavior, NULL, NULL, &self_ref));
+    CHECK_EQ(ax_ref_node(self_ref), AX_NODE_MAX);
+    /* With no transport, a ref of another node is simply not alive. */
+    CHECK_EQ(ax_send(rt, (ax_ref){self_ref.id & ((1ull << 52) - 1)}, T_COUNT, NULL, 0),
+             AX_ENOACTOR);
+    CHECK_OK(ax_runtime_destroy(rt));
+    CHECK_EQ(ax_remote_leave(NULL), AX_EINVAL);
+    CHECK_EQ(ax_remote_stats_get(NULL, NULL), AX_EINVAL);
+    CHECK_EQ(ax_remote_node_up(NULL, 1), 0);
+}
+
+TEST_MAIN(TEST_CASE(test_join_misuse), TEST_CASE(test_two_nodes),
+          TEST_CASE(test_three_nodes_three_servers), TEST_CASE(test_node_killed),
+          TEST_CASE(test_server_killed_accounting))
