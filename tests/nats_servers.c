@@ -86,6 +86,9 @@ bool nats_servers_start(struct nats_servers *s, int n) {
             if (n > 1)
                 execl(prog, prog, "-a", "127.0.0.1", "-p", port, "-m", mport, "--cluster_name",
                       "axontest", "--cluster", cluster, "--routes", routes, (char *)NULL);
+            else if (getenv("AX_TEST_NATS_CONFIG"))
+                execl(prog, prog, "-c", getenv("AX_TEST_NATS_CONFIG"), "-a", "127.0.0.1", "-p",
+                      port, "-m", mport, (char *)NULL);
             else
                 execl(prog, prog, "-a", "127.0.0.1", "-p", port, "-m", mport, (char *)NULL);
             _exit(127);

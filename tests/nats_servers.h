@@ -21,7 +21,8 @@ struct nats_servers {
  * if it is not there (then skip). */
 const char *nats_server_path(void);
 /* Starts n servers (1 to NATS_SERVERS_MAX), routed together when n > 1, and waits until each
- * accepts connections (and, clustered, until the routes are up). False on failure. */
+ * accepts connections (and, clustered, until the routes are up). False on failure. A single
+ * server reads the configuration file named by AX_TEST_NATS_CONFIG, if set. */
 bool nats_servers_start(struct nats_servers *s, int n);
 /* Kills server i at once (SIGKILL), as a crash would. */
 void nats_servers_kill(struct nats_servers *s, int i);

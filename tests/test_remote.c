@@ -15,6 +15,7 @@
 #include "axon_remote.h"
 #include "check.h"
 #include "nats_servers.h"
+#include "remote/remote.h"
 #include "runner.h"
 
 enum { T_PING = 1, T_PONG, T_COUNT, T_QUIT, T_STOP, T_DONE, T_HOW_MANY, T_PUMP, T_ARMED };
@@ -425,6 +426,148 @@ static void test_server_killed_accounting(void) {
     CHECK_EQ(va, 0);
 }
 
+/* ---- two nodes in one process ------------------------------------------------------------ */
+
+/* Nodes 1 and 2 in this process, on one server, each up to the other, with echo on node 1. */
+struct pair {
+    ax_runtime *rt1, *rt2;
+    ax_remote *r1, *r2;
+    ax_ref echo;
+};
+
+static void pair_start(struct pair *p, int window_kib) {
+    const char *urls[] = {g_servers.url[0]};
+    ax_remote_config c = {.cluster = g_cluster, .servers = urls, .nservers = 1,
+                          .heartbeat_ms = 50, .window_kib = window_kib};
+    CHECK_OK(ax_runtime_create(&(ax_config){.workers = 1, .node = 1}, &p->rt1));
+    CHECK_OK(ax_runtime_create(&(ax_config){.workers = 1, .node = 2}, &p->rt2));
+    CHECK_OK(ax_remote_join(p->rt1, &c, &p->r1));
+    CHECK_OK(ax_remote_join(p->rt2, &c, &p->r2));
+    CHECK_EQ(ax_remote_join(p->rt2, &c, &p->r2), AX_EEXIST);
+    CHECK_OK(ax_spawn(p->rt1, &echo_behavior, NULL, NULL, &p->echo));
+    CHECK_OK(ax_remote_wait_node(p->r2, 1, 5000));
+    CHECK_OK(ax_remote_wait_node(p->r1, 2, 5000));
+}
+
+static void pair_stop(struct pair *p) {
+    CHECK_OK(ax_runtime_destroy(p->rt2)); /* leaves for the program */
+    CHECK_OK(ax_runtime_destroy(p->rt1));
+}
+
+/* A message too big for the server's max_payload is refused at send with AX_EMSGSIZE; one that
+ * fits goes. */
+static void test_max_payload(void) {
+    if (!nats_server_path()) TEST_SKIP("no nats-server (apt-get install nats-server)");
+    char conf[] = "/tmp/axon-nats-XXXXXX";
+    int fd = mkstemp(conf);
+    CHECK(fd >= 0);
+    const char text[] = "max_payload: 4096\n";
+    CHECK_EQ(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    setenv("AX_TEST_NATS_CONFIG", conf, 1);
+    start_servers(1);
+    unsetenv("AX_TEST_NATS_CONFIG");
+    unlink(conf);
+    struct pair p;
+    pair_start(&p, 0);
+    static char big[AX_MSG_MAX];
+    size_t fits = 4096 - sizeof(struct wire_head) - sizeof(struct wire_entry);
+    CHECK_EQ(ax_send(p.rt2, p.echo, T_COUNT, big, fits + 1), AX_EMSGSIZE);
+    CHECK_EQ(ax_send(p.rt2, p.echo, T_COUNT, big, AX_MSG_MAX), AX_EMSGSIZE);
+    CHECK_OK(ax_send(p.rt2, p.echo, T_COUNT, big, fits));
+    WAIT_UNTIL(atomic_load(&g_counted) == 1);
+    pair_stop(&p);
+    nats_servers_stop(&g_servers);
+}
+
+/* A full window to a node refuses sends with AX_EFULL until acknowledgements come back; an ask
+ * with no answer times out across nodes as it does here. */
+static void test_window_and_timeout(void) {
+    start_servers(1);
+    struct pair p;
+    pair_start(&p, 1); /* 1 KiB */
+    static char payload[200];
+    long sent = 0, full = 0;
+    while (full == 0 && sent < 100000) {
+        int rc = ax_send(p.rt2, p.echo, T_COUNT, payload, sizeof payload);
+        if (rc == AX_EFULL) {
+            full++;
+        } else {
+            CHECK_OK(rc);
+            sent++;
+        }
+    }
+    CHECK(full > 0);
+    WAIT_UNTIL(atomic_load(&g_counted) == sent);
+    WAIT_UNTIL(ax_send(p.rt2, p.echo, T_COUNT, NULL, 0) == 0); /* acknowledged: open again */
+    WAIT_UNTIL(atomic_load(&g_counted) == sent + 1);
+    ax_msg *reply;
+    CHECK_EQ(ax_ask_wait(p.rt2, p.echo, T_COUNT, NULL, 0, 100, &reply), AX_ETIMEDOUT);
+    ax_remote_stats st;
+    CHECK_OK(ax_remote_stats_get(p.r2, &st));
+    CHECK_EQ(st.lost, 0);
+    pair_stop(&p);
+    nats_servers_stop(&g_servers);
+}
+
+/* Publishes bytes as any NATS client could; counts one. */
+static int raw_publish(natsConnection *nc, const char *subject, const void *data, size_t len) {
+    CHECK_EQ(natsConnection_Publish(nc, subject, data, (int)len), NATS_OK);
+    return 1;
+}
+
+/* Bytes on axon's subjects that are not frames, heartbeats or answers it wrote are counted and
+ * dropped; a well-formed frame from a node that sent nothing before is taken, and its message
+ * to a stale ref refused. Nothing stops working. */
+static void test_malformed_input(void) {
+    start_servers(1);
+    struct pair p;
+    pair_start(&p, 0);
+    natsConnection *nc;
+    CHECK_EQ(natsConnection_ConnectTo(&nc, g_servers.url[0]), NATS_OK);
+    char node1[64], hb[64];
+    snprintf(node1, sizeof node1, "axon.%s.node.1", g_cluster);
+    snprintf(hb, sizeof hb, "axon.%s.hb.9", g_cluster);
+    unsigned char buf[512];
+    memset(buf, 0xAB, sizeof buf);
+    int garbage = 0;
+    garbage += raw_publish(nc, node1, buf, 3);           /* short */
+    garbage += raw_publish(nc, node1, buf, sizeof buf);  /* magic */
+    struct wire_head h = {WIRE_FRAME_MAGIC, 9, FRAME_DATA, 77, 1, 0};
+    struct wire_entry e = {p.echo.id, 0, T_COUNT, 60000, 0, 0, ENTRY_MSG, 0}; /* runs past */
+    memcpy(buf, &h, sizeof h);
+    memcpy(buf + sizeof h, &e, sizeof e);
+    garbage += raw_publish(nc, node1, buf, sizeof h + sizeof e);
+    h = (struct wire_head){WIRE_FRAME_MAGIC, 9, FRAME_ACK, 77, 5, 1000}; /* too many ranges */
+    memcpy(buf, &h, sizeof h);
+    garbage += raw_publish(nc, node1, buf, sizeof h);
+    h = (struct wire_head){WIRE_FRAME_MAGIC, 0, FRAME_DATA, 77, 1, 0}; /* node 0 */
+    memcpy(buf, &h, sizeof h);
+    garbage += raw_publish(nc, node1, buf, sizeof h);
+    garbage += raw_publish(nc, hb, buf, 5);
+    struct wire_hb bad_hb = {WIRE_HB_MAGIC, 0, 0, 5};
+    garbage += raw_publish(nc, hb, &bad_hb, sizeof bad_hb);
+    /* Node 9, well formed: a message to echo and one to a stale ref, in frame 2 (frame 1 was
+     * the overrun one, taken as lost). */
+    h = (struct wire_head){WIRE_FRAME_MAGIC, 9, FRAME_DATA, 77, 2, 0};
+    struct wire_entry ok = {p.echo.id, 0, T_COUNT, 0, 0, 0, ENTRY_MSG, 0};
+    struct wire_entry stale = {p.echo.id ^ (1ull << 40), 0, T_COUNT, 0, 0, 0, ENTRY_MSG, 0};
+    memcpy(buf, &h, sizeof h);
+    memcpy(buf + sizeof h, &ok, sizeof ok);
+    memcpy(buf + sizeof h + sizeof ok, &stale, sizeof stale);
+    CHECK_EQ(natsConnection_Publish(nc, node1, buf, sizeof h + 2 * sizeof ok), NATS_OK);
+    CHECK_EQ(natsConnection_Flush(nc), NATS_OK);
+    ax_remote_stats st;
+    WAIT_UNTIL(ax_remote_stats_get(p.r1, &st) == 0 && st.malformed + st.refused_in >= (uint64_t)garbage + 1);
+    CHECK_EQ(st.malformed, (uint64_t)garbage);
+    CHECK_EQ(st.refused_in, 1);
+    WAIT_UNTIL(atomic_load(&g_counted) == 1);
+    CHECK_EQ(ask(p.rt2, p.echo, T_PING, 1), 2); /* still working */
+    natsConnection_Destroy(nc);
+    pair_stop(&p);
+    nats_servers_stop(&g_servers);
+}
+
 /* ---- misuse ------------------------------------------------------------------------------ */
 
 static void test_join_misuse(void) {
@@ -460,6 +603,8 @@ static void test_join_misuse(void) {
     CHECK_EQ(ax_remote_node_up(NULL, 1), 0);
 }
 
-TEST_MAIN(TEST_CASE(test_join_misuse), TEST_CASE(test_two_nodes),
+TEST_MAIN(TEST_CASE(test_join_misuse), TEST_CASE(test_max_payload),
+          TEST_CASE(test_window_and_timeout), TEST_CASE(test_malformed_input),
+          TEST_CASE(test_two_nodes),
           TEST_CASE(test_three_nodes_three_servers), TEST_CASE(test_node_killed),
           TEST_CASE(test_server_killed_accounting))

@@ -90,19 +90,23 @@ static int ask_holder(ax_remote *r, const char *name, int64_t timeout_ms, ax_ref
     return rc;
 }
 
-/* Registration and lookups ask NATS and wait: not in a handler, and not after leaving. */
-static int check_caller(ax_remote *r) {
+/* Registration and lookups ask NATS and wait: not in a handler, and not after leaving. On
+ * success the caller holds api_lock (read) until it is done with the connection, which leave
+ * waits for before it closes it. */
+static int check_caller(ax_remote *r, const char *name) {
     if (!r) return AX_EINVAL;
     if (ax_transport_on_worker(r->rt)) return AX_ECONTEXT;
-    if (atomic_load_explicit(&r->left, memory_order_acquire)) return AX_ENOENT;
-    return 0;
+    int rc = check_name(name);
+    if (rc) return rc;
+    pthread_rwlock_rdlock(&r->api_lock);
+    if (!atomic_load_explicit(&r->left, memory_order_acquire)) return 0;
+    pthread_rwlock_unlock(&r->api_lock);
+    return AX_ENOENT;
 }
 
-int ax_remote_register(ax_remote *r, const char *name, ax_ref ref) {
-    int rc = check_caller(r);
-    if (rc == 0) rc = check_name(name);
-    if (rc) return rc;
+static int register_name(ax_remote *r, const char *name, ax_ref ref) {
     if (ax_ref_node(ref) != r->node) return AX_EINVAL;
+    int rc;
     ax_ref other;
     rc = ask_holder(r, name, r->heartbeat_ns / 1000000 * 2, &other);
     if (rc == 0) return AX_EEXIST;
@@ -119,9 +123,7 @@ int ax_remote_register(ax_remote *r, const char *name, ax_ref ref) {
     char subject[128];
     subject_of(r, name, subject, sizeof subject);
     pthread_mutex_lock(&r->names_lock);
-    natsStatus s = atomic_load(&r->left) ? NATS_CONNECTION_CLOSED
-                                         : natsConnection_Subscribe(&e->sub, r->conn, subject,
-                                                                    on_lookup, e);
+    natsStatus s = natsConnection_Subscribe(&e->sub, r->conn, subject, on_lookup, e);
     if (s == NATS_OK) s = natsConnection_FlushTimeout(r->conn, 2000);
     if (s == NATS_OK) {
         e->next = r->names;
@@ -159,14 +161,22 @@ static void retire(ax_remote *r, struct name_entry *e) {
     r->names_retired = e;
 }
 
+int ax_remote_register(ax_remote *r, const char *name, ax_ref ref) {
+    int rc = check_caller(r, name);
+    if (rc) return rc;
+    rc = register_name(r, name, ref);
+    pthread_rwlock_unlock(&r->api_lock);
+    return rc;
+}
+
 int ax_remote_unregister(ax_remote *r, const char *name) {
-    int rc = check_caller(r);
-    if (rc == 0) rc = check_name(name);
+    int rc = check_caller(r, name);
     if (rc) return rc;
     pthread_mutex_lock(&r->names_lock);
     struct name_entry *e = take(r, name);
     if (e) retire(r, e);
     pthread_mutex_unlock(&r->names_lock);
+    pthread_rwlock_unlock(&r->api_lock);
     if (!e) return AX_ENOENT;
     ax_ref now;
     if (ax_whereis(r->rt, name, &now) == 0 && ax_ref_eq(now, e->ref)) ax_unregister(r->rt, name);
@@ -174,11 +184,12 @@ int ax_remote_unregister(ax_remote *r, const char *name) {
 }
 
 int ax_remote_whereis(ax_remote *r, const char *name, int64_t timeout_ms, ax_ref *out) {
-    int rc = check_caller(r);
-    if (rc == 0) rc = check_name(name);
-    if (rc == 0 && !out) rc = AX_EINVAL;
+    if (!out) return AX_EINVAL;
+    int rc = check_caller(r, name);
     if (rc) return rc;
-    return ask_holder(r, name, timeout_ms, out);
+    rc = ask_holder(r, name, timeout_ms, out);
+    pthread_rwlock_unlock(&r->api_lock);
+    return rc;
 }
 
 void names_tick(ax_remote *r) {

@@ -249,6 +249,7 @@ static void free_remote(ax_remote *r) {
     pthread_cond_destroy(&r->tick_cond);
     pthread_mutex_destroy(&r->names_lock);
     pthread_mutex_destroy(&r->outbox_lock);
+    pthread_rwlock_destroy(&r->api_lock);
     free(r);
 }
 
@@ -295,6 +296,7 @@ int ax_remote_join(ax_runtime *rt, const ax_remote_config *cfg, ax_remote **out)
     pthread_cond_init(&r->tick_cond, NULL);
     pthread_mutex_init(&r->names_lock, NULL);
     pthread_mutex_init(&r->outbox_lock, NULL);
+    pthread_rwlock_init(&r->api_lock, NULL);
 
     natsOptions *opts = NULL;
     natsStatus s = natsOptions_Create(&opts);
@@ -357,6 +359,8 @@ int ax_remote_leave(ax_remote *r) {
         pthread_mutex_lock(&p->out_lock);
         pthread_mutex_unlock(&p->out_lock);
     }
+    pthread_rwlock_wrlock(&r->api_lock); /* lookups and registrations in progress end */
+    pthread_rwlock_unlock(&r->api_lock);
     publish_heartbeat(r, true);
     natsConnection_FlushTimeout(r->conn, 1000);
     disconnect(r);

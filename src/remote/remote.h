@@ -129,6 +129,7 @@ struct ax_remote {
     _Atomic int inflight;
     _Atomic bool closing;
     _Atomic bool left;
+    pthread_rwlock_t api_lock; /* read: a program's call using conn (names.c); write: leave */
     pthread_t ticker;
     bool ticker_started;
     pthread_mutex_t tick_lock;
