@@ -43,9 +43,11 @@ typedef struct ax_remote_config {
  * carried there, once that node is up (see ax_remote_wait_node). The NATS client reconnects by
  * itself, to the same or another server, keeping the node's identity. A thread outside the
  * runtime; it blocks while connecting. Errors: AX_EINVAL (rt, out NULL, node 0, a bad cluster
- * name, an option out of range, a reserved field not zero), AX_EEXIST (rt joined already, even
- * if it left), AX_ECONTEXT (a handler), AX_ESHUTDOWN, AX_ETIMEDOUT (no server answered),
- * AX_ENOTSUP (an option the client refused, as a missing credentials file), AX_ENOMEM. */
+ * name, an option out of range, a reserved field not zero), AX_ECONTEXT (a handler),
+ * AX_ETIMEDOUT (no server answered), AX_ENOTSUP (the client refused an option or the server
+ * refused the connection: a missing credentials file, a wrong password), AX_ESHUTDOWN (rt's
+ * shutdown began), AX_EEXIST (rt joined already, even if it left), AX_ENOMEM. Failures of the
+ * NATS client's own allocations are AX_ENOMEM in every call here that talks to NATS. */
 AX_API int ax_remote_join(ax_runtime *rt, const ax_remote_config *cfg, ax_remote **out);
 
 /* Leaves the cluster: other nodes see this node down at once (their monitors of its actors get
@@ -62,20 +64,26 @@ AX_API int ax_remote_node_up(ax_remote *r, uint32_t node);
  * above AX_NODE_MAX), AX_ETIMEDOUT, AX_ENOENT (left), AX_ECONTEXT. */
 AX_API int ax_remote_wait_node(ax_remote *r, uint32_t node, int64_t timeout_ms);
 
-/* Names across the cluster. ax_remote_register registers name for ref (an actor of this node)
- * here, as ax_register does, and answers lookups of it from every node; the name goes when the
- * actor stops or on ax_remote_unregister. Registering asks the cluster first: a name another
- * node answers for is AX_EEXIST. (Two nodes registering one name in the same instant may both
- * succeed: a lookup then gets either.) A thread outside the runtime (the calls wait for NATS).
- * Errors: AX_EINVAL (NULL, a ref of another node), AX_ENAMETOOLONG (empty, longer than
- * AX_NAME_MAX, or a character other than letters, digits, '-', '_'), AX_EEXIST, AX_ENOACTOR,
- * AX_ENOENT (unregister: not registered here), AX_ECONTEXT, AX_ENOMEM. */
+/* Names across the cluster: a name is registered on one node, for one of its actors, and any node
+ * looks it up by asking the cluster; the node that holds it answers. The name goes when its actor
+ * stops (as with ax_register, which it uses: an actor has one name) or on ax_remote_unregister.
+ * Names: 1 to AX_NAME_MAX letters, digits, '-' or '_'. These calls talk to NATS and wait, so they
+ * are for threads outside the runtime (a handler can use ax_run_blocking).
+ *
+ * Registers name for ref, an actor of this node, after asking the cluster whether a node holds it
+ * already. (Two nodes registering one name in the same instant may both succeed: a lookup then
+ * gets either.) Errors: AX_EINVAL (r or name NULL, a ref of another node), AX_ENAMETOOLONG (empty,
+ * too long, or another character), AX_EEXIST (a node holds the name, or the actor has a name
+ * already), AX_ENOACTOR (ref is not alive), AX_ENOENT (this node left), AX_ECONTEXT (a handler),
+ * AX_ENOMEM. */
 AX_API int ax_remote_register(ax_remote *r, const char *name, ax_ref ref);
+/* Removes a name this node registered. Errors: AX_EINVAL (NULL), AX_ENAMETOOLONG, AX_ENOENT (not
+ * registered here, or this node left), AX_ECONTEXT. */
 AX_API int ax_remote_unregister(ax_remote *r, const char *name);
 /* The ref registered cluster-wide under name, asked of the node that holds it: waits up to
- * timeout_ms for the answer. Marks that node up. Errors: AX_EINVAL, AX_ENAMETOOLONG,
- * AX_ENOENT (no node holds the name), AX_ETIMEDOUT, AX_ECONTEXT (a handler: use
- * ax_run_blocking), AX_ENOMEM. */
+ * timeout_ms for the answer, and marks that node up. Errors: AX_EINVAL (NULL), AX_ENAMETOOLONG,
+ * AX_ENOENT (no node holds the name, or this node left), AX_ETIMEDOUT (a holder did not answer in
+ * time), AX_ECONTEXT. */
 AX_API int ax_remote_whereis(ax_remote *r, const char *name, int64_t timeout_ms, ax_ref *out);
 
 /* What this node's transport did, counted since join. */
@@ -92,6 +100,7 @@ typedef struct ax_remote_stats {
     uint64_t reconnects;   /* NATS reconnections */
     uint64_t malformed;    /* NATS messages dropped as not axon's */
 } ax_remote_stats;
+/* Fills *out with this node's counters. Any thread. Errors: AX_EINVAL (NULL). */
 AX_API int ax_remote_stats_get(ax_remote *r, ax_remote_stats *out);
 
 #ifdef __cplusplus

@@ -54,20 +54,22 @@ typedef struct ax_transport {
 } ax_transport;
 
 /* Attaches t (copied) to rt, for the rest of rt's life: from now on sends, links and monitors
- * to refs of other nodes go through it. Any thread outside the runtime. Errors: AX_EINVAL
- * (NULL, a NULL send, signal or flush hook, or rt's node is 0), AX_EEXIST (one is attached),
- * AX_ESHUTDOWN. */
+ * to refs of other nodes go through it. A thread outside the runtime. Errors: AX_EINVAL (NULL,
+ * a NULL send, signal or flush hook, or rt's node is 0), AX_ECONTEXT (a worker of rt),
+ * AX_ESHUTDOWN (shutdown began), AX_EEXIST (one is attached). */
 AX_API int ax_transport_attach(ax_runtime *rt, const ax_transport *t);
 
 /* True (1) when the calling thread is one of rt's workers, where a transport must not block. */
 AX_API int ax_transport_on_worker(ax_runtime *rt);
 
 /* Delivers n messages that came from other nodes to actors of rt, from a thread outside the
- * runtime; one call enters the runtime once. results[i] (results may be NULL) is 0, or why
- * msgs[i] was not delivered: AX_ENOACTOR (its actor is not alive here: the transport reports
- * it back), AX_EFULL (its bounded mailbox is full), AX_EINVAL (a ref of another node, or a
- * reserved type other than a reply's), AX_EMSGSIZE, AX_ENOMEM. Returns the number delivered, or
- * AX_EINVAL (rt or msgs NULL), AX_ESHUTDOWN, AX_ECONTEXT (a worker of rt), AX_ENOMEM. */
+ * runtime; one call enters the runtime once. Returns the number delivered. results[i] (results
+ * may be NULL) is 0, or why msgs[i] was not delivered: AX_ENOACTOR (its actor is not alive here:
+ * the transport reports it back), AX_EFULL (its bounded mailbox is full), AX_EINVAL (a ref of
+ * another node, a reserved type, data NULL with a size, a flag the runtime does not carry),
+ * AX_EMSGSIZE, AX_ENOMEM. Errors (then nothing was delivered): AX_EINVAL (rt NULL, msgs NULL with
+ * n > 0), AX_ECONTEXT (a worker of rt), AX_ESHUTDOWN (shutdown began), AX_ENOMEM (no thread
+ * record). */
 AX_API int ax_transport_deliver(ax_runtime *rt, const ax_wire_msg *msgs, size_t n, int *results);
 
 /* A signal that came from another node, for actor `to` of rt; AX_WIRE_DOWN delivers the DOWN

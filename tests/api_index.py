@@ -21,7 +21,7 @@ Checks:
         begins with the name in backticks (| `ax_spawn` | ... or - `ax_spawn` ...); a mention
         elsewhere does not count
     (c) every ax_/AX_ identifier docs/api.md puts inside backticks is declared by the header
-Usage: api_index.py include/axon.h docs/api.md   (exit status 1 on any problem, with the list)
+Usage: api_index.py HEADER... docs/api.md   (exit status 1 on any problem, with the list)
 """
 import pathlib
 import re
@@ -266,38 +266,40 @@ def index_entries(text):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) < 3:
         print(__doc__.strip().split("\n")[-1], file=sys.stderr)
         return 2
-    header_path, index_path = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-    h = Header(header_path)
+    header_paths = [pathlib.Path(a) for a in sys.argv[1:-1]]
+    index_path = pathlib.Path(sys.argv[-1])
+    headers = [Header(p) for p in header_paths]
     index_text = index_path.read_text()
     spans = code_spans(index_text)
     entries = index_entries(index_text)
     problems = []
-    if not h.functions:
-        problems.append(f"no AX_API declaration found in {header_path}: is the parser broken?")
-    for name, line in h.undocumented():
-        problems.append(f"no doc comment above or after the declaration: {name} "
-                        f"({header_path}:{line})")
-    for name, (kind, line) in sorted(h.names.items(), key=lambda kv: kv[1][1]):
-        if name not in entries:
-            problems.append(f"missing from {index_path}: {kind} {name} ({header_path}:{line})")
-        elif len(entries[name]) > 1:
-            at = ", ".join(str(n) for n in entries[name])
-            problems.append(f"indexed more than once in {index_path} (lines {at}): {name}")
+    for h, header_path in zip(headers, header_paths):
+        if not h.functions:
+            problems.append(f"no AX_API declaration found in {header_path}: is the parser broken?")
+        for name, line in h.undocumented():
+            problems.append(f"no doc comment above or after the declaration: {name} "
+                            f"({header_path}:{line})")
+        for name, (kind, line) in sorted(h.names.items(), key=lambda kv: kv[1][1]):
+            if name not in entries:
+                problems.append(f"missing from {index_path}: {kind} {name} ({header_path}:{line})")
+            elif len(entries[name]) > 1:
+                at = ", ".join(str(n) for n in entries[name])
+                problems.append(f"indexed more than once in {index_path} (lines {at}): {name}")
     seen = set()
     for name, line in spans:
-        if not h.declared(name) and name not in seen:
+        if not any(h.declared(name) for h in headers) and name not in seen:
             seen.add(name)
-            problems.append(f"{index_path}:{line} names `{name}`, which {header_path} "
-                            f"does not declare")
-    kinds = {}
-    for kind, _ in h.names.values():
-        kinds[kind] = kinds.get(kind, 0) + 1
-    summary = ", ".join(f"{v} {k}{'' if v == 1 else 's'}" for k, v in sorted(kinds.items()))
-    print(f"api_index: {len(h.names)} public names in {header_path.name} ({summary}); "
-          f"{len(problems)} problem(s)")
+            problems.append(f"{index_path}:{line} names `{name}`, which no header declares")
+    for h, header_path in zip(headers, header_paths):
+        kinds = {}
+        for kind, _ in h.names.values():
+            kinds[kind] = kinds.get(kind, 0) + 1
+        summary = ", ".join(f"{v} {k}{'' if v == 1 else 's'}" for k, v in sorted(kinds.items()))
+        print(f"api_index: {len(h.names)} public names in {header_path.name} ({summary})")
+    print(f"api_index: {len(problems)} problem(s)")
     for p in problems:
         print(f"  {p}")
     return 1 if problems else 0

@@ -3,13 +3,13 @@
 """error_codes.py: every error code the header documents for a function is produced and checked
 by some test, and no test checks a code the header does not document for that function.
 
-The header (include/axon.h) documents each function in the comment right above its prototype,
+Each header (include/axon.h and the others) documents each function in the comment right above its prototype,
 ending in "Errors: AX_E... (when), ...". The tests check a code in one of three forms, which this
 script finds in tests/*.c (the checks themselves fail at run time if the code differs):
     CHECK_RC(ax_fn(...), AX_CODE)          main thread
     HCHECK(ax_fn(...) == AX_CODE)          inside a handler
     CHECK_RC_OF(ax_fn, rc, AX_CODE)        a result obtained elsewhere (another thread)
-Usage: error_codes.py include/axon.h tests/   (exit status 1 on any gap, with the list)
+Usage: error_codes.py HEADER... tests/   (exit status 1 on any gap, with the list)
 """
 import pathlib
 import re
@@ -105,8 +105,10 @@ def checked(test_dir):
 
 
 def main():
-    header, test_dir = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
-    docs = documented(header)
+    headers, test_dir = [pathlib.Path(a) for a in sys.argv[1:-1]], pathlib.Path(sys.argv[-1])
+    docs = {}
+    for header in headers:
+        docs.update(documented(header))
     found = checked(test_dir)
     missing = sorted((fn, c) for fn, codes in docs.items() for c in codes if (fn, c) not in found)
     extra = sorted((fn, c, where) for (fn, c), where in found.items()

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "axon.h"
+#include "axon_transport.h"
 #include "check.h"
 #include "fixture.h"
 #include "runner.h"
@@ -240,5 +241,63 @@ static void test_trace(void) {
     fixture_destroy(rt);
 }
 
+/* ---- the transport's calls (axon_transport.h) ------------------------------------------ */
+
+static int nop_send(void *ctx, const ax_wire_msg *m, int in_turn) {
+    (void)ctx, (void)m, (void)in_turn;
+    return 0;
+}
+static int nop_signal(void *ctx, int kind, ax_ref to, ax_ref from, uint64_t id, int reason,
+                      int in_turn) {
+    (void)ctx, (void)kind, (void)to, (void)from, (void)id, (void)reason, (void)in_turn;
+    return 0;
+}
+static void nop_flush(void *ctx) { (void)ctx; }
+
+struct transport_no_record {
+    ax_runtime *rt;
+    ax_wire_msg w;
+    int rc;
+};
+
+static void *transport_no_record_main(void *p) {
+    struct transport_no_record *x = p;
+    mem_fault_on = 1; /* this thread's record cannot be allocated */
+    x->rc = ax_transport_deliver(x->rt, &x->w, 1, NULL);
+    mem_fault_on = 0;
+    return NULL;
+}
+
+static void test_transport(void) {
+    ax_runtime *rt = fixture_runtime_cfg(&(ax_config){.workers = 1, .node = 1});
+    CHECK_OK(ax_transport_attach(rt, &(ax_transport){NULL, nop_send, nop_signal, nop_flush, NULL}));
+    ax_ref a;
+    CHECK_OK(ax_spawn(rt, &plain_b, NULL, NULL, &a));
+    ax_ref far = {(2ull << 52) | (a.id & ((1ull << 52) - 1))};
+    ax_wire_msg w = {a, far, M_PING, 1, 0, 0, "x"};
+    int res = 0;
+    mem_fault_on = 1;
+    CHECK_EQ(ax_transport_deliver(rt, &w, 1, &res), 0);
+    CHECK_EQ(res, AX_ENOMEM);
+    CHECK_RC(ax_transport_signal(rt, AX_WIRE_LINK, a, far, 0, 0), AX_ENOMEM);
+    CHECK_RC(ax_transport_dead_letter(rt, &w, AX_DEAD_LOST), AX_ENOMEM);
+    mem_fault_on = 0;
+    struct transport_no_record x = {rt, w, 0};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, transport_no_record_main, &x) == 0);
+    CHECK(pthread_join(t, NULL) == 0);
+    CHECK_RC_OF(ax_transport_deliver, x.rc, AX_ENOMEM);
+    /* Nothing was lost or half done: the same calls work now. */
+    CHECK_EQ(ax_transport_deliver(rt, &w, 1, &res), 1);
+    CHECK_OK(ax_transport_dead_letter(rt, &w, AX_DEAD_LOST));
+    ax_stats st;
+    fixture_shutdown(rt);
+    CHECK_OK(ax_stats_get(rt, &st));
+    CHECK_EQ(st.processed, 1);
+    CHECK_EQ(st.dead_letters, 1);
+    fixture_destroy(rt);
+}
+
 TEST_MAIN(TEST_CASE(test_in_handler), TEST_CASE(test_outside), TEST_CASE(test_no_record),
-          TEST_CASE(test_blocking_queue), TEST_CASE(test_chan_no_record), TEST_CASE(test_trace))
+          TEST_CASE(test_blocking_queue), TEST_CASE(test_chan_no_record), TEST_CASE(test_trace),
+          TEST_CASE(test_transport))

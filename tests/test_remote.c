@@ -15,6 +15,7 @@
 #include "axon_remote.h"
 #include "check.h"
 #include "nats_servers.h"
+#include "remote/alloc.h"
 #include "remote/remote.h"
 #include "runner.h"
 
@@ -117,7 +118,7 @@ static void serve(const int *servers, int nservers, long dones, long expect) {
     CHECK_EQ(ax_ref_node(echo), 1);
     CHECK_OK(ax_remote_register(r, "echo", echo));
     CHECK_OK(ax_remote_register(r, "victim", victim));
-    CHECK_EQ(ax_remote_register(r, "echo", victim), AX_EEXIST);
+    CHECK_RC(ax_remote_register(r, "echo", victim), AX_EEXIST);
     WAIT_UNTIL(atomic_load(&g_quit) || (dones > 0 && atomic_load(&g_done) >= dones));
     if (expect >= 0) CHECK_EQ(atomic_load(&g_counted), expect);
     CHECK_OK(ax_remote_leave(r));
@@ -226,7 +227,7 @@ static void drive(int arg) {
     ax_ref echo = lookup(r, "echo"), victim = lookup(r, "victim");
     CHECK_EQ(ax_ref_node(echo), 1);
     CHECK(ax_remote_node_up(r, 1));
-    CHECK_EQ(ax_remote_whereis(r, "nobody", 500, &(ax_ref){0}), AX_ENOENT);
+    CHECK_RC(ax_remote_whereis(r, "nobody", 500, &(ax_ref){0}), AX_ENOENT);
 
     /* An ask across nodes, and many in a row. */
     CHECK_EQ(ask(rt, echo, T_PING, 41), 42);
@@ -244,7 +245,7 @@ static void drive(int arg) {
 
     /* A ref of a node that is not up: refused at once. */
     ax_ref nowhere = {((uint64_t)77 << 52) | (echo.id & ((1ull << 52) - 1))};
-    CHECK_EQ(ax_send(rt, nowhere, T_COUNT, NULL, 0), AX_ENOACTOR);
+    CHECK_RC(ax_send(rt, nowhere, T_COUNT, NULL, 0), AX_ENOACTOR);
 
     /* A monitor and a link across nodes: the victim stops normally; then one of a stale ref
      * (answered NOPROC by node 1). */
@@ -274,7 +275,7 @@ static void drive(int arg) {
     CHECK_OK(ax_send(rt, echo, T_QUIT, NULL, 0));
     WAIT_UNTIL(!ax_remote_node_up(r, 1)); /* it left */
     CHECK_OK(ax_remote_leave(r));
-    CHECK_EQ(ax_remote_leave(r), AX_ENOENT);
+    CHECK_RC(ax_remote_leave(r), AX_ENOENT);
     CHECK_OK(ax_runtime_destroy(rt));
 }
 
@@ -334,7 +335,7 @@ static void watch_and_wait(int arg) {
     WAIT_UNTIL(atomic_load(&g_downs[AX_REASON_NODEDOWN]) == 1 &&
                atomic_load(&g_exits[AX_REASON_NODEDOWN]) == 1);
     CHECK(!ax_remote_node_up(r, 1));
-    CHECK_EQ(ax_send(rt, victim, T_COUNT, NULL, 0), AX_ENOACTOR);
+    CHECK_RC(ax_send(rt, victim, T_COUNT, NULL, 0), AX_ENOACTOR);
     ax_remote_stats st;
     CHECK_OK(ax_remote_stats_get(r, &st));
     CHECK_EQ(st.nodes_down, 1);
@@ -443,7 +444,7 @@ static void pair_start(struct pair *p, int window_kib) {
     CHECK_OK(ax_runtime_create(&(ax_config){.workers = 1, .node = 2}, &p->rt2));
     CHECK_OK(ax_remote_join(p->rt1, &c, &p->r1));
     CHECK_OK(ax_remote_join(p->rt2, &c, &p->r2));
-    CHECK_EQ(ax_remote_join(p->rt2, &c, &p->r2), AX_EEXIST);
+    CHECK_RC(ax_remote_join(p->rt2, &c, &p->r2), AX_EEXIST);
     CHECK_OK(ax_spawn(p->rt1, &echo_behavior, NULL, NULL, &p->echo));
     CHECK_OK(ax_remote_wait_node(p->r2, 1, 5000));
     CHECK_OK(ax_remote_wait_node(p->r1, 2, 5000));
@@ -472,8 +473,8 @@ static void test_max_payload(void) {
     pair_start(&p, 0);
     static char big[AX_MSG_MAX];
     size_t fits = 4096 - sizeof(struct wire_head) - sizeof(struct wire_entry);
-    CHECK_EQ(ax_send(p.rt2, p.echo, T_COUNT, big, fits + 1), AX_EMSGSIZE);
-    CHECK_EQ(ax_send(p.rt2, p.echo, T_COUNT, big, AX_MSG_MAX), AX_EMSGSIZE);
+    CHECK_RC(ax_send(p.rt2, p.echo, T_COUNT, big, fits + 1), AX_EMSGSIZE);
+    CHECK_RC(ax_send(p.rt2, p.echo, T_COUNT, big, AX_MSG_MAX), AX_EMSGSIZE);
     CHECK_OK(ax_send(p.rt2, p.echo, T_COUNT, big, fits));
     WAIT_UNTIL(atomic_load(&g_counted) == 1);
     pair_stop(&p);
@@ -502,7 +503,7 @@ static void test_window_and_timeout(void) {
     WAIT_UNTIL(ax_send(p.rt2, p.echo, T_COUNT, NULL, 0) == 0); /* acknowledged: open again */
     WAIT_UNTIL(atomic_load(&g_counted) == sent + 1);
     ax_msg *reply;
-    CHECK_EQ(ax_ask_wait(p.rt2, p.echo, T_COUNT, NULL, 0, 100, &reply), AX_ETIMEDOUT);
+    CHECK_RC(ax_ask_wait(p.rt2, p.echo, T_COUNT, NULL, 0, 100, &reply), AX_ETIMEDOUT);
     ax_remote_stats st;
     CHECK_OK(ax_remote_stats_get(p.r2, &st));
     CHECK_EQ(st.lost, 0);
@@ -568,29 +569,135 @@ static void test_malformed_input(void) {
     nats_servers_stop(&g_servers);
 }
 
+/* Every call's errors, on a pair of nodes: bad arguments, names, a holder that does not answer,
+ * calls from a handler, allocation failures, calls after leaving. */
+static ax_remote *g_r;
+
+static int misuser_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
+    (void)state, (void)m;
+    ax_runtime *rt = ax_ctx_runtime(ctx);
+    ax_remote *r;
+    ax_ref ref;
+    HCHECK(ax_remote_join(rt, NULL, &r) == AX_ECONTEXT);
+    HCHECK(ax_remote_leave(g_r) == AX_ECONTEXT);
+    HCHECK(ax_remote_wait_node(g_r, 1, 10) == AX_ECONTEXT);
+    HCHECK(ax_remote_register(g_r, "x", ax_self(ctx)) == AX_ECONTEXT);
+    HCHECK(ax_remote_unregister(g_r, "x") == AX_ECONTEXT);
+    HCHECK(ax_remote_whereis(g_r, "x", 10, &ref) == AX_ECONTEXT);
+    atomic_fetch_add(&g_done, 1);
+    return 0;
+}
+static const ax_behavior misuser_behavior = {.name = "misuser", .receive = misuser_receive};
+
+static void test_api_errors(void) {
+    start_servers(1);
+    struct pair p;
+    pair_start(&p, 0);
+    ax_ref ref, victim, stale = {p.echo.id ^ (1ull << 32)};
+    g_r = p.r1;
+    CHECK_OK(ax_spawn(p.rt1, &victim_behavior, NULL, NULL, &victim));
+    /* Names: arguments, characters, lengths, a ref of another node, a stale one, taken. */
+    char longest[AX_NAME_MAX + 2];
+    memset(longest, 'n', sizeof longest);
+    longest[AX_NAME_MAX + 1] = '\0';
+    CHECK_RC(ax_remote_register(NULL, "a", p.echo), AX_EINVAL);
+    CHECK_RC(ax_remote_register(p.r1, NULL, p.echo), AX_EINVAL);
+    CHECK_RC(ax_remote_register(p.r1, "", p.echo), AX_ENAMETOOLONG);
+    CHECK_RC(ax_remote_register(p.r1, "a.b", p.echo), AX_ENAMETOOLONG);
+    CHECK_RC(ax_remote_register(p.r1, longest, p.echo), AX_ENAMETOOLONG);
+    longest[AX_NAME_MAX] = '\0';
+    CHECK_OK(ax_remote_register(p.r1, longest, victim)); /* the longest allowed */
+    CHECK_RC(ax_remote_whereis(p.r2, longest, 2000, &ref), 0);
+    CHECK(ax_ref_eq(ref, victim));
+    CHECK_RC(ax_remote_register(p.r2, "e", p.echo), AX_EINVAL); /* echo is node 1's */
+    CHECK_RC(ax_remote_register(p.r1, "e", stale), AX_ENOACTOR);
+    CHECK_OK(ax_remote_register(p.r1, "e", p.echo));
+    CHECK_RC(ax_remote_register(p.r1, "e2", p.echo), AX_EEXIST); /* echo has a name */
+    CHECK_RC(ax_remote_register(p.r2, "e", p.echo), AX_EINVAL);
+    remote_fault_on = 1;
+    CHECK_RC(ax_remote_register(p.r1, "f", p.echo), AX_ENOMEM);
+    ax_remote *r3;
+    CHECK_RC(ax_remote_join(p.rt1, NULL, &r3), AX_ENOMEM);
+    remote_fault_on = 0;
+    CHECK_RC(ax_remote_unregister(NULL, "e"), AX_EINVAL);
+    CHECK_RC(ax_remote_unregister(p.r1, "bad name"), AX_ENAMETOOLONG);
+    CHECK_RC(ax_remote_unregister(p.r2, "e"), AX_ENOENT); /* held by node 1 */
+    CHECK_OK(ax_remote_unregister(p.r1, "e"));
+    CHECK_RC(ax_remote_unregister(p.r1, "e"), AX_ENOENT);
+    CHECK_RC(ax_remote_whereis(p.r2, "e", 2000, &ref), AX_ENOENT);
+    CHECK_RC(ax_remote_whereis(NULL, "e", 100, &ref), AX_EINVAL);
+    CHECK_RC(ax_remote_whereis(p.r2, "e", 100, NULL), AX_EINVAL);
+    CHECK_RC(ax_remote_whereis(p.r2, "", 100, &ref), AX_ENAMETOOLONG);
+    /* A holder that does not answer in time: any NATS client subscribed on the name. */
+    natsConnection *nc;
+    natsSubscription *mute;
+    char subject[96];
+    snprintf(subject, sizeof subject, "axon.%s.name.mute", g_cluster);
+    CHECK_EQ(natsConnection_ConnectTo(&nc, g_servers.url[0]), NATS_OK);
+    CHECK_EQ(natsConnection_SubscribeSync(&mute, nc, subject), NATS_OK);
+    CHECK_EQ(natsConnection_Flush(nc), NATS_OK);
+    CHECK_RC(ax_remote_whereis(p.r2, "mute", 100, &ref), AX_ETIMEDOUT);
+    natsSubscription_Destroy(mute);
+    natsConnection_Destroy(nc);
+    /* Waiting for nodes. */
+    CHECK_RC(ax_remote_wait_node(NULL, 1, 10), AX_EINVAL);
+    CHECK_RC(ax_remote_wait_node(p.r2, 0, 10), AX_EINVAL);
+    CHECK_RC(ax_remote_wait_node(p.r2, AX_NODE_MAX + 1, 10), AX_EINVAL);
+    CHECK_RC(ax_remote_wait_node(p.r2, 44, 50), AX_ETIMEDOUT);
+    CHECK_RC(ax_remote_wait_node(p.r2, 1, INT64_MAX), 0);
+    CHECK_EQ(ax_remote_node_up(p.r2, AX_NODE_MAX + 1), 0);
+    /* From a handler. */
+    ax_ref misuser;
+    CHECK_OK(ax_spawn(p.rt1, &misuser_behavior, NULL, NULL, &misuser));
+    CHECK_OK(ax_send(p.rt1, misuser, T_PING, NULL, 0));
+    WAIT_UNTIL(atomic_load(&g_done) == 1);
+    CHECK_EQ(check_handler_failures(), 0);
+    CHECK_RC(ax_remote_stats_get(p.r1, NULL), AX_EINVAL);
+    /* After leaving. */
+    CHECK_OK(ax_remote_leave(p.r2));
+    CHECK_RC(ax_remote_leave(p.r2), AX_ENOENT);
+    CHECK_RC(ax_remote_register(p.r2, "late", misuser), AX_ENOENT);
+    CHECK_RC(ax_remote_unregister(p.r2, "late"), AX_ENOENT);
+    CHECK_RC(ax_remote_whereis(p.r2, "e", 100, &ref), AX_ENOENT);
+    CHECK_RC(ax_remote_wait_node(p.r2, 1, 100), AX_ENOENT);
+    CHECK_RC(ax_send(p.rt2, p.echo, T_COUNT, NULL, 0), AX_ENOACTOR);
+    /* A runtime shutting down cannot join; nor one whose server refuses its credentials. */
+    ax_runtime *rt3;
+    CHECK_OK(ax_runtime_create(&(ax_config){.workers = 1, .node = 3}, &rt3));
+    const char *urls[] = {g_servers.url[0]};
+    ax_remote_config c = {.cluster = g_cluster, .servers = urls, .nservers = 1,
+                          .creds_file = "/nonexistent/axon.creds"};
+    CHECK_RC(ax_remote_join(rt3, &c, &r3), AX_ENOTSUP);
+    c.creds_file = NULL;
+    CHECK_OK(ax_runtime_shutdown(rt3, 0));
+    CHECK_RC(ax_remote_join(rt3, &c, &r3), AX_ESHUTDOWN);
+    CHECK_OK(ax_runtime_destroy(rt3));
+    pair_stop(&p);
+    nats_servers_stop(&g_servers);
+}
+
 /* ---- misuse ------------------------------------------------------------------------------ */
 
 static void test_join_misuse(void) {
     ax_runtime *rt;
     ax_remote *r;
     CHECK_OK(ax_runtime_create(&(ax_config){.workers = 1}, &rt));
-    CHECK_EQ(ax_remote_join(rt, NULL, &r), AX_EINVAL); /* node 0 */
-    CHECK_EQ(ax_remote_join(NULL, NULL, &r), AX_EINVAL);
+    CHECK_RC(ax_remote_join(rt, NULL, &r), AX_EINVAL); /* node 0 */
+    CHECK_RC(ax_remote_join(NULL, NULL, &r), AX_EINVAL);
     CHECK_OK(ax_runtime_destroy(rt));
-    CHECK_EQ(ax_runtime_create(&(ax_config){.node = AX_NODE_MAX + 1}, &rt), AX_EINVAL);
-    CHECK_EQ(ax_runtime_create(&(ax_config){.node = -1}, &rt), AX_EINVAL);
+    CHECK_RC(ax_runtime_create(&(ax_config){.node = AX_NODE_MAX + 1}, &rt), AX_EINVAL);
+    CHECK_RC(ax_runtime_create(&(ax_config){.node = -1}, &rt), AX_EINVAL);
     CHECK_OK(ax_runtime_create(&(ax_config){.workers = 1, .node = AX_NODE_MAX}, &rt));
     CHECK_EQ(ax_runtime_node(rt), AX_NODE_MAX);
     ax_remote_config bad[] = {{.cluster = ""}, {.cluster = "a.b"}, {.heartbeat_ms = 5},
                               {.heartbeat_ms = 100, .down_after_ms = 150}, {.nservers = 1},
                               {.window_kib = -1}, {.reserved = {1}}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK_EQ(ax_remote_join(rt, &bad[i], &r), AX_EINVAL);
+        CHECK_RC(ax_remote_join(rt, &bad[i], &r), AX_EINVAL);
     /* No server there: the connection times out. */
     const char *url[] = {"nats://127.0.0.1:1"};
-    CHECK_EQ(ax_remote_join(rt, &(ax_remote_config){.servers = url, .nservers = 1,
-                                                    .connect_timeout_ms = 200}, &r),
-             AX_ETIMEDOUT);
+    ax_remote_config nowhere = {.servers = url, .nservers = 1, .connect_timeout_ms = 200};
+    CHECK_RC(ax_remote_join(rt, &nowhere, &r), AX_ETIMEDOUT);
     ax_ref self_ref;
     CHECK_OK(ax_spawn(rt, &victim_behavior, NULL, NULL, &self_ref));
     CHECK_EQ(ax_ref_node(self_ref), AX_NODE_MAX);
@@ -598,12 +705,12 @@ static void test_join_misuse(void) {
     CHECK_EQ(ax_send(rt, (ax_ref){self_ref.id & ((1ull << 52) - 1)}, T_COUNT, NULL, 0),
              AX_ENOACTOR);
     CHECK_OK(ax_runtime_destroy(rt));
-    CHECK_EQ(ax_remote_leave(NULL), AX_EINVAL);
-    CHECK_EQ(ax_remote_stats_get(NULL, NULL), AX_EINVAL);
+    CHECK_RC(ax_remote_leave(NULL), AX_EINVAL);
+    CHECK_RC(ax_remote_stats_get(NULL, NULL), AX_EINVAL);
     CHECK_EQ(ax_remote_node_up(NULL, 1), 0);
 }
 
-TEST_MAIN(TEST_CASE(test_join_misuse), TEST_CASE(test_max_payload),
+TEST_MAIN(TEST_CASE(test_join_misuse), TEST_CASE(test_api_errors), TEST_CASE(test_max_payload),
           TEST_CASE(test_window_and_timeout), TEST_CASE(test_malformed_input),
           TEST_CASE(test_two_nodes),
           TEST_CASE(test_three_nodes_three_servers), TEST_CASE(test_node_killed),

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "remote/alloc.h"
 #include "remote/remote.h"
 
 struct name_entry {
@@ -111,7 +112,7 @@ static int register_name(ax_remote *r, const char *name, ax_ref ref) {
     rc = ask_holder(r, name, r->heartbeat_ns / 1000000 * 2, &other);
     if (rc == 0) return AX_EEXIST;
     if (rc != AX_ENOENT && rc != AX_ETIMEDOUT) return rc;
-    struct name_entry *e = calloc(1, sizeof *e);
+    struct name_entry *e = remote_calloc(1, sizeof *e);
     if (!e) return AX_ENOMEM;
     e->r = r;
     e->ref = ref;

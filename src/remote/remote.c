@@ -11,7 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "remote/alloc.h"
 #include "remote/remote.h"
+
+#ifdef AX_FAULT_INJECTION
+_Thread_local int remote_fault_on;
+#endif
 
 enum {
     DEFAULT_HEARTBEAT_MS = 100,
@@ -282,7 +287,8 @@ int ax_remote_join(ax_runtime *rt, const ax_remote_config *cfg, ax_remote **out)
     if (rc) return rc;
     uint32_t node = ax_runtime_node(rt);
     if (node == 0) return AX_EINVAL;
-    ax_remote *r = calloc(1, sizeof *r);
+    if (ax_transport_on_worker(rt)) return AX_ECONTEXT;
+    ax_remote *r = remote_calloc(1, sizeof *r);
     if (!r) return AX_ENOMEM;
     r->rt = rt;
     r->node = node;
