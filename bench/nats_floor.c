@@ -3,23 +3,21 @@
  * measured with the NATS C client alone (no axon): the request/reply round trip between two
  * connections through one nats-server on loopback (remote_pingpong's floor), and the one-way
  * publish/subscribe throughput of 8-byte messages (remote_counting's floor). It starts its own
- * nats-server on a free loopback port and stops it by its pid. JSON lines as axon-bench's.
- * Usage: nats-floor [--scale S] [--server PATH]   (scale 1: 100,000 round trips, 2,000,000
- * messages) */
-#define _GNU_SOURCE
-#include <arpa/inet.h>
+ * nats-server on a free loopback port (tests/nats_servers.h; NATS_SERVER names another binary).
+ * JSON lines as axon-bench's. Usage: nats-floor [--scale S]   (scale 1: 100,000 round trips,
+ * 2,000,000 messages) */
 #include <errno.h>
 #include <nats/nats.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "nats_servers.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -33,20 +31,7 @@ static _Noreturn void die(const char *what, natsStatus s) {
     exit(1);
 }
 
-/* A port nobody listens on now (the server binds it right after: a small race, retried). */
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
-        getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
-        die("free port", NATS_OK);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
-static pid_t g_server;
+static struct nats_servers g_servers;
 
 /* A connection; asap: it sends at once (no coalescing in the client's flusher thread: without it
  * a reply from a callback waits about a millisecond), else it batches (for throughput). */
@@ -60,35 +45,7 @@ static natsStatus connect_opts(natsConnection **nc, const char *url, bool asap) 
     return s;
 }
 
-static void stop_server(void) {
-    if (g_server > 0) {
-        kill(g_server, SIGTERM);
-        waitpid(g_server, NULL, 0);
-        g_server = 0;
-    }
-}
-
-/* Starts nats-server on 127.0.0.1:port and connects to it (retrying until it listens). */
-static natsConnection *start_and_connect(const char *server, int port, char *url, size_t n) {
-    char ports[16];
-    snprintf(ports, sizeof ports, "%d", port);
-    g_server = fork();
-    if (g_server < 0) die("fork", NATS_OK);
-    if (g_server == 0) {
-        execl(server, server, "-a", "127.0.0.1", "-p", ports, (char *)NULL);
-        _exit(127);
-    }
-    atexit(stop_server);
-    snprintf(url, n, "nats://127.0.0.1:%d", port);
-    natsConnection *nc = NULL;
-    natsStatus s = NATS_OK;
-    for (int i = 0; i < 200; i++) { /* 2 s */
-        if ((s = connect_opts(&nc, url, true)) == NATS_OK) return nc;
-        struct timespec ts = {0, 10000000};
-        nanosleep(&ts, NULL);
-    }
-    die("connect to the nats-server it started", s);
-}
+static void stop_server(void) { nats_servers_stop(&g_servers); }
 
 static void on_request(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
     (void)sub, (void)closure;
@@ -107,27 +64,28 @@ static void on_message(natsConnection *nc, natsSubscription *sub, natsMsg *msg, 
 
 int main(int argc, char **argv) {
     double scale = 1;
-    const char *server = "/usr/sbin/nats-server";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc) scale = atof(argv[++i]);
-        else if (strcmp(argv[i], "--server") == 0 && i + 1 < argc) server = argv[++i];
         else {
-            fprintf(stderr, "usage: nats-floor [--scale S] [--server PATH]\n");
+            fprintf(stderr, "usage: nats-floor [--scale S]\n");
             return 2;
         }
     }
     if (!(scale > 0)) scale = 1;
-    if (access(server, X_OK) != 0) { /* ctest reads 77 as skipped */
-        fprintf(stderr, "nats-floor: no nats-server at %s (apt-get install nats-server)\n", server);
+    if (!nats_server_path()) { /* ctest reads 77 as skipped */
+        fprintf(stderr, "nats-floor: no nats-server (apt-get install nats-server)\n");
         return 77;
     }
     long trips = (long)(100000 * scale), msgs = (long)(2000000 * scale);
     if (trips < 1) trips = 1;
     if (msgs < 1) msgs = 1;
-    char url[64];
-    natsConnection *a = start_and_connect(server, free_port(), url, sizeof url), *b = NULL;
-    natsStatus s = connect_opts(&b, url, true);
-    if (s != NATS_OK) die("second connection", s);
+    if (!nats_servers_start(&g_servers, 1)) die("start nats-server", NATS_OK);
+    atexit(stop_server);
+    const char *url = g_servers.url[0];
+    natsConnection *a = NULL, *b = NULL;
+    natsStatus s = connect_opts(&a, url, true);
+    if (s == NATS_OK) s = connect_opts(&b, url, true);
+    if (s != NATS_OK) die("connections", s);
 
     /* Request/reply: b answers, a asks, one at a time. */
     natsSubscription *echo = NULL, *sink = NULL;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -252,7 +253,10 @@ int main(int argc, char **argv) {
     snprintf(g_cluster, sizeof g_cluster, "bench%d", (int)getpid());
     fflush(NULL);
     pid_t server_node = fork();
-    if (server_node == 0) serve();
+    if (server_node == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* goes with the bench */
+        serve();
+    }
     ax_remote *r;
     ax_runtime *rt = node(2, &r);
     ax_ref pong = lookup(r, "pong"), counter = lookup(r, "counter");

@@ -13,7 +13,7 @@ import re
 import sys
 
 LEVEL = {"core": 0, "mem": 1, "stats": 1, "sched": 2, "actor": 3, "time": 4, "supervise": 5, "io": 5, "par": 5, "http": 6,
-         "runtime": 7}
+         "runtime": 7, "remote": 8}
 
 # Upward includes allowed as hooks (none today: lower layers call up through function pointers
 # the layers above install, see src/runtime/runtime.c).

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* nats_servers.h: nats-server processes for tests and benchmarks: on free loopback ports, alone
- * or routed into one cluster, stopped (or killed mid-test) by their pids. */
+ * or routed into one cluster, stopped (or killed mid-test) by their pids, and killed with the
+ * process that started them. Their logs go to /dev/null unless AX_TEST_NATS_LOG is set. */
 #ifndef AX_TESTS_NATS_SERVERS_H
 #define AX_TESTS_NATS_SERVERS_H
 

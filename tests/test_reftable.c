@@ -41,7 +41,7 @@ static struct obj *resolve(struct reftable *t, uint64_t ref) {
 static void test_basic(void) {
     enum { N = 300 };
     struct reftable t;
-    CHECK_OK(reftable_init(&t, 0));
+    CHECK_OK(reftable_init(&t, 0, 1));
     struct slot_cache thr;
     memset(&thr, 0, sizeof thr);
     static struct obj objs[N];
@@ -139,7 +139,7 @@ static void test_basic(void) {
 
 static void test_generation_wrap(void) {
     struct reftable t;
-    CHECK_OK(reftable_init(&t, 0));
+    CHECK_OK(reftable_init(&t, 0, 1));
     struct slot_cache thr;
     memset(&thr, 0, sizeof thr);
 
@@ -191,7 +191,7 @@ static void test_generation_wrap(void) {
 static void test_growth(void) {
     enum { N = 2 * SLOTS_CHUNK + 3 * SLOTS_BATCH + 7 };
     struct reftable t;
-    CHECK_OK(reftable_init(&t, 0));
+    CHECK_OK(reftable_init(&t, 0, 1));
     struct slot_cache thr;
     memset(&thr, 0, sizeof thr);
     struct obj *objs = calloc(N, sizeof *objs);
@@ -306,7 +306,7 @@ static void *worker(void *arg) {
 }
 
 static void test_threads(void) {
-    CHECK_OK(reftable_init(&shared, 0));
+    CHECK_OK(reftable_init(&shared, 0, 1));
     pthread_t th[N_THREADS];
     for (int i = 0; i < N_THREADS; i++)
         CHECK(pthread_create(&th[i], NULL, worker, (void *)(intptr_t)i) == 0);
@@ -328,7 +328,7 @@ static void test_threads(void) {
  * set to the value of a full table instead of allocating 2^28 slots.) */
 static void test_full_table(void) {
     struct reftable t;
-    CHECK_EQ(reftable_init(&t, 0), 0);
+    CHECK_EQ(reftable_init(&t, 0, 1), 0);
     struct slot_cache a, b;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
@@ -349,7 +349,7 @@ static void test_full_table(void) {
  * list, so a producer/freer pair does not grow the table round after round. */
 static void test_spill(void) {
     struct reftable t;
-    CHECK_EQ(reftable_init(&t, 0), 0);
+    CHECK_EQ(reftable_init(&t, 0, 1), 0);
     struct slot_cache producer = {0, 0}, freer = {0, 0};
     enum { ROUND = 10000, ROUNDS = 20 };
     static uint64_t refs[ROUND];
@@ -367,7 +367,7 @@ static void test_spill(void) {
  * field never spills into the generation or the slot. */
 static void test_node_field(void) {
     struct reftable t;
-    CHECK_OK(reftable_init(&t, AX_NODE_MAX));
+    CHECK_OK(reftable_init(&t, AX_NODE_MAX, 1));
     struct slot_cache thr;
     memset(&thr, 0, sizeof thr);
     static struct obj o;
@@ -397,6 +397,15 @@ static void test_node_field(void) {
         if (ref_index(n) == ref_index(r)) again = n;
     }
     CHECK_EQ(ref_gen(again), 2);
+    reftable_destroy(&t);
+    /* A first generation other than 1, and out-of-range ones taken as 1. */
+    CHECK_OK(reftable_init(&t, 7, 12345));
+    memset(&thr, 0, sizeof thr);
+    CHECK_EQ(ref_gen(reftable_alloc(&t, &thr)), 12345);
+    reftable_destroy(&t);
+    CHECK_OK(reftable_init(&t, 7, REF_GEN_MAX));
+    memset(&thr, 0, sizeof thr);
+    CHECK_EQ(ref_gen(reftable_alloc(&t, &thr)), 1);
     reftable_destroy(&t);
 }
 

@@ -6,8 +6,9 @@
 
 #include <stddef.h>
 
-int reftable_init(struct reftable *t, uint32_t node) {
+int reftable_init(struct reftable *t, uint32_t node, uint32_t first_gen) {
     t->node_bits = ref_make(node, 0, 0);
+    t->first_gen = first_gen < 1 || first_gen > REF_GEN_MAX / 2 ? 1 : first_gen;
     return slots_init(&t->slots, sizeof(struct ref_entry),
                       (uint32_t)offsetof(struct ref_entry, next_free));
 }
@@ -22,7 +23,7 @@ uint64_t reftable_alloc(struct reftable *t, struct slot_cache *c) {
     uint32_t index = slots_alloc(&t->slots, c);
     if (!index) return 0;
     struct ref_entry *e = slots_at(&t->slots, index);
-    if (e->gen == 0) e->gen = 1; /* a fresh record */
+    if (e->gen == 0) e->gen = t->first_gen; /* a fresh record */
     return t->node_bits | ref_make(0, e->gen, index);
 }
 

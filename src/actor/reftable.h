@@ -26,10 +26,14 @@ struct ref_entry {
 struct reftable {
     struct slots slots;
     uint64_t node_bits; /* the node's number, in place: or-ed into every ref issued */
+    uint32_t first_gen; /* a fresh slot's first generation */
 };
 
-/* node: 0 to AX_NODE_MAX, written into every ref the table issues. */
-int reftable_init(struct reftable *t, uint32_t node);
+/* node: 0 to AX_NODE_MAX, written into every ref the table issues. first_gen (1 to
+ * REF_GEN_MAX / 2): a fresh slot's first generation; a node that may restart under its number
+ * starts at a random one, so that refs of its previous incarnation, still held elsewhere,
+ * almost never name its new actors. */
+int reftable_init(struct reftable *t, uint32_t node, uint32_t first_gen);
 void reftable_destroy(struct reftable *t);
 
 /* Takes a free slot from the calling thread's cache; returns its future ref (never 0), or 0

@@ -177,6 +177,8 @@ int ax_remote_unregister(ax_remote *r, const char *name) {
     struct name_entry *e = take(r, name);
     if (e) retire(r, e);
     pthread_mutex_unlock(&r->names_lock);
+    /* Once the server has the unsubscription (a flush's round trip), no lookup reaches us. */
+    if (e) natsConnection_FlushTimeout(r->conn, 2000);
     pthread_rwlock_unlock(&r->api_lock);
     if (!e) return AX_ENOENT;
     ax_ref now;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "actor/ask.h"
@@ -33,6 +34,17 @@ enum {
     MAX_STACK_KB = 4 << 20
 };
 static const int64_t DEFAULT_SHUTDOWN_MS = 10000;
+
+/* Refs of a node in a cluster start at a random generation: a node restarted under its number
+ * then rarely reissues a ref its previous incarnation gave out (about one chance in 500,000 per
+ * ref still held elsewhere). Deterministic mode draws it from the seed; node 0 starts at 1. */
+static uint32_t first_generation(const ax_config *c) {
+    if (c->node == 0) return 1;
+    uint64_t r = c->seed * 0x9E3779B97F4A7C15ull + (uint64_t)c->node;
+    if (!c->deterministic && getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+        r ^= (uint64_t)core_now_ns();
+    return 1 + (uint32_t)(r % (REF_GEN_MAX / 2));
+}
 
 int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     if (!out) return AX_EINVAL;
@@ -81,7 +93,7 @@ int ax_runtime_create(const ax_config *cfg, ax_runtime **out) {
     rt->meter_all = c.metrics != 0;
     int rc = AX_ENOMEM;
     if (registry_create(&rt->registry) != 0) goto fail_registry;
-    if (reftable_init(&rt->refs, (uint32_t)c.node) != 0) goto fail_refs;
+    if (reftable_init(&rt->refs, (uint32_t)c.node, first_generation(&c)) != 0) goto fail_refs;
     rt->node = (uint32_t)c.node;
     if (sched_init(&rt->sched, &sc) != 0) goto fail_sched;
     rt->sched.reclaim = actor_reclaim;
