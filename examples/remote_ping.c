@@ -7,6 +7,7 @@
 #define _DEFAULT_SOURCE /* usleep */
 #include <axon.h>
 #include <axon_remote.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,7 +19,7 @@ static int pong(ax_ctx *ctx, void *state, const ax_msg *m) {
     return m->type == PING ? ax_reply(ctx, PONG, m->data, m->size) : 0;
 }
 
-static volatile int down_seen;
+static atomic_int down_seen; /* set by the watcher, read by main */
 static int watcher(ax_ctx *ctx, void *state, const ax_msg *m) {
     (void)state;
     ax_monitor_id mon;
@@ -26,7 +27,7 @@ static int watcher(ax_ctx *ctx, void *state, const ax_msg *m) {
     if (m->type == AX_MSG_DOWN) { /* the reason says why: here node 1 went down */
         printf("DOWN: %s\n", ((const ax_down *)m->data)->reason == AX_REASON_NODEDOWN
                                  ? "node down" : "actor stopped");
-        down_seen = 1;
+        atomic_store(&down_seen, 1);
     }
     return 0;
 }
@@ -57,6 +58,6 @@ int main(int argc, char **argv) {
     static const ax_behavior w = {.name = "watcher", .receive = watcher};
     if (ax_spawn(rt, &w, NULL, NULL, &me) || ax_send(rt, me, WATCH, &them, sizeof them)) return 1;
     printf("node 2: watching pong; stop node 1 to see DOWN\n");
-    while (!down_seen) usleep(10000);
+    while (!atomic_load(&down_seen)) usleep(10000);
     return ax_runtime_destroy(rt);
 }

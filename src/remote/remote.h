@@ -110,6 +110,7 @@ struct peer {
     struct wire_range lost[LOST_RANGES_MAX];
     int nlost;
     uint64_t unacked_frames, unacked_in_bytes;
+    int ack_repeats; /* acknowledgements sent since the last frame came (lost ranges repeat) */
     /* Links and monitors between actors here and actors there (watch_lock). */
     pthread_mutex_t watch_lock;
     struct watch *watches;

@@ -398,6 +398,7 @@ static void on_data(ax_remote *r, struct peer *p, const struct wire_head *h,
     p->nlost = keep;
     p->unacked_frames++;
     p->unacked_in_bytes += len;
+    p->ack_repeats = 0;
     bool ack_now = gap || p->unacked_frames >= ACK_EVERY_FRAMES ||
                    p->unacked_in_bytes >= ACK_EVERY_BYTES;
     pthread_mutex_unlock(&p->in_lock);
@@ -485,8 +486,8 @@ void wire_tick(ax_remote *r, struct peer *p, int64_t now) {
     /* As receiver: acknowledge frames not yet acknowledged; repeat the lost ranges a while,
      * until a frame from the sender says it has resolved them. */
     pthread_mutex_lock(&p->in_lock);
-    bool ack = p->unacked_frames > 0 || (p->nlost > 0 && p->unacked_in_bytes < ACK_REPEATS);
-    if (!p->unacked_frames && p->nlost) p->unacked_in_bytes++; /* counts the repeats */
+    bool ack = p->unacked_frames > 0 || (p->nlost > 0 && p->ack_repeats < ACK_REPEATS);
+    if (ack) p->ack_repeats++;
     pthread_mutex_unlock(&p->in_lock);
     if (ack) send_ack(r, p);
     /* As sender: a frame unacknowledged for two heartbeats may be a lost tail, which no later
