@@ -23,7 +23,7 @@ enum { M_PING = 1, M_PONG, M_START, M_NUM, M_DONE, M_MORE, M_QUIT };
 
 static struct nats_servers g_servers;
 static char g_cluster[32];
-static int g_workers = 2;
+static int g_workers = 2, g_spin_us;
 
 static _Noreturn void die(const char *what, int rc) {
     fprintf(stderr, "axon-remote-bench: %s: %s\n", what, ax_strerror(rc));
@@ -44,7 +44,8 @@ static void nap_us(long us) {
 
 static ax_runtime *node(uint32_t n, ax_remote **r) {
     ax_runtime *rt;
-    int rc = ax_runtime_create(&(ax_config){.workers = g_workers, .node = (int)n}, &rt);
+    int rc = ax_runtime_create(&(ax_config){.workers = g_workers, .spin_us = g_spin_us, .node = (int)n},
+                               &rt);
     if (rc) die("runtime", rc);
     const char *urls[] = {g_servers.url[0]};
     ax_remote_config c = {.cluster = g_cluster, .servers = urls, .nservers = 1};
@@ -237,8 +238,9 @@ int main(int argc, char **argv) {
         if (strcmp(argv[i], "--scale") == 0 && i + 1 < argc) scale = atof(argv[++i]);
         else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) g_workers = atoi(argv[++i]);
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) only = argv[++i];
+        else if (strcmp(argv[i], "--spin-us") == 0 && i + 1 < argc) g_spin_us = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: axon-remote-bench [--scale S] [--workers W] "
+            fprintf(stderr, "usage: axon-remote-bench [--scale S] [--workers W] [--spin-us N] "
                             "[--only remote_pingpong|remote_counting]\n");
             return 2;
         }

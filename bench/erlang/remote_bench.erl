@@ -26,7 +26,10 @@ count(Expect, Got, Sum, To) -> receive {num, X} -> count(Expect, Got + 1, Sum + 
 
 %% The driving node: main([Scale, ServerNode]).
 main([ScaleArg, NodeArg]) ->
-    Scale = list_to_float(ScaleArg),
+    Scale = case string:to_float(ScaleArg) of
+                {F, []} -> F;
+                _ -> float(list_to_integer(ScaleArg))
+            end,
     Node = list_to_atom(NodeArg),
     Pong = wait_for(Node, pong, 500),
     Counter = rpc:call(Node, erlang, whereis, [counter]),
