@@ -44,8 +44,8 @@ static void nap_us(long us) {
 
 static ax_runtime *node(uint32_t n, ax_remote **r) {
     ax_runtime *rt;
-    int rc = ax_runtime_create(&(ax_config){.workers = g_workers, .spin_us = g_spin_us, .node = (int)n},
-                               &rt);
+    ax_config cfg = {.workers = g_workers, .spin_us = g_spin_us, .node = (int)n};
+    int rc = ax_runtime_create(&cfg, &rt);
     if (rc) die("runtime", rc);
     const char *urls[] = {g_servers.url[0]};
     ax_remote_config c = {.cluster = g_cluster, .servers = urls, .nservers = 1};

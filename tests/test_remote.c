@@ -110,8 +110,9 @@ static int victim_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
 static const ax_behavior victim_behavior = {.name = "victim", .receive = victim_receive};
 
 /* Serves until told to quit (T_QUIT) or until `dones` nodes said T_DONE; then, if expect >= 0,
- * checks that exactly that many counted messages arrived. */
-static void serve(const int *servers, int nservers, long dones, long expect) {
+ * checks that exactly that many counted messages arrived, and if reconnect, that its NATS
+ * connection moved to another server (keeping the node: no other node saw it down). */
+static void serve(const int *servers, int nservers, long dones, long expect, bool reconnect) {
     ax_remote *r;
     ax_runtime *rt = node_start(1, servers, nservers, 1000, &r);
     ax_ref echo, victim;
@@ -123,13 +124,16 @@ static void serve(const int *servers, int nservers, long dones, long expect) {
     CHECK_RC(ax_remote_register(r, "echo", victim), AX_EEXIST);
     WAIT_UNTIL(atomic_load(&g_quit) || (dones > 0 && atomic_load(&g_done) >= dones));
     if (expect >= 0) CHECK_EQ(atomic_load(&g_counted), expect);
+    ax_remote_stats st;
+    CHECK_OK(ax_remote_stats_get(r, &st));
+    if (reconnect) CHECK(st.reconnects >= 1);
     CHECK_OK(ax_remote_leave(r));
     CHECK_OK(ax_runtime_destroy(rt));
 }
 
 static void serve_one(int arg) {
     (void)arg;
-    serve((int[]){0}, 1, 0, -1);
+    serve((int[]){0}, 1, 0, -1, false);
 }
 
 /* ---- a driving node ---------------------------------------------------------------------- */
@@ -294,7 +298,7 @@ static void test_two_nodes(void) {
 
 static void serve_three(int arg) {
     (void)arg;
-    serve((int[]){0, 1, 2}, 3, 2, 2 * COUNTS);
+    serve((int[]){0, 1, 2}, 3, 2, 2 * COUNTS, false);
 }
 
 static void send_and_done(int server) {
@@ -365,7 +369,7 @@ static void test_node_killed(void) {
 
 static void serve_two_servers(int arg) {
     (void)arg;
-    serve((int[]){0, 1}, 2, 0, -1); /* on server 0, reconnecting to server 1 */
+    serve((int[]){0, 1}, 2, 0, -1, true); /* on server 0, reconnecting to server 1 */
 }
 
 static void flood(int arg) {
@@ -409,6 +413,7 @@ static void flood(int arg) {
             (long long)delivered, (long long)lost, (unsigned long long)st.reconnects);
     CHECK_EQ(delivered + lost, FLOOD);
     CHECK_EQ((uint64_t)lost, st.lost);
+    CHECK_EQ(st.nodes_down, 0); /* node 1 kept its identity across its reconnect */
     CHECK_OK(ax_send(rt, echo, T_QUIT, NULL, 0));
     WAIT_UNTIL(!ax_remote_node_up(r, 1));
     CHECK_OK(ax_runtime_destroy(rt));
@@ -561,7 +566,8 @@ static void test_malformed_input(void) {
     CHECK_EQ(natsConnection_Publish(nc, node1, buf, sizeof h + 2 * sizeof ok), NATS_OK);
     CHECK_EQ(natsConnection_Flush(nc), NATS_OK);
     ax_remote_stats st;
-    WAIT_UNTIL(ax_remote_stats_get(p.r1, &st) == 0 && st.malformed + st.refused_in >= (uint64_t)garbage + 1);
+    WAIT_UNTIL(ax_remote_stats_get(p.r1, &st) == 0 &&
+               st.malformed + st.refused_in >= (uint64_t)garbage + 1);
     CHECK_EQ(st.malformed, (uint64_t)garbage);
     CHECK_EQ(st.refused_in, 1);
     WAIT_UNTIL(atomic_load(&g_counted) == 1);

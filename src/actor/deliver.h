@@ -54,7 +54,8 @@ static inline int actor_deliver_user(ax_runtime *rt, struct sched_thread *thr, s
 static inline int actor_deliver(ax_runtime *rt, struct sched_thread *thr, ax_ref to,
                                 struct msg *m, bool sys) {
     struct actor *a = actor_lookup(rt, to);
-    if (ax_unlikely(!a)) return ref_is_foreign(rt, to) ? transport_send(rt, thr, to, m) : AX_ENOACTOR;
+    if (ax_unlikely(!a))
+        return ref_is_foreign(rt, to) ? transport_send(rt, thr, to, m) : AX_ENOACTOR;
     if (!sys) return actor_deliver_user(rt, thr, a, m, (ax_overflow)a->overflow);
     actor_push(rt, thr, a, m);
     return 0;

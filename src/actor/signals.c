@@ -116,7 +116,8 @@ static int absent_reason(ax_runtime *rt, ax_ref other) {
 
 /* Delivers an exit signal to the calling actor itself (its peer was not alive). */
 static void self_exit(ax_ctx *ctx, ax_ref from) {
-    signal_send(ctx->rt, ctx->thr, ctx->self->ref, SIG_EXIT, from, 0, absent_reason(ctx->rt, from));
+    signal_send(ctx->rt, ctx->thr, ctx->self->ref, SIG_EXIT, from, 0,
+                absent_reason(ctx->rt, from));
 }
 
 /* ---- relations --------------------------------------------------------------------------- */
@@ -240,7 +241,8 @@ int ax_monitor(ax_ctx *ctx, ax_ref target, ax_monitor_id *monitor) {
         return rc;
     }
     if (rc == AX_ENOACTOR)
-        signal_send_down(ctx->rt, ctx->thr, ctx->self->ref, target, id, absent_reason(ctx->rt, target));
+        signal_send_down(ctx->rt, ctx->thr, ctx->self->ref, target, id,
+                         absent_reason(ctx->rt, target));
     monitor->id = id;
     return 0;
 }

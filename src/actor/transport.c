@@ -86,19 +86,26 @@ static int enter(ax_runtime *rt, struct sched_thread **out, bool *outside) {
     return 0;
 }
 
-static int deliver_one(ax_runtime *rt, struct sched_thread *thr, const ax_wire_msg *w) {
-    if (ref_is_foreign(rt, w->to) || w->type >= AX_MSG_RESERVED || (w->size && !w->data) ||
-        (w->flags & ~(uint32_t)MSG_REPLY))
-        return AX_EINVAL;
-    if (w->size > AX_MSG_MAX) return AX_EMSGSIZE;
+/* A copy of a wire message, as the runtime holds messages; NULL when out of memory. */
+static struct msg *msg_of_wire(struct sched_thread *thr, const ax_wire_msg *w) {
     struct msg *m = msg_new(thr, w->size);
-    if (!m) return AX_ENOMEM;
+    if (!m) return NULL;
     m->pub.sender = w->from;
     m->pub.type = w->type;
     m->pub.size = w->size;
     msg_copy_payload(m->pub.data, w->data, w->size);
     m->corr = w->corr;
     m->flags = (uint8_t)w->flags;
+    return m;
+}
+
+static int deliver_one(ax_runtime *rt, struct sched_thread *thr, const ax_wire_msg *w) {
+    if (ref_is_foreign(rt, w->to) || w->type >= AX_MSG_RESERVED || (w->size && !w->data) ||
+        (w->flags & ~(uint32_t)MSG_REPLY))
+        return AX_EINVAL;
+    if (w->size > AX_MSG_MAX) return AX_EMSGSIZE;
+    struct msg *m = msg_of_wire(thr, w);
+    if (!m) return AX_ENOMEM;
     int rc = actor_deliver(rt, thr, w->to, m, false);
     if (rc != 0) msg_release(rt, thr, m);
     return rc;
@@ -142,14 +149,8 @@ int ax_transport_dead_letter(ax_runtime *rt, const ax_wire_msg *w, int reason) {
     struct sched_thread *thr = rt_enter(rt, &outside);
     if (!thr) return AX_ENOMEM;
     int rc = AX_ENOMEM;
-    struct msg *m = msg_new(thr, w->size);
+    struct msg *m = msg_of_wire(thr, w);
     if (m) {
-        m->pub.sender = w->from;
-        m->pub.type = w->type;
-        m->pub.size = w->size;
-        msg_copy_payload(m->pub.data, w->data, w->size);
-        m->corr = w->corr;
-        m->flags = (uint8_t)w->flags;
         deadletter_post(rt, thr, w->to, m, reason);
         rc = 0;
     }

@@ -140,7 +140,8 @@ static void *ticker_main(void *arg) {
         for (uint32_t n = 1; n <= AX_NODE_MAX; n++) {
             struct peer *p = atomic_load_explicit(&r->peers[n], memory_order_acquire);
             if (!p || !atomic_load_explicit(&p->up, memory_order_acquire)) continue;
-            if (now - atomic_load_explicit(&p->last_heard_ns, memory_order_relaxed) > r->down_after_ns)
+            int64_t heard = atomic_load_explicit(&p->last_heard_ns, memory_order_relaxed);
+            if (now - heard > r->down_after_ns)
                 remote_node_down(r, p);
             else
                 wire_tick(r, p, now);

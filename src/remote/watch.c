@@ -51,10 +51,8 @@ void watch_fire_all(ax_remote *r, struct peer *p) {
     while (all) {
         struct watch *w = all;
         all = w->next;
-        if (w->kind == WATCH_LINK)
-            ax_transport_signal(r->rt, AX_WIRE_EXIT, w->local, w->remote, 0, AX_REASON_NODEDOWN);
-        else
-            ax_transport_signal(r->rt, AX_WIRE_DOWN, w->local, w->remote, w->id, AX_REASON_NODEDOWN);
+        int kind = w->kind == WATCH_LINK ? AX_WIRE_EXIT : AX_WIRE_DOWN;
+        ax_transport_signal(r->rt, kind, w->local, w->remote, w->id, AX_REASON_NODEDOWN);
         free(w);
     }
 }

@@ -63,7 +63,8 @@ static void encode(ax_remote *r, struct frame *f, const struct wire_entry *e, co
     size_t padded = wire_pad8(e->size);
     if (padded > e->size) memset(at + sizeof *e + e->size, 0, padded - e->size);
     f->len += sizeof *e + padded;
-    if (e->what == ENTRY_MSG) atomic_fetch_add_explicit(&r->stats.msgs_out, 1, memory_order_relaxed);
+    if (e->what == ENTRY_MSG)
+        atomic_fetch_add_explicit(&r->stats.msgs_out, 1, memory_order_relaxed);
 }
 
 /* Walks a frame's entries; false at the first malformed one. */
@@ -322,7 +323,8 @@ static void take_signal(ax_remote *r, struct peer *p, struct inbound *in,
         break;
     case AX_WIRE_MONITOR:
         rc = ax_transport_signal(r->rt, kind, to, from, sg->id, 0);
-        if (rc != 0) answer_signal(r, p, in, AX_WIRE_DOWN, e->from, e->to, sg->id, AX_REASON_NOPROC);
+        if (rc != 0)
+            answer_signal(r, p, in, AX_WIRE_DOWN, e->from, e->to, sg->id, AX_REASON_NOPROC);
         break;
     case AX_WIRE_DOWN:
         watch_remove(p, WATCH_MONITOR, to, from, sg->id);
