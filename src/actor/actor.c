@@ -286,16 +286,22 @@ static inline __attribute__((always_inline)) void run_turn(ax_runtime *rt,
         if (ax_unlikely(atomic_load_explicit(&a->sys, memory_order_relaxed) != NULL) &&
             signals_process(&ctx, a) != 0) {
             actor_fail(rt, thr, a);
+            transport_flush(rt, thr); /* its sends, then its exits and DOWNs */
             return;
         }
         uint32_t stop = atomic_load_explicit(&a->stop_req, memory_order_acquire);
-        if (ax_unlikely(stop) && stop_takes_effect(&ctx, a, stop_req_reason(stop))) return;
+        if (ax_unlikely(stop) && stop_takes_effect(&ctx, a, stop_req_reason(stop))) {
+            transport_flush(rt, thr);
+            return;
+        }
         struct mpsc_node *done;
         struct msg *m = (struct msg *)mailbox_pop(&a->mbox, &done);
         if (done) msg_release(rt, thr, (struct msg *)done);
         if (!m) {
             bool stop_delivered = a->trap_stop == TRAP_STOP_DELIVERED;
-            transport_flush(rt, thr); /* before a sender can schedule us on another worker */
+            /* What this turn sent to other nodes leaves before a sender can schedule us on
+             * another worker (and so do the yield's, and a stop's or failure's, below). */
+            transport_flush(rt, thr);
             if (mailbox_try_idle(&a->mbox, &done)) { /* the next sender schedules us */
                 if (done) msg_release(rt, thr, (struct msg *)done);
                 if (ax_likely(!reclaim_if_signalled(a, stop_delivered))) return;
@@ -324,6 +330,7 @@ static inline __attribute__((always_inline)) void run_turn(ax_runtime *rt,
         }
         if (ax_unlikely(rc != 0 || ctx.failed)) {
             actor_fail(rt, thr, a);
+            transport_flush(rt, thr);
             return;
         }
     }
@@ -344,7 +351,6 @@ void actor_run(struct sched_task *t, struct sched_thread *thr) {
         if (thr->s->det) batch = 1 + (int)sched_det_below(thr->s, (uint64_t)batch);
         run_turn(rt, thr, a, batch, true);
     }
-    transport_flush(rt, thr); /* a turn that ended in a stop or a failure */
     thr->current = NULL;
 }
 
