@@ -117,5 +117,9 @@ needs "$work/cmake/consumer_static" no
 check "$work/cmake/consumer_static"
 needs "$work/cmake/consumer_shared" yes
 check "$work/cmake/consumer_shared"
+if [ -e "$prefix/lib/libaxon_remote.a" ] || ls "$prefix"/lib*/libaxon_remote.a >/dev/null 2>&1; then
+    [ -x "$work/cmake/remote_consumer" ] || die "axon_remote is installed but axon::axon_remote was not built"
+    check "$work/cmake/remote_consumer"
+fi
 
-echo "install test: ok (pkg-config shared and static, CMake axon::axon_static and axon::axon)"
+echo "install test: ok (pkg-config shared and static, CMake axon::axon_static, axon::axon and axon::axon_remote)"
