@@ -109,7 +109,7 @@ static int victim_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
 }
 static const ax_behavior victim_behavior = {.name = "victim", .receive = victim_receive};
 
-/* Serves until told to quit (T_QUIT) or until `dones` nodes said T_DONE; then, if expect >= 0,
+/* Serves until told to quit (T_QUIT) or until `dones` senders said T_DONE; then, if expect >= 0,
  * checks that exactly that many counted messages arrived, and if reconnect, that its NATS
  * connection moved to another server (keeping the node: no other node saw it down). */
 static void serve(const int *servers, int nservers, long dones, long expect, bool reconnect) {
@@ -181,19 +181,23 @@ static const ax_behavior watcher_behavior = {.name = "watcher", .init = watcher_
                                              .receive = watcher_receive};
 
 /* Sends COUNTS / 2 counted messages to the ref in its T_PUMP message, from inside a handler
- * (so they leave in frames of many). */
+ * (so they leave in frames of many), then T_DONE if the message asks: it arrives after them. */
 static int pump_receive(ax_ctx *ctx, void *state, const ax_msg *m) {
     (void)state;
     if (m->type != T_PUMP) return 0;
-    ax_ref to;
-    memcpy(&to, m->data, sizeof to);
+    struct {
+        ax_ref to;
+        int done;
+    } job;
+    memcpy(&job, m->data, sizeof job);
+    ax_ref to = job.to;
     for (int i = 0; i < COUNTS / 2;) {
         int rc = ax_send(ax_ctx_runtime(ctx), to, T_COUNT, NULL, 0);
         if (rc == AX_EFULL) continue; /* the window: acknowledgements come on another thread */
         CHECK_OK(rc);
         i++;
     }
-    return 0;
+    return job.done ? ax_send(ax_ctx_runtime(ctx), to, T_DONE, NULL, 0) : 0;
 }
 static const ax_behavior pump_behavior = {.name = "pump", .receive = pump_receive};
 
@@ -207,11 +211,17 @@ static int64_t ask(ax_runtime *rt, ax_ref to, uint32_t type, int64_t x) {
     return y;
 }
 
-/* Sends COUNTS counted messages to echo: half from this thread, half from a pump actor. */
-static void send_counts(ax_runtime *rt, ax_ref echo) {
+/* Sends COUNTS counted messages to echo: half from this thread, half from a pump actor; with
+ * done, each of the two senders follows its share with a T_DONE, which order per sender keeps
+ * behind that share. */
+static void send_counts(ax_runtime *rt, ax_ref echo, bool done) {
     ax_ref pump;
+    struct {
+        ax_ref to;
+        int done;
+    } job = {echo, done};
     CHECK_OK(ax_spawn(rt, &pump_behavior, NULL, NULL, &pump));
-    CHECK_OK(ax_send(rt, pump, T_PUMP, &echo, sizeof echo));
+    CHECK_OK(ax_send(rt, pump, T_PUMP, &job, sizeof job));
     for (int i = 0; i < COUNTS / 2;) {
         int rc = ax_send(rt, echo, T_COUNT, NULL, 0);
         if (rc == AX_EFULL) {
@@ -221,6 +231,7 @@ static void send_counts(ax_runtime *rt, ax_ref echo) {
         CHECK_OK(rc);
         i++;
     }
+    if (done) CHECK_OK(ax_send(rt, echo, T_DONE, NULL, 0));
 }
 
 static void drive(int arg) {
@@ -240,7 +251,7 @@ static void drive(int arg) {
     for (int64_t i = 0; i < 200; i++) CHECK_EQ(ask(rt, echo, T_PING, i), i + 1);
 
     /* Counted sends: every one arrives. */
-    send_counts(rt, echo);
+    send_counts(rt, echo, false);
     WAIT_UNTIL(ask(rt, echo, T_HOW_MANY, 0) == COUNTS);
 
     /* A stale ref of node 1 (another generation): the send is accepted here and comes back as a
@@ -298,7 +309,7 @@ static void test_two_nodes(void) {
 
 static void serve_three(int arg) {
     (void)arg;
-    serve((int[]){0, 1, 2}, 3, 2, 2 * COUNTS, false);
+    serve((int[]){0, 1, 2}, 3, 4, 2 * COUNTS, false); /* two senders on each of two nodes */
 }
 
 static void send_and_done(int server) {
@@ -306,11 +317,7 @@ static void send_and_done(int server) {
     ax_runtime *rt = node_start((uint32_t)server + 1, (int[]){server}, 1, 1000, &r);
     ax_ref echo = lookup(r, "echo");
     CHECK_EQ(ask(rt, echo, T_PING, 1), 2);
-    send_counts(rt, echo);
-    /* T_DONE after every count from this node: order holds per sender only, and the pump is a
-     * sender of its own, so wait for its share to be acknowledged by the ask's round trip. */
-    WAIT_UNTIL(ask(rt, echo, T_HOW_MANY, 0) >= COUNTS);
-    CHECK_OK(ax_send(rt, echo, T_DONE, NULL, 0));
+    send_counts(rt, echo, true);
     WAIT_UNTIL(!ax_remote_node_up(r, 1));
     CHECK_OK(ax_runtime_destroy(rt));
 }
