@@ -23,6 +23,9 @@
 enum { T_PING = 1, T_PONG, T_COUNT, T_QUIT, T_STOP, T_DONE, T_HOW_MANY, T_PUMP, T_ARMED };
 
 #define COUNTS 20000 /* counted messages each sending node sends (half from an actor) */
+/* Nodes that must not be seen down wait this long for a heartbeat (50 ms apart): a loaded
+ * machine (sanitizers, ctest -j2) can delay one by far more than the 1 s default. */
+#define SLOW_DOWN_MS 5000
 
 static char g_cluster[32];
 
@@ -114,7 +117,7 @@ static const ax_behavior victim_behavior = {.name = "victim", .receive = victim_
  * connection moved to another server (keeping the node: no other node saw it down). */
 static void serve(const int *servers, int nservers, long dones, long expect, bool reconnect) {
     ax_remote *r;
-    ax_runtime *rt = node_start(1, servers, nservers, 1000, &r);
+    ax_runtime *rt = node_start(1, servers, nservers, SLOW_DOWN_MS, &r);
     ax_ref echo, victim;
     CHECK_OK(ax_spawn(rt, &echo_behavior, NULL, NULL, &echo));
     CHECK_OK(ax_spawn(rt, &victim_behavior, NULL, NULL, &victim));
@@ -237,7 +240,7 @@ static void send_counts(ax_runtime *rt, ax_ref echo, bool done) {
 static void drive(int arg) {
     (void)arg;
     ax_remote *r;
-    ax_runtime *rt = node_start(2, (int[]){0}, 1, 1000, &r);
+    ax_runtime *rt = node_start(2, (int[]){0}, 1, SLOW_DOWN_MS, &r);
     ax_ref sink;
     CHECK_OK(ax_spawn(rt, &sink_behavior, NULL, NULL, &sink));
     CHECK_OK(ax_set_dead_letter_actor(rt, sink));
@@ -314,7 +317,7 @@ static void serve_three(int arg) {
 
 static void send_and_done(int server) {
     ax_remote *r;
-    ax_runtime *rt = node_start((uint32_t)server + 1, (int[]){server}, 1, 1000, &r);
+    ax_runtime *rt = node_start((uint32_t)server + 1, (int[]){server}, 1, SLOW_DOWN_MS, &r);
     ax_ref echo = lookup(r, "echo");
     CHECK_EQ(ask(rt, echo, T_PING, 1), 2);
     send_counts(rt, echo, true);
@@ -382,7 +385,7 @@ static void serve_two_servers(int arg) {
 static void flood(int arg) {
     (void)arg;
     ax_remote *r;
-    ax_runtime *rt = node_start(2, (int[]){1}, 1, 5000, &r);
+    ax_runtime *rt = node_start(2, (int[]){1}, 1, SLOW_DOWN_MS, &r);
     ax_ref sink;
     CHECK_OK(ax_spawn(rt, &sink_behavior, NULL, NULL, &sink));
     CHECK_OK(ax_set_dead_letter_actor(rt, sink));
@@ -453,7 +456,8 @@ struct pair {
 static void pair_start(struct pair *p, int window_kib) {
     const char *urls[] = {g_servers.url[0]};
     ax_remote_config c = {.cluster = g_cluster, .servers = urls, .nservers = 1,
-                          .heartbeat_ms = 50, .window_kib = window_kib};
+                          .heartbeat_ms = 50, .down_after_ms = SLOW_DOWN_MS,
+                          .window_kib = window_kib};
     CHECK_OK(ax_runtime_create(&(ax_config){.workers = 1, .node = 1}, &p->rt1));
     CHECK_OK(ax_runtime_create(&(ax_config){.workers = 1, .node = 2}, &p->rt2));
     CHECK_OK(ax_remote_join(p->rt1, &c, &p->r1));
