@@ -3,7 +3,6 @@
  * the transport's hooks), the heartbeat and failure detection (a ticker thread), the peers, and
  * leaving. Subjects: axon.<cluster>.node.<n> carries frames to node n, axon.<cluster>.hb.<n> its
  * heartbeats, axon.<cluster>.name.<name> lookups of a global name (names.c). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
