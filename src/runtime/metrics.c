@@ -115,9 +115,8 @@ int ax_metrics_snapshot(ax_runtime *rt, ax_metrics **out) {
     int64_t now = core_now_ns();
     m->taken_ns = now;
     m->uptime_ns = now - s->t0_ns;
-    ax_stats_get(rt, &m->total);
-    uint64_t v[STAT_COUNT] = {0};
-    sched_stats_total(s, v);
+    uint64_t v[STAT_COUNT];
+    runtime_stats_total(rt, v, &m->total); /* one pass over the threads for both */
     m->mailbox_full = v[STAT_MAILBOX_FULL];
     /* As counted for users: the runtime's own actor (the ask sink) is in neither count. */
     m->actors_alive = m->total.spawned > m->total.stopped ? m->total.spawned - m->total.stopped : 0;

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "axon.h"
 
@@ -20,6 +21,10 @@ void text_put(struct text *t, const char *fmt, ...) __attribute__((format(printf
 /* s in double quotes, with \ " and newline escaped; json: other bytes outside printable ASCII
  * become \u00XX, so the text is valid UTF-8 whatever bytes s holds. */
 void text_quoted(struct text *t, const char *s, bool json);
+
+/* Sums every thread's counters once into v (STAT_COUNT of them) and fills out from them as
+ * ax_stats_get does (runtime.c): a snapshot reads both from one pass. */
+void runtime_stats_total(ax_runtime *rt, uint64_t *v, ax_stats *out);
 
 /* One worker's or one actor's JSON object, as in AX_METRICS_JSON. */
 void metrics_json_worker(struct text *t, const ax_worker_metrics *w, int index);

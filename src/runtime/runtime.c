@@ -19,6 +19,7 @@
 #include "io/socket.h"
 #include "mem/fault.h"
 #include "par/par.h"
+#include "runtime/metrics.h"
 #include "runtime/trace_dump.h"
 #include "supervise/supervisor.h"
 #include "time/timer.h"
@@ -281,13 +282,18 @@ static void fill_stats(const uint64_t *v, ax_stats *out) {
     out->io_completions = v[STAT_IO_COMPLETIONS];
 }
 
-int ax_stats_get(ax_runtime *rt, ax_stats *out) {
-    if (!rt || !out) return AX_EINVAL;
-    uint64_t v[STAT_COUNT] = {0};
+void runtime_stats_total(ax_runtime *rt, uint64_t *v, ax_stats *out) {
+    memset(v, 0, STAT_COUNT * sizeof *v);
     sched_stats_total(&rt->sched, v);
     v[STAT_DEAD_LETTERS] += atomic_load_explicit(&rt->dead_letters, memory_order_relaxed);
     fill_stats(v, out);
     out->blocking_queued = blocking_queued(rt);
+}
+
+int ax_stats_get(ax_runtime *rt, ax_stats *out) {
+    if (!rt || !out) return AX_EINVAL;
+    uint64_t v[STAT_COUNT];
+    runtime_stats_total(rt, v, out);
     return 0;
 }
 
