@@ -46,6 +46,13 @@ static inline int actor_deliver_user(ax_runtime *rt, struct sched_thread *thr, s
     return 0;
 }
 
+/* `to` is not alive here: a ref of another node goes to the transport (transport_send's
+ * contract), any other is AX_ENOACTOR. */
+static inline int actor_deliver_absent(ax_runtime *rt, struct sched_thread *thr, ax_ref to,
+                                       struct msg *m) {
+    return ref_is_foreign(rt, to) ? transport_send(rt, thr, to, m) : AX_ENOACTOR;
+}
+
 /* Delivers m to the actor behind to (m's pub.type/size/sender set by the caller), here or, if
  * `to` names another node, through the transport. On success the runtime owns m. Errors:
  * AX_ENOACTOR, AX_EFULL, a transport's (caller keeps m). With the dead-letter overflow policy a
@@ -54,8 +61,7 @@ static inline int actor_deliver_user(ax_runtime *rt, struct sched_thread *thr, s
 static inline int actor_deliver(ax_runtime *rt, struct sched_thread *thr, ax_ref to,
                                 struct msg *m, bool sys) {
     struct actor *a = actor_lookup(rt, to);
-    if (ax_unlikely(!a))
-        return ref_is_foreign(rt, to) ? transport_send(rt, thr, to, m) : AX_ENOACTOR;
+    if (ax_unlikely(!a)) return actor_deliver_absent(rt, thr, to, m);
     if (!sys) return actor_deliver_user(rt, thr, a, m, (ax_overflow)a->overflow);
     actor_push(rt, thr, a, m);
     return 0;
@@ -110,7 +116,7 @@ static inline void actor_deliver_or_deadletter(ax_runtime *rt, struct sched_thre
                                                ax_ref to, struct msg *m) {
     struct actor *a = actor_lookup(rt, to);
     if (ax_unlikely(!a)) {
-        int rc = ref_is_foreign(rt, to) ? transport_send(rt, thr, to, m) : AX_ENOACTOR;
+        int rc = actor_deliver_absent(rt, thr, to, m);
         if (rc) deadletter_post(rt, thr, to, m, rc == AX_EFULL ? AX_DEAD_FULL : AX_DEAD_STOPPED);
     }
     else if (actor_deliver_user(rt, thr, a, m, AX_OVERFLOW_REFUSE) != 0)
